@@ -1,0 +1,656 @@
+"""The scenario schema: the single source of truth for validation, defaults, JSON Schema and docs.
+
+A scenario describes one municipality (budget, staff, citizens, referrals), the visitation models to
+compare (each a named set of mechanism settings, see MODEL.md section 6) and the experiment. Unknown
+keys are errors everywhere. Units are in the key names (``_weeks``, ``_hours``, ``_dkk``...) or in
+the field descriptions that ``sim schema`` carries.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from sim.distributions import Distribution, Fixed
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+GROUPS = ("authority", "provider")
+
+
+class Strict(BaseModel):
+    """Base for every scenario block: unknown keys are errors; values are immutable after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --------------------------------------------------------------------------- budget and staff
+
+
+class Budget(Strict):
+    annual_dkk: Positive = Field(description="The fixed annual budget, DKK per year.")
+
+
+class StaffGroup(Strict):
+    fte_cost_dkk_per_year: Positive = Field(
+        description="Cost of one full-time equivalent including overhead, DKK per year."
+    )
+    hours_per_week: Positive = Field(37.0, le=168, description="Contracted hours per week per FTE.")
+    productive_share: Probability = Field(
+        0.75,
+        description="Share of contracted hours available for case work and citizens, after "
+        "holidays, sickness, training and internal meetings (0-1).",
+    )
+
+    def capacity_hours_per_week(self, fte: float) -> float:
+        """Productive hours per week that ``fte`` full-time equivalents give."""
+        return fte * self.hours_per_week * self.productive_share
+
+
+class Staff(Strict):
+    authority: StaffGroup = Field(description="Case workers (myndighed).")
+    provider: StaffGroup = Field(description="Support workers (udfører, vejledere).")
+
+
+class FixedStaffing(Strict):
+    mode: Literal["fixed"] = "fixed"
+    authority_fte: NonNeg = Field(description="Authority staff, full-time equivalents.")
+    provider_fte: NonNeg = Field(description="Provider staff, full-time equivalents.")
+
+
+class ShareStaffing(Strict):
+    mode: Literal["share"] = "share"
+    authority_share: Probability = Field(
+        description="Share of the budget spent on authority staff (0-1); the rest on provider staff."
+    )
+
+
+class OptimiseStaffing(Strict):
+    mode: Literal["optimise"] = "optimise"
+    max_p90_wait_weeks: Positive = Field(
+        12.0,
+        description="Limit on the 90th percentile of time from referral to support start, weeks.",
+    )
+    min_authority_share: Probability = Field(0.02, description="Lowest authority share tried (0-1).")
+    max_authority_share: Probability = Field(0.5, description="Highest authority share tried (0-1).")
+    coarse_step: Positive = Field(0.04, le=0.5, description="Step of the coarse pass, share.")
+    fine_step: Positive = Field(0.01, le=0.5, description="Step of the fine pass, share.")
+    top_k: int = Field(3, ge=1, le=20, description="Candidates re-run before one is named.")
+    confirm_replications: int = Field(
+        60, ge=2, le=10_000, description="Replications for the re-run of the best candidates."
+    )
+    fallback_authority_share: Probability = Field(
+        0.15,
+        description="Authority share used when `sim run` meets this mode without running the "
+        "optimiser (0-1).",
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> OptimiseStaffing:
+        if self.min_authority_share >= self.max_authority_share:
+            raise ValueError("expected min_authority_share < max_authority_share")
+        return self
+
+
+Staffing = Annotated[
+    FixedStaffing | ShareStaffing | OptimiseStaffing, Field(discriminator="mode")
+]
+
+
+# --------------------------------------------------------------------------- citizens
+
+
+class PoissonArrivals(Strict):
+    kind: Literal["poisson"] = "poisson"
+    rate_per_week: Positive = Field(le=1e5, description="Mean referrals per week.")
+    monthly_factors: list[NonNeg] | None = Field(
+        None,
+        min_length=12,
+        max_length=12,
+        description="Optional seasonal profile: 12 factors (January first) that multiply the rate.",
+    )
+
+
+class CsvArrivals(Strict):
+    kind: Literal["csv"] = "csv"
+    path: str = Field(
+        description="CSV file of real referral dates (YYYY-MM-DD), relative to the scenario file."
+    )
+    date_column: str = Field("date", description="Name of the column holding the dates.")
+
+    @field_validator("path")
+    @classmethod
+    def _readable(cls, value: str, info: ValidationInfo) -> str:
+        base = (info.context or {}).get("base_dir")
+        if base is not None:
+            # Parse now so a malformed file is reported at load time, with its own line.
+            read_referral_days(Path(base) / value, "date")
+        return value
+
+    @model_validator(mode="after")
+    def _column(self, info: ValidationInfo) -> CsvArrivals:
+        base = (info.context or {}).get("base_dir")
+        if base is not None and self.date_column != "date":
+            read_referral_days(Path(base) / self.path, self.date_column)
+        return self
+
+    def days(self, base_dir: Path) -> list[float]:
+        """Referral times in days from the first referral date."""
+        return read_referral_days(base_dir / self.path, self.date_column)
+
+
+def read_referral_days(path: Path, column: str) -> list[float]:
+    """Read referral dates from ``path``; errors name the CSV file and line."""
+    if not path.is_file():
+        raise PydanticCustomError(
+            "referral_csv", "referral file {path} not found", {"path": str(path)}
+        )
+    dates: list[dt.date] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or column not in reader.fieldnames:
+            raise PydanticCustomError(
+                "referral_csv",
+                "{path}:1: expected a header with a column '{column}', found {found}",
+                {"path": str(path), "column": column, "found": reader.fieldnames},
+            )
+        for row in reader:
+            raw = (row.get(column) or "").strip()
+            try:
+                dates.append(dt.date.fromisoformat(raw))
+            except ValueError:
+                raise PydanticCustomError(
+                    "referral_csv",
+                    "{path}:{line}: expected a date YYYY-MM-DD, found '{raw}'",
+                    {"path": str(path), "line": reader.line_num, "raw": raw},
+                ) from None
+    if not dates:
+        raise PydanticCustomError(
+            "referral_csv", "{path}: expected at least one referral date", {"path": str(path)}
+        )
+    dates.sort()
+    return [float((d - dates[0]).days) for d in dates]
+
+
+Arrivals = Annotated[PoissonArrivals | CsvArrivals, Field(discriminator="kind")]
+
+
+class Segment(Strict):
+    name: str = Field(min_length=1)
+    share: Probability = Field(description="Share of referrals in this segment (0-1).")
+    need_hours_per_week: Distribution = Field(
+        description="True need for support, hours per week."
+    )
+    weeks_to_goal: Distribution = Field(
+        description="Weeks of support needed to reach the goals when the need is fully met."
+    )
+    goals: Distribution = Field(Fixed(value=3), description="Number of goals (count).")
+    eligible_probability: Probability = Field(
+        0.9, description="Probability that a referral is eligible for support (0-1)."
+    )
+
+
+class InitialCaseload(Strict):
+    in_support: int = Field(0, ge=0, le=1_000_000, description="Citizens in support at the start.")
+    waiting: int = Field(
+        0, ge=0, le=1_000_000, description="Citizens waiting for support to start at the start."
+    )
+
+
+class Exits(Strict):
+    dropout_per_year: NonNeg = Field(
+        0.0, description="Drop-out hazard while in support, per citizen per year."
+    )
+    rereferral_probability: Probability = Field(
+        0.0, description="Probability that a citizen who leaves is referred again (0-1)."
+    )
+    rereferral_delay_weeks: Distribution = Field(
+        Fixed(value=26), description="Time from leaving to the new referral, weeks."
+    )
+
+
+# --------------------------------------------------------------------------- mechanisms
+
+
+class Activity(Strict):
+    """Work that holds ``hours / duration_weeks`` hours per week of each group while it runs."""
+
+    authority_hours: NonNeg = Field(0.0, le=1000, description="Authority effort, hours.")
+    provider_hours: NonNeg = Field(0.0, le=1000, description="Provider effort, hours.")
+    duration_weeks: NonNeg = Field(0.0, le=520, description="Elapsed duration, weeks.")
+
+    @model_validator(mode="after")
+    def _duration(self) -> Activity:
+        if self.duration_weeks == 0 and (self.authority_hours > 0 or self.provider_hours > 0):
+            raise ValueError("an activity with effort needs duration_weeks > 0")
+        return self
+
+    @property
+    def is_empty(self) -> bool:
+        return self.authority_hours == 0 and self.provider_hours == 0 and self.duration_weeks == 0
+
+
+class FirstContact(Strict):
+    joint: bool = Field(
+        False,
+        description="True: authority and provider meet the citizen together, booked atomically. "
+        "False: the authority assesses alone.",
+    )
+    meeting: Activity = Field(description="The first meeting with the citizen (citizen-facing).")
+    assessment: Activity = Field(description="Writing the assessment and goals (case work).")
+    documentation: Activity = Field(Activity(), description="Documentation of the first contact.")
+    delay_weeks: Distribution = Field(
+        Fixed(value=0),
+        description="Pure delay after the assessment (hearing, doctor's statement), weeks.",
+    )
+
+
+class Decision(Strict):
+    committee_cadence_weeks: NonNeg = Field(
+        0.0, le=52, description="A visitation committee meets every this many weeks; 0 = none."
+    )
+    work: Activity = Field(description="Writing the decision and action plan (case work).")
+    delay_weeks: Distribution = Field(Fixed(value=0), description="Pure delay, weeks.")
+
+
+class Handoff(Strict):
+    enabled: bool = True
+    order: Activity = Field(Activity(), description="Writing and reading the order (handoff).")
+    transfer_delay_weeks: Distribution = Field(
+        Fixed(value=0), description="Moving the case to the provider, pure delay, weeks."
+    )
+
+
+class StartupMeeting(Strict):
+    enabled: bool = True
+    meeting: Activity = Field(Activity(), description="Provider's own start-up meeting.")
+    plan: Activity = Field(Activity(), description="Provider's own plan (documentation).")
+
+
+class Accuracy(Strict):
+    error_sd: NonNeg = Field(
+        0.3,
+        le=5,
+        description="Granted hours = true need x (1 + error), error ~ Normal(0, error_sd); "
+        "a wider error over- and under-provides more.",
+    )
+    min_granted_hours_per_week: Positive = Field(
+        0.5, le=100, description="Smallest award, hours per week."
+    )
+
+
+class Rework(Strict):
+    probability: Probability = Field(
+        0.0, description="Share of cases the provider returns for re-assessment (0-1)."
+    )
+    reassessment: Activity = Field(Activity(), description="The re-assessment (case work).")
+
+
+class Routing(Strict):
+    short_course_share: Probability = Field(
+        0.0, description="Share of eligible citizens sent to a short course (§ 82b) (0-1)."
+    )
+    short_course_hours_per_week: NonNeg = Field(
+        2.0, le=100, description="Provider hours per week per citizen on a short course."
+    )
+    short_course_weeks: Positive = Field(10.0, le=520, description="Length of a short course.")
+
+
+class Review(Strict):
+    cadence_weeks: NonNeg = Field(
+        52.0,
+        le=520,
+        description="Weeks between reviews; support ends at the first review where the goals are "
+        "reached. 0 = no reviews, support ends exactly when the goals are reached.",
+    )
+    joint: bool = Field(False, description="Review meeting held jointly, booked atomically.")
+    meeting: Activity = Field(Activity(), description="Review meeting with the citizen.")
+    casework: Activity = Field(Activity(), description="Authority review of the case.")
+    report: Activity = Field(Activity(), description="Provider status report (documentation).")
+    adjust_hours: Probability = Field(
+        0.0,
+        description="Share of the gap between granted hours and true need closed at each review "
+        "(0 = hours never adjusted).",
+    )
+
+
+class VisitationModel(Strict):
+    """A named set of mechanism settings. The defaults are the classic, top-down preset."""
+
+    extends: str | None = Field(
+        None, description="Preset or other model whose settings this one starts from."
+    )
+    description: str = ""
+    first_contact: FirstContact = FirstContact(
+        meeting=Activity(authority_hours=2.0, duration_weeks=1.0),
+        assessment=Activity(authority_hours=4.0, duration_weeks=1.0),
+        documentation=Activity(authority_hours=0.5, duration_weeks=0.5),
+        delay_weeks={"kind": "triangular", "low": 0.5, "mode": 1.5, "high": 4.0},
+    )
+    decision: Decision = Decision(
+        committee_cadence_weeks=2.0, work=Activity(authority_hours=1.5, duration_weeks=0.4)
+    )
+    handoff: Handoff = Handoff(
+        enabled=True,
+        order=Activity(authority_hours=1.0, provider_hours=0.5, duration_weeks=0.4),
+        transfer_delay_weeks={"kind": "triangular", "low": 0.5, "mode": 1.0, "high": 3.0},
+    )
+    startup_meeting: StartupMeeting = StartupMeeting(
+        enabled=True,
+        meeting=Activity(provider_hours=2.5, duration_weeks=1.0),
+        plan=Activity(provider_hours=1.5, duration_weeks=1.0),
+    )
+    accuracy: Accuracy = Accuracy(error_sd=0.35)
+    rework: Rework = Rework(
+        probability=0.10, reassessment=Activity(authority_hours=2.0, duration_weeks=1.0)
+    )
+    routing: Routing = Routing(short_course_share=0.05)
+    review: Review = Review(
+        cadence_weeks=52.0,
+        joint=False,
+        meeting=Activity(authority_hours=1.5, duration_weeks=1.0),
+        casework=Activity(authority_hours=1.5, duration_weeks=1.0),
+        report=Activity(provider_hours=2.0, duration_weeks=1.0),
+        adjust_hours=0.0,
+    )
+
+    @field_validator("extends", mode="before")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        if isinstance(value, _UnknownBase):
+            raise PydanticCustomError(
+                "unknown_model",
+                "unknown model '{name}' to extend; expected one of: {known}",
+                {"name": value.name, "known": ", ".join(value.known)},
+            )
+        return value
+
+
+MECHANISMS: tuple[str, ...] = (
+    "first_contact",
+    "decision",
+    "handoff",
+    "startup_meeting",
+    "accuracy",
+    "rework",
+    "routing",
+    "review",
+)
+"""The mechanisms of MODEL.md section 6, in the order of its table (the decomposition's default)."""
+
+CLASSIC: dict[str, Any] = {"description": "Classic, top-down: assess alone, decide, hand over."}
+JOINT: dict[str, Any] = {
+    "description": "Joint: authority and provider meet the citizen together, few goals, "
+    "frequent light reviews.",
+    "first_contact": {
+        "joint": True,
+        "meeting": {"authority_hours": 2.0, "provider_hours": 2.0, "duration_weeks": 1.5},
+        "assessment": {"authority_hours": 2.0, "provider_hours": 1.0, "duration_weeks": 1.0},
+        "documentation": {"authority_hours": 0.5, "provider_hours": 0.5, "duration_weeks": 0.5},
+        "delay_weeks": {"kind": "fixed", "value": 0.5},
+    },
+    "decision": {
+        "committee_cadence_weeks": 0.0,
+        "work": {"authority_hours": 0.5, "duration_weeks": 0.2},
+        "delay_weeks": {"kind": "fixed", "value": 0.0},
+    },
+    "handoff": {
+        "enabled": False,
+        "order": {"authority_hours": 0.0, "provider_hours": 0.0, "duration_weeks": 0.0},
+        "transfer_delay_weeks": {"kind": "fixed", "value": 0.0},
+    },
+    "startup_meeting": {
+        "enabled": False,
+        "meeting": {"provider_hours": 0.0, "duration_weeks": 0.0},
+        "plan": {"provider_hours": 0.0, "duration_weeks": 0.0},
+    },
+    "accuracy": {"error_sd": 0.15},
+    "rework": {"probability": 0.02},
+    "routing": {"short_course_share": 0.15},
+    "review": {
+        "cadence_weeks": 13.0,
+        "joint": True,
+        "meeting": {"authority_hours": 0.75, "provider_hours": 0.75, "duration_weeks": 1.0},
+        "casework": {"authority_hours": 0.25, "duration_weeks": 1.0},
+        "report": {"provider_hours": 0.5, "duration_weeks": 1.0},
+        "adjust_hours": 0.5,
+    },
+}
+PRESETS: dict[str, dict[str, Any]] = {"classic": CLASSIC, "joint": JOINT}
+"""Built-in presets, as partial settings over the classic defaults of ``VisitationModel``."""
+
+
+class _UnknownBase:
+    """Marks an ``extends`` that names no preset or model, so the error lands on that key."""
+
+    def __init__(self, name: Any, known: list[str]) -> None:
+        self.name, self.known = name, known
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base``, mapping by mapping; neither input is changed.
+
+    A mapping with a ``kind`` (a distribution) replaces its counterpart whole, since its fields
+    depend on the kind.
+    """
+    out = copy.deepcopy(dict(base))
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and "kind" not in value:
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def preset_settings(name: str) -> dict[str, Any]:
+    """The full settings of a built-in preset, as a plain mapping."""
+    classic = VisitationModel().model_dump(by_alias=True, exclude={"extends"})
+    return deep_merge(classic, PRESETS[name])
+
+
+def _resolve_models(raw: dict[str, Any]) -> dict[str, Any]:
+    """Lay every user model on the model it extends (recursively); the root is the classic preset."""
+    resolved: dict[str, Any] = {}
+    known = sorted(set(PRESETS) | set(raw))
+
+    def resolve(name: str, seen: tuple[str, ...]) -> Any:
+        if name in resolved:
+            return resolved[name]
+        spec = raw[name]
+        if not isinstance(spec, dict):
+            return spec
+        base_name = spec.get("extends")
+        base: Any = preset_settings("classic")
+        if base_name is not None:
+            if not isinstance(base_name, str) or base_name not in known or base_name in seen:
+                unknown = _UnknownBase(base_name, [k for k in known if k != name])
+                resolved[name] = {**spec, "extends": unknown}
+                return resolved[name]
+            if base_name in raw and base_name != name:
+                base = resolve(base_name, (*seen, name))
+            else:
+                base = preset_settings(base_name)
+        if isinstance(base, dict):
+            base = {k: v for k, v in base.items() if k not in ("extends", "description")}
+            resolved[name] = deep_merge(base, spec)
+        else:
+            resolved[name] = spec
+        return resolved[name]
+
+    for name in raw:
+        resolve(name, ())
+    return resolved
+
+
+# --------------------------------------------------------------------------- experiment
+
+
+class Experiment(Strict):
+    seed: int = Field(12345, ge=0, lt=2**63, description="Master seed of all random streams.")
+    replications: int = Field(30, ge=2, le=100_000, description="Independent replications.")
+    horizon_weeks: Positive = Field(
+        520.0, le=52 * 200, description="Simulated length including the warm-up, weeks."
+    )
+    warmup_weeks: NonNeg = Field(
+        52.0, description="Warm-up, weeks; nothing before it is measured."
+    )
+
+    @field_validator("warmup_weeks")
+    @classmethod
+    def _shorter(cls, value: float, info: ValidationInfo) -> float:
+        horizon = info.data.get("horizon_weeks")
+        if horizon is not None and value >= horizon:
+            raise ValueError(f"warm-up must be shorter than horizon_weeks ({horizon:g})")
+        return value
+
+
+class SweepRange(Strict):
+    start: float = Field(allow_inf_nan=False)
+    stop: float = Field(allow_inf_nan=False)
+    step: Positive
+
+    def values(self) -> list[float]:
+        """Inclusive range start, start+step, ... <= stop (rounded to avoid float drift)."""
+        n = math.floor((self.stop - self.start) / self.step + 1e-9)
+        return [round(self.start + i * self.step, 10) for i in range(max(n, 0) + 1)]
+
+
+class Sweep(Strict):
+    mode: Literal["grid", "zip"] = Field("grid", description="Full grid or lists zipped together.")
+    parameters: dict[str, list[Any] | SweepRange] = Field(
+        description="Key paths (e.g. budget.annual_dkk) mapped to a list of values or a range.",
+        min_length=1,
+    )
+
+
+class Scenario(Strict):
+    """One municipality, the visitation models to compare and the experiment."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Short id.")
+    description: str = ""
+    budget: Budget
+    staff: Staff
+    staffing: Staffing
+    arrivals: Arrivals
+    segments: list[Segment] = Field(min_length=1)
+    initial_caseload: InitialCaseload = InitialCaseload()
+    exits: Exits = Exits()
+    models: dict[str, VisitationModel] = Field(
+        default_factory=dict,
+        description="User-defined models; `classic` and `joint` are always available.",
+    )
+    compare: list[str] = Field(
+        ["classic", "joint"],
+        min_length=1,
+        description="Models to run, baseline first; differences are each model minus the first.",
+    )
+    support_queue: Literal["fifo", "first_fit"] = Field(
+        "fifo",
+        description="Support waiting list: strict first-in-first-out, or first-fit (a later "
+        "citizen whose hours fit may start before an earlier one whose hours do not).",
+    )
+    experiment: Experiment = Experiment()
+    sweep: Sweep | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("models"), dict):
+            data = dict(data)
+            data["models"] = _resolve_models(dict(data["models"]))
+        return data
+
+    @field_validator("segments")
+    @classmethod
+    def _shares(cls, value: list[Segment]) -> list[Segment]:
+        total = sum(s.share for s in value)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"segment shares must sum to 1, found {total:g}")
+        names = [s.name for s in value]
+        if len(set(names)) != len(names):
+            raise ValueError("segment names must be unique")
+        return value
+
+    @field_validator("staffing")
+    @classmethod
+    def _within_budget(cls, value: Any, info: ValidationInfo) -> Any:
+        budget, staff = info.data.get("budget"), info.data.get("staff")
+        if isinstance(value, FixedStaffing) and budget is not None and staff is not None:
+            cost = (
+                value.authority_fte * staff.authority.fte_cost_dkk_per_year
+                + value.provider_fte * staff.provider.fte_cost_dkk_per_year
+            )
+            if cost > budget.annual_dkk * (1 + 1e-12):
+                raise ValueError(
+                    f"staff cost {cost:,.0f} DKK/year exceeds the budget "
+                    f"{budget.annual_dkk:,.0f} DKK/year"
+                )
+        return value
+
+    @field_validator("compare")
+    @classmethod
+    def _known_models(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        models = info.data.get("models") or {}
+        known = set(PRESETS) | set(models)
+        for name in value:
+            if name not in known:
+                raise ValueError(
+                    f"unknown model '{name}'; expected one of: {', '.join(sorted(known))}"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("each model may be compared once")
+        return value
+
+    # ------------------------------------------------------------------ derived values
+
+    def model(self, name: str) -> VisitationModel:
+        """The resolved settings of a preset or user model."""
+        if name in self.models:
+            return self.models[name]
+        return VisitationModel.model_validate(preset_settings(name))
+
+    def staffing_fte(self, authority_share: float | None = None) -> tuple[float, float]:
+        """FTEs of (authority, provider) under the staffing mode or an explicit budget share."""
+        a_cost = self.staff.authority.fte_cost_dkk_per_year
+        p_cost = self.staff.provider.fte_cost_dkk_per_year
+        s = self.staffing
+        if authority_share is None:
+            if isinstance(s, FixedStaffing):
+                return s.authority_fte, s.provider_fte
+            authority_share = (
+                s.authority_share if isinstance(s, ShareStaffing) else s.fallback_authority_share
+            )
+        budget = self.budget.annual_dkk
+        return authority_share * budget / a_cost, (1 - authority_share) * budget / p_cost
+
+    def staff_cost_dkk(self, fte: tuple[float, float]) -> float:
+        """Annual cost of the given (authority, provider) FTEs, DKK per year."""
+        return (
+            fte[0] * self.staff.authority.fte_cost_dkk_per_year
+            + fte[1] * self.staff.provider.fte_cost_dkk_per_year
+        )
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file, for editors and ``sim schema``."""
+    schema = Scenario.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "sim scenario"
+    return schema
