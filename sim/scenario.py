@@ -78,7 +78,8 @@ class FixedStaffing(Strict):
 class ShareStaffing(Strict):
     mode: Literal["share"] = "share"
     authority_share: Probability = Field(
-        description="Share of the budget spent on authority staff (0-1); the rest on provider staff."
+        description="Share of the budget spent on authority staff (0-1); the rest on provider "
+        "staff."
     )
 
 
@@ -88,8 +89,12 @@ class OptimiseStaffing(Strict):
         12.0,
         description="Limit on the 90th percentile of time from referral to support start, weeks.",
     )
-    min_authority_share: Probability = Field(0.02, description="Lowest authority share tried (0-1).")
-    max_authority_share: Probability = Field(0.5, description="Highest authority share tried (0-1).")
+    min_authority_share: Probability = Field(
+        0.02, description="Lowest authority share tried (0-1)."
+    )
+    max_authority_share: Probability = Field(
+        0.5, description="Highest authority share tried (0-1)."
+    )
     coarse_step: Positive = Field(0.04, le=0.5, description="Step of the coarse pass, share.")
     fine_step: Positive = Field(0.01, le=0.5, description="Step of the fine pass, share.")
     top_k: int = Field(3, ge=1, le=20, description="Candidates re-run before one is named.")
@@ -109,9 +114,7 @@ class OptimiseStaffing(Strict):
         return self
 
 
-Staffing = Annotated[
-    FixedStaffing | ShareStaffing | OptimiseStaffing, Field(discriminator="mode")
-]
+Staffing = Annotated[FixedStaffing | ShareStaffing | OptimiseStaffing, Field(discriminator="mode")]
 
 
 # --------------------------------------------------------------------------- citizens
@@ -195,9 +198,7 @@ Arrivals = Annotated[PoissonArrivals | CsvArrivals, Field(discriminator="kind")]
 class Segment(Strict):
     name: str = Field(min_length=1)
     share: Probability = Field(description="Share of referrals in this segment (0-1).")
-    need_hours_per_week: Distribution = Field(
-        description="True need for support, hours per week."
-    )
+    need_hours_per_week: Distribution = Field(description="True need for support, hours per week.")
     weeks_to_goal: Distribution = Field(
         description="Weeks of support needed to reach the goals when the need is fully met."
     )
@@ -466,7 +467,7 @@ def preset_settings(name: str) -> dict[str, Any]:
 
 
 def _resolve_models(raw: dict[str, Any]) -> dict[str, Any]:
-    """Lay every user model on the model it extends (recursively); the root is the classic preset."""
+    """Lay each user model on the model it extends (recursively); the root is the classic preset."""
     resolved: dict[str, Any] = {}
     known = sorted(set(PRESETS) | set(raw))
 
@@ -508,9 +509,7 @@ class Experiment(Strict):
     horizon_weeks: Positive = Field(
         520.0, le=52 * 200, description="Simulated length including the warm-up, weeks."
     )
-    warmup_weeks: NonNeg = Field(
-        52.0, description="Warm-up, weeks; nothing before it is measured."
-    )
+    warmup_weeks: NonNeg = Field(52.0, description="Warm-up, weeks; nothing before it is measured.")
 
     @field_validator("warmup_weeks")
     @classmethod

@@ -1,0 +1,213 @@
+"""Staff capacity as pools of hours per week, booked by activities and support (MODEL.md section 5).
+
+A pool's capacity and every holding are integers in minutes per week, so a pool never drifts: after
+any sequence of bookings and releases it is exactly back at its capacity. Each holding carries a
+category, and the pool integrates the held rate per category over time, so every productive hour is
+accounted to exactly one category (idle is what is left).
+
+Booking rules:
+- an activity involving several pools (a joint meeting) is booked atomically: it starts only when
+  every pool can supply its rate at once, and holds nothing while it waits;
+- intake work (assessments, meetings, decisions, reviews) is served first-fit in arrival order and
+  always before support starts that are waiting; a support start waits while any intake booking
+  needing the provider waits;
+- the support waiting list is strict FIFO (default) or first-fit.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Literal
+
+import simpy
+
+SUPPORT, MEETING, CASEWORK, DOCUMENTATION = 0, 1, 2, 3
+CATEGORIES = ("support", "meetings", "casework", "documentation")
+"""Categories of held hours; idle = capacity - held. Support and meetings are citizen-facing."""
+
+MINUTES_PER_HOUR = 60
+DAYS_PER_WEEK = 7.0
+
+
+def to_units(hours_per_week: float) -> int:
+    """Hours per week as whole minutes per week (at least 1 for any positive rate)."""
+    if hours_per_week <= 0:
+        return 0
+    return max(1, round(hours_per_week * MINUTES_PER_HOUR))
+
+
+class Pool:
+    """One staff group's hours per week, with per-category accounting of what is held."""
+
+    __slots__ = ("area", "capacity", "free", "last", "name", "rate")
+
+    def __init__(self, name: str, capacity_hours_per_week: float) -> None:
+        self.name = name
+        self.capacity = to_units(capacity_hours_per_week)
+        self.free = self.capacity
+        self.rate = [0, 0, 0, 0]
+        self.area = [0.0, 0.0, 0.0, 0.0]
+        self.last = 0.0
+
+    def advance(self, now: float) -> None:
+        """Integrate held rates up to ``now`` (unit-days per category)."""
+        dt = now - self.last
+        if dt > 0:
+            r, a = self.rate, self.area
+            a[0] += r[0] * dt
+            a[1] += r[1] * dt
+            a[2] += r[2] * dt
+            a[3] += r[3] * dt
+            self.last = now
+
+    def hold(self, now: float, units: int, category: int) -> None:
+        self.advance(now)
+        self.free -= units
+        self.rate[category] += units
+
+    def release(self, now: float, units: int, category: int) -> None:
+        self.advance(now)
+        self.free += units
+        self.rate[category] -= units
+
+    def reclassify(self, now: float, units: int, src: int, dst: int) -> None:
+        """Move ``units`` of held rate from one category to another (no change in what is free)."""
+        self.advance(now)
+        self.rate[src] -= units
+        self.rate[dst] += units
+
+    def hours(self, now: float) -> list[float]:
+        """Hours held per category from time 0 to ``now``."""
+        self.advance(now)
+        scale = 1.0 / (MINUTES_PER_HOUR * DAYS_PER_WEEK)
+        return [x * scale for x in self.area]
+
+    def capacity_hours(self, days: float) -> float:
+        """Productive hours the pool offers over ``days``."""
+        return self.capacity * days / (MINUTES_PER_HOUR * DAYS_PER_WEEK)
+
+
+Part = tuple[Pool, int, int]
+"""(pool, units, category): one pool's share of a booking."""
+
+
+class Booking:
+    """A waiting request for one or more pools; its event fires when all parts are held."""
+
+    __slots__ = ("event", "needs_provider", "parts")
+
+    def __init__(self, event: simpy.Event, parts: tuple[Part, ...], needs_provider: bool) -> None:
+        self.event, self.parts, self.needs_provider = event, parts, needs_provider
+
+
+class Staff:
+    """The two pools and their waiting lists: intake first, then support."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        authority_hours_per_week: float,
+        provider_hours_per_week: float,
+        support_queue: Literal["fifo", "first_fit"] = "fifo",
+    ) -> None:
+        self.env = env
+        self.authority = Pool("authority", authority_hours_per_week)
+        self.provider = Pool("provider", provider_hours_per_week)
+        self.first_fit = support_queue == "first_fit"
+        self.intake: list[Booking] = []
+        self.support: deque[Booking] = deque()
+        self._intake_needing_provider = 0
+
+    # ------------------------------------------------------------------ booking
+
+    @staticmethod
+    def _fits(parts: tuple[Part, ...]) -> bool:
+        for pool, units, _ in parts:  # noqa: SIM110 - a plain loop is faster on this hot path
+            if pool.free < units:
+                return False
+        return True
+
+    def _hold(self, parts: tuple[Part, ...]) -> None:
+        now = self.env.now
+        for pool, units, cat in parts:
+            pool.hold(now, units, cat)
+
+    def acquire(self, parts: tuple[Part, ...]) -> simpy.Event | None:
+        """Book intake work; ``None`` if held at once, else an event that fires when held."""
+        if self._fits(parts):
+            self._hold(parts)
+            return None
+        needs_provider = any(p[0] is self.provider for p in parts)
+        booking = Booking(self.env.event(), parts, needs_provider)
+        self.intake.append(booking)
+        if needs_provider:
+            self._intake_needing_provider += 1
+        return booking.event
+
+    def acquire_support(self, units: int) -> simpy.Event | None:
+        """Book a support start on the provider pool, behind intake and earlier support starts."""
+        parts = ((self.provider, units, SUPPORT),)
+        if not self.support and not self._intake_needing_provider and self.provider.free >= units:
+            self.provider.hold(self.env.now, units, SUPPORT)
+            return None
+        booking = Booking(self.env.event(), parts, True)
+        self.support.append(booking)
+        return booking.event
+
+    def release(self, parts: tuple[Part, ...]) -> None:
+        """Give back the hours of a finished activity and start whatever now fits."""
+        now = self.env.now
+        for pool, units, cat in parts:
+            pool.release(now, units, cat)
+        self.dispatch()
+
+    def release_support(self, units: int) -> None:
+        """End a citizen's support."""
+        self.provider.release(self.env.now, units, SUPPORT)
+        self.dispatch()
+
+    def try_grow_support(self, units: int) -> bool:
+        """Raise a running support award by ``units`` if the provider has them free and nobody
+        is waiting for provider hours; running support is never pre-empted to make room."""
+        if units <= 0:
+            return True
+        if self.support or self._intake_needing_provider or self.provider.free < units:
+            return False
+        self.provider.hold(self.env.now, units, SUPPORT)
+        return True
+
+    def dispatch(self) -> None:
+        """Start waiting intake first-fit in arrival order, then waiting support starts."""
+        intake = self.intake
+        if intake:
+            i = 0
+            while i < len(intake):
+                b = intake[i]
+                if self._fits(b.parts):
+                    del intake[i]
+                    self._hold(b.parts)
+                    if b.needs_provider:
+                        self._intake_needing_provider -= 1
+                    b.event.succeed()
+                else:
+                    i += 1
+        support = self.support
+        if not support or self._intake_needing_provider:
+            return
+        provider, now = self.provider, self.env.now
+        if self.first_fit:
+            kept: deque[Booking] = deque()
+            while support:
+                b = support.popleft()
+                units = b.parts[0][1]
+                if provider.free >= units:
+                    provider.hold(now, units, SUPPORT)
+                    b.event.succeed()
+                else:
+                    kept.append(b)
+            self.support = kept
+        else:
+            while support and provider.free >= support[0].parts[0][1]:
+                b = support.popleft()
+                provider.hold(now, b.parts[0][1], SUPPORT)
+                b.event.succeed()

@@ -1,0 +1,206 @@
+"""Replications of several models on common random numbers, and their statistics (MODEL.md 8).
+
+A replication task runs every requested model on the same citizens (streams keyed by seed and
+replication, never by model or worker). Tasks go to a process pool or run serially; results are
+ordered by replication and model before any statistic is taken, so the tables are the same for any
+number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.metrics import Interval, paired_interval, t_interval
+from sim.pathway import TIMESERIES_COLUMNS, RepResult, Simulation
+from sim.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class RepTask:
+    """One replication of some models: everything a worker needs, small and picklable."""
+
+    scenario_json: str
+    models: tuple[str, ...]
+    replication: int
+    key: tuple[int, ...]
+    base_dir: str | None
+    fte: dict[str, tuple[float, float]]
+    record_events: bool = False
+
+
+def run_task(task: RepTask) -> list[RepResult]:
+    """Run one replication of each model in ``task`` (in a worker or in this process)."""
+    scenario = Scenario.model_validate_json(task.scenario_json)
+    base = Path(task.base_dir) if task.base_dir else None
+    return [
+        Simulation(
+            scenario,
+            m,
+            task.replication,
+            task.fte[m],
+            key=task.key,
+            base_dir=base,
+            record_events=task.record_events,
+        ).run()
+        for m in task.models
+    ]
+
+
+def default_jobs() -> int:
+    """Worker processes to use when none is asked for: the machine's cores."""
+    return max(1, os.cpu_count() or 1)
+
+
+def execute(
+    tasks: Sequence[RepTask],
+    jobs: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[list[RepResult]]:
+    """Run tasks serially (``jobs == 1``) or in a process pool; results in task order."""
+    results: list[list[RepResult] | None] = [None] * len(tasks)
+    done = 0
+    if jobs <= 1 or len(tasks) <= 1:
+        for i, t in enumerate(tasks):
+            results[i] = run_task(t)
+            done += 1
+            if progress:
+                progress(done, len(tasks))
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+            futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                done += 1
+                if progress:
+                    progress(done, len(tasks))
+    return [r for r in results if r is not None]
+
+
+@dataclass
+class ExperimentResult:
+    """All replications of all models, with the statistics the tables and figures need."""
+
+    scenario: Scenario
+    models: tuple[str, ...]
+    fte: dict[str, tuple[float, float]]
+    replications: list[RepResult]
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def metric_names(self) -> list[str]:
+        return list(self.replications[0].metrics) if self.replications else []
+
+    def values(self, model: str, metric: str) -> list[float]:
+        """The metric in each replication of ``model``, in replication order."""
+        return [r.metrics[metric] for r in self.replications if r.model == model]
+
+    def summary(self) -> dict[str, dict[str, Interval]]:
+        """Per model and metric: mean with a 95 % t-interval over replications."""
+        return {
+            m: {k: t_interval(self.values(m, k)) for k in self.metric_names()} for m in self.models
+        }
+
+    def comparisons(self) -> list[tuple[str, str]]:
+        """(model, baseline) pairs: each model against the first one."""
+        base = self.models[0]
+        return [(m, base) for m in self.models[1:]]
+
+    def differences(
+        self, pairs: Iterable[tuple[str, str]] | None = None
+    ) -> dict[tuple[str, str], dict[str, Interval]]:
+        """Paired differences model - baseline per metric, with 95 % t-intervals."""
+        out: dict[tuple[str, str], dict[str, Interval]] = {}
+        for m, b in pairs if pairs is not None else self.comparisons():
+            out[(m, b)] = {
+                k: paired_interval(self.values(m, k), self.values(b, k))
+                for k in self.metric_names()
+            }
+        return out
+
+    def timeseries(self, model: str) -> dict[str, np.ndarray]:
+        """Across replications, per week and series: mean, 5th and 95th percentile."""
+        arrays = [r.timeseries for r in self.replications if r.model == model]
+        n = min(a.shape[0] for a in arrays)
+        stack = np.stack([a[:n] for a in arrays])
+        return {
+            "mean": stack.mean(axis=0),
+            "p05": np.quantile(stack, 0.05, axis=0),
+            "p95": np.quantile(stack, 0.95, axis=0),
+        }
+
+
+def resolve_fte(scenario: Scenario, models: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Staff of each model under the scenario's staffing mode (every model, the same budget)."""
+    return {m: scenario.staffing_fte() for m in models}
+
+
+def run_experiment(
+    scenario: Scenario,
+    *,
+    models: Sequence[str] | None = None,
+    replications: int | None = None,
+    jobs: int = 1,
+    base_dir: Path | None = None,
+    record_events: bool = False,
+    fte: dict[str, tuple[float, float]] | None = None,
+    key_prefix: tuple[int, ...] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> ExperimentResult:
+    """Run ``replications`` of each model on common random numbers and collect the results."""
+    names = tuple(models or scenario.compare)
+    reps = replications or scenario.experiment.replications
+    staff = fte or resolve_fte(scenario, names)
+    payload = scenario.model_dump_json(by_alias=True)
+    tasks = [
+        RepTask(
+            payload,
+            names,
+            r,
+            (*key_prefix, r),
+            str(base_dir) if base_dir else None,
+            staff,
+            record_events,
+        )
+        for r in range(reps)
+    ]
+    per_task = execute(tasks, jobs, progress)
+    flat = [res for task_results in per_task for res in task_results]
+    events: list[tuple[Any, ...]] = []
+    if record_events:
+        for res in flat:
+            events.extend(res.events or [])
+            res.events = None
+    return ExperimentResult(scenario, names, staff, flat, events)
+
+
+def fmt_interval(iv: Interval, digits: int = 1) -> str:
+    """'12.3 (11.0-13.6)' or 'n/a' when undefined."""
+    if math.isnan(iv.mean):
+        return "n/a"
+    if math.isnan(iv.low):
+        return f"{iv.mean:,.{digits}f}"
+    return f"{iv.mean:,.{digits}f} ({iv.low:,.{digits}f} to {iv.high:,.{digits}f})"
+
+
+def iter_timeseries_rows(result: ExperimentResult) -> Iterator[dict[str, Any]]:
+    """Long-format rows for timeseries.csv: model, week, series, mean, p05, p95."""
+    for m in result.models:
+        ts = result.timeseries(m)
+        weeks = ts["mean"].shape[0]
+        for w in range(weeks):
+            for j, name in enumerate(TIMESERIES_COLUMNS):
+                yield {
+                    "model": m,
+                    "week": w,
+                    "series": name,
+                    "mean": float(ts["mean"][w, j]),
+                    "p05": float(ts["p05"][w, j]),
+                    "p95": float(ts["p95"][w, j]),
+                }

@@ -1,0 +1,150 @@
+"""What is measured (MODEL.md section 7): streaming collectors during a run, pure statistics after.
+
+Collectors keep running sums and time integrals, not every event, so memory stays flat in the
+horizon. Only the waits of citizens referred inside the window are kept (one float each), because
+medians and percentiles need them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STAGES = ("intake", "handoff", "support_queue", "support")
+"""Stages of the pathway: referral to decision, decision to ready, waiting list, in support."""
+
+
+class Level:
+    """A piecewise-constant quantity and its time integral."""
+
+    __slots__ = ("area", "last", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.area = 0.0
+        self.last = 0.0
+
+    def change(self, now: float, delta: float) -> None:
+        self.area += self.value * (now - self.last)
+        self.last = now
+        self.value += delta
+
+    def area_until(self, now: float) -> float:
+        return self.area + self.value * (now - self.last)
+
+
+@dataclass
+class StageStats:
+    """Occupancy of one stage, and entries and sojourns inside the measurement window."""
+
+    level: Level = field(default_factory=Level)
+    entries: int = 0
+    sojourn_sum: float = 0.0
+    sojourn_n: int = 0
+    area_at_warmup: float = 0.0
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+# Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom; beyond, a close
+# approximation (Cornish-Fisher) keeps numpy as the only dependency.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def t_quantile_975(df: int) -> float:
+    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom."""
+    if df < 1:
+        return math.nan
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959963984540054
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    return z + g1 / df + g2 / df**2 + g3 / df**3
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean of replications with a 95 % t confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    sd: float
+    n: int
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+
+def t_interval(values: Sequence[float]) -> Interval:
+    """95 % t-interval of the mean of ``values``; NaNs (metrics undefined in a replication) are
+    left out and the count says how many remained."""
+    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    n = int(x.size)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, math.nan, 0)
+    mean = float(x.mean())
+    if n == 1:
+        return Interval(mean, math.nan, math.nan, math.nan, 1)
+    sd = float(x.std(ddof=1))
+    h = t_quantile_975(n - 1) * sd / math.sqrt(n)
+    return Interval(mean, mean - h, mean + h, sd, n)
+
+
+def paired_interval(a: Sequence[float], b: Sequence[float]) -> Interval:
+    """95 % t-interval of the mean paired difference a - b (same replications, same citizens)."""
+    diffs = [x - y for x, y in zip(a, b, strict=True) if not (math.isnan(x) or math.isnan(y))]
+    return t_interval(diffs)
+
+
+def wait_summary(waits: Sequence[float]) -> tuple[float, float, float]:
+    """Mean, median and 90th percentile of completed waits (NaN when there are none)."""
+    if not waits:
+        return math.nan, math.nan, math.nan
+    x = np.asarray(waits, dtype=float)
+    return float(x.mean()), float(np.median(x)), float(np.quantile(x, 0.9))
+
+
+def erlang_c_wait(arrival_rate: float, service_rate: float, servers: int) -> float:
+    """Mean wait in queue of an M/M/c queue (Erlang C), in the time unit of the rates."""
+    a = arrival_rate / service_rate
+    rho = a / servers
+    if rho >= 1:
+        return math.inf
+    term, total = 1.0, 1.0
+    for k in range(1, servers):
+        term *= a / k
+        total += term
+    last = term * a / servers
+    p_wait = last / (1 - rho) / (total + last / (1 - rho))
+    return p_wait / (servers * service_rate - arrival_rate)
+
+
+def unit_of(metric: str) -> str:
+    """The unit of a metric, read from its name (every reported figure names its unit)."""
+    if metric.endswith("_hours_per_year"):
+        return "hours/year"
+    if metric.endswith("_dkk_per_year"):
+        return "DKK/year"
+    if metric.endswith("_dkk"):
+        return "DKK"
+    if metric.endswith("_per_year"):
+        return "goals/year" if metric.startswith("goals") else "citizens/year"
+    if metric.endswith("_weeks"):
+        return "weeks"
+    if metric.endswith("_censored") or metric.endswith("_citizens"):
+        return "citizens"
+    if metric.endswith("_share"):
+        return "share (0-1)"
+    return ""

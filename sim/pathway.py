@@ -1,0 +1,642 @@
+"""The citizen's pathway through one visitation model (MODEL.md section 6), on the staff pools.
+
+One parameterised pathway serves every model: first contact (the authority's assessment alone, or
+the joint meeting), decision (possibly at a committee's next meeting), handoff, the provider's
+start-up meeting, rework, routing to a short course, support with reviews, and exit. A mechanism
+switched off costs nothing and takes no simulated time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.citizens import DAYS_PER_WEEK, WEEKS_PER_YEAR, Citizen, CitizenFactory, referral_times
+from sim.engine import (
+    CASEWORK,
+    CATEGORIES,
+    DOCUMENTATION,
+    MEETING,
+    SUPPORT,
+    Part,
+    Pool,
+    Staff,
+    to_units,
+)
+from sim.metrics import STAGES, Level, StageStats, wait_summary
+from sim.scenario import Activity, Scenario, VisitationModel
+from sim.streams import Buffered, generator
+
+Process = Generator[simpy.Event, Any, None]
+EXIT_REASONS = ("completed", "dropout", "rejected")
+
+
+@dataclass(frozen=True)
+class Step:
+    """An activity ready to book: its name, the pool parts it holds and its duration in days."""
+
+    name: str
+    parts: tuple[Part, ...]
+    days: float
+    provider_units: int = 0
+    provider_category: int = MEETING
+
+
+@dataclass
+class RepResult:
+    """What one replication of one model produced."""
+
+    model: str
+    replication: int
+    metrics: dict[str, float]
+    diagnostics: dict[str, Any]
+    timeseries: np.ndarray
+    events: list[tuple[Any, ...]] | None
+
+
+TIMESERIES_COLUMNS: tuple[str, ...] = (
+    *(f"{s}_citizens" for s in STAGES),
+    *(f"{g}_{c}_hours" for g in ("authority", "provider") for c in (*CATEGORIES, "idle")),
+)
+"""Weekly snapshot series: citizens in each stage at the week's start, hours per group and
+category during the week."""
+
+
+def _rate(pool: Pool, hours: float, weeks: float) -> tuple[int, float]:
+    """Units per week an activity holds on ``pool`` and its duration in weeks.
+
+    A rate above the pool's whole capacity is capped at it and the duration stretched, so the
+    effort is still delivered; a pool with no capacity can never serve the activity.
+    """
+    units = to_units(hours / weeks)
+    if pool.capacity == 0:
+        return max(units, 1), weeks
+    if units > pool.capacity:
+        return pool.capacity, hours * 60 / pool.capacity
+    return units, weeks
+
+
+class Simulation:
+    """One replication of one visitation model: the environment, the staff, the citizens."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        model_name: str,
+        replication: int,
+        fte: tuple[float, float],
+        *,
+        key: tuple[int, ...] | None = None,
+        base_dir: Path | None = None,
+        record_events: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.model_name = model_name
+        self.replication = replication
+        self.m: VisitationModel = scenario.model(model_name)
+        self.key = key if key is not None else (replication,)
+        self.base_dir = base_dir
+        seed = scenario.experiment.seed
+        self.env = env = simpy.Environment()
+        staff_cfg = scenario.staff
+        self.staff = Staff(
+            env,
+            staff_cfg.authority.capacity_hours_per_week(fte[0]),
+            staff_cfg.provider.capacity_hours_per_week(fte[1]),
+            scenario.support_queue,
+        )
+        self.fte = fte
+        self.warmup = scenario.experiment.warmup_weeks * DAYS_PER_WEEK
+        self.end = scenario.experiment.horizon_weeks * DAYS_PER_WEEK
+        self.factory = CitizenFactory(scenario, seed, self.key, "arrivals")
+        self._rereferrals = CitizenFactory(scenario, seed, self.key, "rereferral")
+
+        def delay(name: str, dist: Any) -> Buffered:
+            return Buffered(generator(seed, self.key, f"delay/{name}"), dist.sample)
+
+        m = self.m
+        self._delay_first = delay("first_contact", m.first_contact.delay_weeks)
+        self._delay_decision = delay("decision", m.decision.delay_weeks)
+        self._delay_transfer = delay("transfer", m.handoff.transfer_delay_weeks)
+        self._delay_reref = delay("rereferral", scenario.exits.rereferral_delay_weeks)
+        self._build_steps()
+
+        self.stages = {s: StageStats() for s in STAGES}
+        self.over = Level()
+        self.under = Level()
+        self.active: dict[int, Citizen] = {}
+        self.next_id = 0
+        self.counts = {k: 0 for k in ("referred", "helped", "short_course", "rework", "goals")}
+        self.counts.update({r: 0 for r in EXIT_REASONS})
+        self.totals = {k: 0 for k in ("referred", *EXIT_REASONS)}
+        self.decision_waits: list[float] = []
+        self.start_waits: list[float] = []
+        self.events: list[tuple[Any, ...]] | None = [] if record_events else None
+        self._snapshots: list[list[float]] = []
+        self._warm: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ set-up
+
+    def _step(self, name: str, act: Activity, category: int) -> Step:
+        """Book both groups' effort from their pools (a joint activity is atomic)."""
+        if act.is_empty or (act.authority_hours == 0 and act.provider_hours == 0):
+            return Step(name, (), act.duration_weeks * DAYS_PER_WEEK)
+        parts: list[Part] = []
+        weeks = act.duration_weeks
+        for pool, hours in ((self.staff.authority, act.authority_hours),
+                            (self.staff.provider, act.provider_hours)):  # fmt: skip
+            if hours > 0:
+                units, w = _rate(pool, hours, act.duration_weeks)
+                parts.append((pool, units, category))
+                weeks = max(weeks, w)
+        return Step(name, tuple(parts), weeks * DAYS_PER_WEEK)
+
+    def _review_step(self, name: str, acts: list[tuple[Activity, int]]) -> Step:
+        """A review activity: the authority's part is booked from its pool; the provider's part is
+        done inside the citizen's running support hours and reclassified for its duration."""
+        weeks = max((a.duration_weeks for a, _ in acts), default=0.0)
+        parts: list[Part] = []
+        provider_units, provider_cat = 0, MEETING
+        for act, cat in acts:
+            if act.authority_hours > 0:
+                units, w = _rate(self.staff.authority, act.authority_hours, weeks)
+                parts.append((self.staff.authority, units, cat))
+                weeks = max(weeks, w)
+        for act, cat in acts:
+            if act.provider_hours > 0 and weeks > 0:
+                provider_units += to_units(act.provider_hours / weeks)
+                provider_cat = cat
+        return Step(name, tuple(parts), weeks * DAYS_PER_WEEK, provider_units, provider_cat)
+
+    def _build_steps(self) -> None:
+        m = self.m
+        fc = m.first_contact
+        self.s_first = self._step(
+            "joint meeting" if fc.joint else "assessment meeting", fc.meeting, MEETING
+        )
+        self.s_assess = self._step("assessment", fc.assessment, CASEWORK)
+        self.s_first_doc = self._step(
+            "first contact documentation", fc.documentation, DOCUMENTATION
+        )
+        self.s_decision = self._step("decision", m.decision.work, CASEWORK)
+        self.s_order = self._step("order and handoff", m.handoff.order, DOCUMENTATION)
+        self.s_startup = self._step("provider start-up meeting", m.startup_meeting.meeting, MEETING)
+        self.s_plan = self._step("provider plan", m.startup_meeting.plan, DOCUMENTATION)
+        self.s_rework = self._step("re-assessment", m.rework.reassessment, CASEWORK)
+        r = m.review
+        if r.joint:
+            self.review_steps = (
+                self._review_step("joint review meeting", [(r.meeting, MEETING)]),
+                self._review_step(
+                    "review casework and report",
+                    [(r.casework, CASEWORK), (r.report, DOCUMENTATION)],
+                ),
+            )
+        else:
+            self.review_steps = (
+                self._review_step("provider status report", [(r.report, DOCUMENTATION)]),
+                self._review_step("review meeting", [(r.meeting, MEETING)]),
+                self._review_step("authority review", [(r.casework, CASEWORK)]),
+            )
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _enter(self, c: Citizen, stage: str) -> None:
+        now = self.env.now
+        if c.stage:
+            old = self.stages[c.stage]
+            old.level.change(now, -1)
+            if c.stage_since >= self.warmup:
+                old.sojourn_sum += now - c.stage_since
+                old.sojourn_n += 1
+        st = self.stages[stage]
+        st.level.change(now, 1)
+        if now >= self.warmup:
+            st.entries += 1
+        c.stage, c.stage_since = stage, now
+
+    def _new_citizen(self, c: Citizen) -> None:
+        self.active[c.id] = c
+        self.totals["referred"] += 1
+        if c.referred_at >= self.warmup:
+            self.counts["referred"] += 1
+
+    def _leave(self, c: Citizen, reason: str) -> None:
+        now = self.env.now
+        st = self.stages[c.stage]
+        st.level.change(now, -1)
+        if c.stage_since >= self.warmup:
+            st.sojourn_sum += now - c.stage_since
+            st.sojourn_n += 1
+        c.stage = ""
+        del self.active[c.id]
+        self.totals[reason] += 1
+        if now >= self.warmup:
+            self.counts[reason] += 1
+            if reason == "completed":
+                self.counts["goals"] += c.goals
+        if reason != "rejected" and c.u_reref < self.scenario.exits.rereferral_probability:
+            self.env.process(self._rereferral())
+
+    def _log(self, c: Citizen, name: str, start: float, resource: str) -> None:
+        if self.events is not None:
+            self.events.append(
+                (c.id, name, start, self.env.now, resource, self.model_name, self.replication)
+            )
+
+    # ------------------------------------------------------------------ processes
+
+    def _do(self, c: Citizen, step: Step) -> Process:
+        """Run one activity: wait for its hours (if any), hold them for its duration, release."""
+        env = self.env
+        start = env.now
+        if step.parts:
+            ev = self.staff.acquire(step.parts)
+            if ev is not None:
+                yield ev
+            if self.events is not None:
+                start = env.now
+            yield env.timeout(step.days)
+            self.staff.release(step.parts)
+            self._log(c, step.name, start, "+".join(p[0].name for p in step.parts))
+        elif step.days > 0:
+            yield env.timeout(step.days)
+            self._log(c, step.name, start, "")
+
+    def _wait(self, c: Citizen, days: float, name: str) -> Process:
+        """A pure delay: holds no hours."""
+        if days > 0:
+            start = self.env.now
+            yield self.env.timeout(days)
+            self._log(c, name, start, "")
+
+    def arrivals(self) -> Process:
+        """Referrals as the scenario's arrival process gives them."""
+        env = self.env
+        for t in referral_times(
+            self.scenario, self.scenario.experiment.seed, self.key, self.base_dir
+        ):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            c = self.factory.make(self.next_id, env.now)
+            self.next_id += 1
+            env.process(self.referral(c))
+
+    def _rereferral(self) -> Process:
+        yield self.env.timeout(self._delay_reref.next() * DAYS_PER_WEEK)
+        c = self._rereferrals.make(self.next_id, self.env.now)
+        self.next_id += 1
+        yield from self.referral(c)
+
+    def referral(self, c: Citizen) -> Process:
+        """From referral to decision, handoff and the support waiting list."""
+        env, m = self.env, self.m
+        self._new_citizen(c)
+        self._enter(c, "intake")
+        yield from self._do(c, self.s_first)
+        yield from self._do(c, self.s_assess)
+        yield from self._do(c, self.s_first_doc)
+        yield from self._wait(c, self._delay_first.next() * DAYS_PER_WEEK, "hearing and statements")
+        cadence = m.decision.committee_cadence_weeks * DAYS_PER_WEEK
+        if cadence > 0:
+            meeting = math.ceil(env.now / cadence - 1e-12) * cadence
+            yield from self._wait(c, meeting - env.now, "waiting for committee")
+        yield from self._do(c, self.s_decision)
+        yield from self._wait(c, self._delay_decision.next() * DAYS_PER_WEEK, "decision delay")
+        c.decided_at = env.now
+        if c.referred_at >= self.warmup:
+            self.decision_waits.append((env.now - c.referred_at) / DAYS_PER_WEEK)
+        if not c.eligible:
+            self._log(c, "rejected", env.now, "")
+            self._leave(c, "rejected")
+            return
+        self._enter(c, "handoff")
+        if m.handoff.enabled:
+            yield from self._handoff(c)
+        if m.startup_meeting.enabled:
+            yield from self._do(c, self.s_startup)
+            yield from self._do(c, self.s_plan)
+        if c.u_rework < m.rework.probability:
+            if env.now >= self.warmup:
+                self.counts["rework"] += 1
+            yield from self._do(c, self.s_rework)
+            if m.handoff.enabled:
+                yield from self._handoff(c)
+        yield from self.support(c)
+
+    def _handoff(self, c: Citizen) -> Process:
+        yield from self._do(c, self.s_order)
+        days = self._delay_transfer.next() * DAYS_PER_WEEK
+        yield from self._wait(c, days, "transfer to provider")
+
+    def _granted_hours(self, c: Citizen) -> float:
+        acc = self.m.accuracy
+        return max(acc.min_granted_hours_per_week, c.need * (1.0 + acc.error_sd * c.z_error))
+
+    def support(
+        self, c: Citizen, progress: float = 0.0, first_review_days: float | None = None
+    ) -> Process:
+        """Wait for support hours, then support with reviews until the goals are reached."""
+        env, staff, m = self.env, self.staff, self.m
+        self._enter(c, "support_queue")
+        short = c.u_route < m.routing.short_course_share
+        hours = m.routing.short_course_hours_per_week if short else self._granted_hours(c)
+        units = to_units(hours)
+        if staff.provider.capacity and units > staff.provider.capacity:
+            units = staff.provider.capacity
+        waiting_since = env.now
+        if units:
+            ev = staff.acquire_support(units)
+            if ev is not None:
+                yield ev
+        now = env.now
+        self._log(c, "support waiting list", waiting_since, "")
+        c.started_at = now
+        self._enter(c, "support")
+        if now >= self.warmup:
+            self.counts["helped"] += 1
+            if short:
+                self.counts["short_course"] += 1
+        if c.referred_at >= self.warmup:
+            self.start_waits.append((now - c.referred_at) / DAYS_PER_WEEK)
+        if short:
+            yield env.timeout(m.routing.short_course_weeks * DAYS_PER_WEEK)
+            self._end_support(c, units, 0.0, "completed", "short course")
+            return
+        yield from self._support_with_reviews(c, hours, units, progress, first_review_days)
+
+    def _support_with_reviews(
+        self,
+        c: Citizen,
+        g: float,
+        units: int,
+        progress: float,
+        first_review_days: float | None,
+    ) -> Process:
+        env, staff, review = self.env, self.staff, self.m.review
+        start = env.now
+        need = c.need
+        gap = g - need
+        self.over.change(start, max(gap, 0.0))
+        self.under.change(start, max(-gap, 0.0))
+        eff = min(1.0, g / need)
+        t_last = start
+        drop_at = start + c.dropout_weeks * DAYS_PER_WEEK
+        cadence = review.cadence_weeks * DAYS_PER_WEEK
+        goal = c.weeks_to_goal
+        if cadence == 0:
+            t_goal = start + max(goal - progress, 0.0) / eff * DAYS_PER_WEEK
+            if drop_at < t_goal:
+                yield env.timeout(drop_at - start)
+                self._end_support(c, units, g - need, "dropout", "support")
+            else:
+                yield env.timeout(t_goal - start)
+                self._end_support(c, units, g - need, "completed", "support")
+            return
+        next_review = start + (cadence if first_review_days is None else first_review_days)
+        while True:
+            if drop_at < next_review:
+                yield env.timeout(max(drop_at - env.now, 0.0))
+                self._end_support(c, units, g - need, "dropout", "support", start)
+                return
+            yield env.timeout(max(next_review - env.now, 0.0))
+            now = env.now
+            progress += eff * (now - t_last) / DAYS_PER_WEEK
+            t_last = now
+            reached = progress >= goal - 1e-9
+            for step in self.review_steps:
+                yield from self._review(c, step, units)
+            if reached:
+                self._end_support(c, units, g - need, "completed", "support", start)
+                return
+            if review.adjust_hours > 0:
+                now = env.now
+                progress += eff * (now - t_last) / DAYS_PER_WEEK
+                t_last = now
+                new_g = g + review.adjust_hours * (need - g)
+                new_units = to_units(new_g)
+                delta = new_units - units
+                if delta < 0:
+                    staff.release_support(-delta)
+                elif delta > 0 and not staff.try_grow_support(delta):
+                    new_g, new_units = g, units
+                if new_units != units or new_g != g:
+                    self.over.change(now, max(new_g - need, 0.0) - max(g - need, 0.0))
+                    self.under.change(now, max(need - new_g, 0.0) - max(need - g, 0.0))
+                    g, units = new_g, new_units
+                    eff = min(1.0, g / need)
+            next_review += cadence
+
+    def _review(self, c: Citizen, step: Step, held_units: int) -> Process:
+        """A review step; the provider's part is taken from the citizen's held support hours."""
+        env, staff = self.env, self.staff
+        if step.parts:
+            ev = staff.acquire(step.parts)
+            if ev is not None:
+                yield ev
+        start = env.now
+        pu = min(step.provider_units, held_units)
+        if pu:
+            staff.provider.reclassify(start, pu, SUPPORT, step.provider_category)
+        if step.days > 0:
+            yield env.timeout(step.days)
+        if pu:
+            staff.provider.reclassify(env.now, pu, step.provider_category, SUPPORT)
+        if step.parts:
+            staff.release(step.parts)
+        if step.parts or pu:
+            self._log(c, step.name, start, "+".join(p[0].name for p in step.parts))
+
+    def _end_support(
+        self,
+        c: Citizen,
+        units: int,
+        gap: float,
+        reason: str,
+        activity: str,
+        start: float | None = None,
+    ) -> None:
+        now = self.env.now
+        if units:
+            self.staff.release_support(units)
+        if activity == "support":
+            self.over.change(now, -max(gap, 0.0))
+            self.under.change(now, -max(-gap, 0.0))
+        self._log(c, activity, c.started_at if start is None else start, "provider")
+        self._leave(c, reason)
+
+    def initial_caseload(self) -> None:
+        """Citizens already in support (with elapsed progress) or waiting at time 0."""
+        sc, seed = self.scenario, self.scenario.experiment.seed
+        init = CitizenFactory(sc, seed, self.key, "initial")
+        elapsed = Buffered(generator(seed, self.key, "initial/elapsed"), lambda r, n: r.random(n))
+        phase = Buffered(generator(seed, self.key, "initial/phase"), lambda r, n: r.random(n))
+        cadence = self.m.review.cadence_weeks * DAYS_PER_WEEK
+        for _ in range(sc.initial_caseload.in_support):
+            c = init.make(self.next_id, 0.0)
+            self.next_id += 1
+            c.decided_at = 0.0
+            c.u_route = 1.0  # already in § 85 support, not on a short course
+            self._new_citizen(c)
+            progress = elapsed.next() * c.weeks_to_goal
+            first = phase.next() * cadence if cadence > 0 else None
+            self.env.process(self.support(c, progress, first))
+        for _ in range(sc.initial_caseload.waiting):
+            c = init.make(self.next_id, 0.0)
+            self.next_id += 1
+            c.decided_at = 0.0
+            self._new_citizen(c)
+            self.env.process(self.support(c))
+
+    def _snapshot(self) -> list[float]:
+        now = self.env.now
+        row: list[float] = [self.stages[s].level.value for s in STAGES]
+        for pool in (self.staff.authority, self.staff.provider):
+            row.extend(pool.hours(now))
+        return row
+
+    def weekly(self) -> Process:
+        """Snapshot each week (one event a week) for the time-series plots."""
+        while True:
+            self._snapshots.append(self._snapshot())
+            yield self.env.timeout(DAYS_PER_WEEK)
+
+    def warmup_mark(self) -> Process:
+        if self.warmup > 0:
+            yield self.env.timeout(self.warmup)
+        now = self.env.now
+        self._warm = {
+            "pools": [p.hours(now) for p in (self.staff.authority, self.staff.provider)],
+            "stages": {s: st.level.area_until(now) for s, st in self.stages.items()},
+            "over": self.over.area_until(now),
+            "under": self.under.area_until(now),
+        }
+
+    # ------------------------------------------------------------------ run and measure
+
+    def run(self) -> RepResult:
+        """Simulate to the horizon and measure the window after the warm-up."""
+        env = self.env
+        env.process(self.warmup_mark())
+        env.process(self.weekly())
+        self.initial_caseload()
+        env.process(self.arrivals())
+        env.run(until=self.end)
+        return RepResult(
+            self.model_name,
+            self.replication,
+            self._metrics(),
+            self._diagnostics(),
+            self._timeseries(),
+            self.events,
+        )
+
+    def _metrics(self) -> dict[str, float]:
+        end, warm = self.end, self._warm
+        window_days = end - self.warmup
+        years = window_days / DAYS_PER_WEEK / WEEKS_PER_YEAR
+        budget = self.scenario.budget.annual_dkk
+        out: dict[str, float] = {}
+        per_year = ("referred", "helped", "completed", "short_course", "rework", "rejected")
+        for k in per_year:
+            out[f"{k}_per_year"] = self.counts[k] / years
+        out["dropouts_per_year"] = self.counts["dropout"] / years
+        out["goals_reached_per_year"] = self.counts["goals"] / years
+        for label, waits, censored in (
+            ("decision", self.decision_waits, self._censored_decisions()),
+            ("start", self.start_waits, self._censored_starts()),
+        ):
+            mean, median, p90 = wait_summary(waits)
+            out[f"time_to_{label}_mean_weeks"] = mean
+            out[f"time_to_{label}_median_weeks"] = median
+            out[f"time_to_{label}_p90_weeks"] = p90
+            out[f"time_to_{label}_censored"] = float(censored)
+        for s, st in self.stages.items():
+            area = st.level.area_until(end) - warm["stages"][s]
+            out[f"{s}_mean_citizens"] = area / window_days
+            out[f"{s}_end_citizens"] = st.level.value
+        citizen_facing = productive = 0.0
+        for g, pool, before in zip(
+            ("authority", "provider"),
+            (self.staff.authority, self.staff.provider),
+            warm["pools"],
+            strict=True,
+        ):
+            hours = [a - b for a, b in zip(pool.hours(end), before, strict=True)]
+            cap = pool.capacity_hours(window_days)
+            for cat, h in zip(CATEGORIES, hours, strict=True):
+                out[f"{g}_{cat}_hours_per_year"] = h / years
+            out[f"{g}_idle_hours_per_year"] = (cap - sum(hours)) / years
+            out[f"{g}_core_task_share"] = (hours[SUPPORT] + hours[MEETING]) / cap if cap else 0.0
+            citizen_facing += hours[SUPPORT] + hours[MEETING]
+            productive += cap
+        out["core_task_share"] = citizen_facing / productive if productive else 0.0
+        out["support_hours_delivered_per_year"] = out["provider_support_hours_per_year"]
+        out["over_provided_hours_per_year"] = (
+            (self.over.area_until(end) - warm["over"]) / DAYS_PER_WEEK / years
+        )
+        out["under_provided_hours_per_year"] = (
+            (self.under.area_until(end) - warm["under"]) / DAYS_PER_WEEK / years
+        )
+        helped, goals = self.counts["helped"], self.counts["goals"]
+        out["cost_per_helped_dkk"] = budget * years / helped if helped else math.nan
+        out["cost_per_goal_dkk"] = budget * years / goals if goals else math.nan
+        staff_cost = self.scenario.staff_cost_dkk(self.fte)
+        out["staff_cost_dkk_per_year"] = staff_cost
+        out["unspent_dkk_per_year"] = budget - staff_cost
+        return out
+
+    def _censored_decisions(self) -> int:
+        return sum(
+            1 for c in self.active.values() if c.referred_at >= self.warmup and c.decided_at is None
+        )
+
+    def _censored_starts(self) -> int:
+        return sum(
+            1 for c in self.active.values() if c.referred_at >= self.warmup and c.started_at is None
+        )
+
+    def _diagnostics(self) -> dict[str, Any]:
+        """Counts for the theory checks: conservation, Little's law, pools at the end."""
+        in_system = {s: int(st.level.value) for s, st in self.stages.items()}
+        return {
+            "referred_total": self.totals["referred"],
+            "exited_total": {r: self.totals[r] for r in EXIT_REASONS},
+            "in_system": in_system,
+            "active": len(self.active),
+            "stages": {
+                s: {
+                    "entries": st.entries,
+                    "sojourn_sum_days": st.sojourn_sum,
+                    "sojourn_n": st.sojourn_n,
+                    "area_days": st.level.area_until(self.end) - self._warm["stages"][s],
+                }
+                for s, st in self.stages.items()
+            },
+            "window_days": self.end - self.warmup,
+            "pools": {
+                p.name: {"capacity": p.capacity, "free": p.free, "rate": list(p.rate)}
+                for p in (self.staff.authority, self.staff.provider)
+            },
+        }
+
+    def _timeseries(self) -> np.ndarray:
+        """Weekly rows: stage counts at the week's start, hours per category during the week."""
+        snaps = [*self._snapshots, self._snapshot()]
+        arr = np.asarray(snaps, dtype=float)
+        n_st = len(STAGES)
+        counts = arr[:-1, :n_st]
+        cols = [counts]
+        for g in range(2):
+            cum = arr[:, n_st + 4 * g : n_st + 4 * (g + 1)]
+            hours = np.diff(cum, axis=0)
+            pool = (self.staff.authority, self.staff.provider)[g]
+            idle = pool.capacity_hours(DAYS_PER_WEEK) - hours.sum(axis=1)
+            cols.extend([hours, idle[:, None]])
+        return np.hstack(cols)

@@ -1,0 +1,253 @@
+"""The results folder: written whole into a temporary folder, then renamed into place.
+
+Every folder holds the resolved scenario, the seed, package versions and the git revision
+(``manifest.json``), the per-replication table, the summary, the paired differences and the weekly
+time series. Tables are written from values in replication order with fixed formatting, so the same
+scenario and seed give byte-identical tables whatever ran them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sim.experiment import ExperimentResult, iter_timeseries_rows
+from sim.metrics import unit_of
+
+PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
+EVENT_COLUMNS = ("case_id", "activity", "start_day", "end_day", "resource", "model", "replication")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages results depend on."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_revision(path: Path | None = None) -> str:
+    """The git revision of the working tree (``-dirty`` when it has changes), or 'unknown'."""
+    cwd = path or Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
+        )
+        if rev.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def new_run_dir(root: Path, scenario_name: str) -> Path:
+    """A fresh ``root/<scenario>/<timestamp>`` path that does not exist yet."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = root / scenario_name / stamp
+    path, i = base, 2
+    while path.exists():
+        path = base.with_name(f"{stamp}-{i}")
+        i += 1
+    return path
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``final``; rename it to ``final`` only if all went well."""
+    if final.exists():
+        raise FileExistsError(f"{final} already exists")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    import polars as pl
+
+    df = pl.DataFrame(rows, schema=columns, orient="row") if rows else pl.DataFrame(schema=columns)
+    df.write_csv(path, float_precision=None)
+
+
+def replication_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "replication": r.replication,
+            "model": r.model,
+            "metric": k,
+            "value": v,
+            "unit": unit_of(k),
+        }
+        for r in sorted(
+            result.replications, key=lambda r: (r.replication, result.models.index(r.model))
+        )
+        for k, v in r.metrics.items()
+    ]
+
+
+def summary_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+    rows = []
+    for m, metrics in result.summary().items():
+        for k, iv in metrics.items():
+            rows.append(
+                {
+                    "model": m,
+                    "metric": k,
+                    "unit": unit_of(k),
+                    "mean": iv.mean,
+                    "ci_low": iv.low,
+                    "ci_high": iv.high,
+                    "sd": iv.sd,
+                    "n": iv.n,
+                }
+            )
+    return rows
+
+
+def difference_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+    rows = []
+    for (m, b), metrics in result.differences().items():
+        for k, iv in metrics.items():
+            rows.append(
+                {
+                    "comparison": f"{m} - {b}",
+                    "model": m,
+                    "baseline": b,
+                    "metric": k,
+                    "unit": unit_of(k),
+                    "mean": iv.mean,
+                    "ci_low": iv.low,
+                    "ci_high": iv.high,
+                    "sd": iv.sd,
+                    "n": iv.n,
+                }
+            )
+    return rows
+
+
+def write_tables(folder: Path, result: ExperimentResult) -> None:
+    """The four result tables (CSV)."""
+    rep_cols = ["replication", "model", "metric", "value", "unit"]
+    sum_cols = ["model", "metric", "unit", "mean", "ci_low", "ci_high", "sd", "n"]
+    diff_cols = ["comparison", "model", "baseline", "metric", "unit", "mean", "ci_low",
+                 "ci_high", "sd", "n"]  # fmt: skip
+    ts_cols = ["model", "week", "series", "mean", "p05", "p95"]
+    _write_csv(folder / "replications.csv", replication_rows(result), rep_cols)
+    _write_csv(folder / "summary.csv", summary_rows(result), sum_cols)
+    _write_csv(folder / "differences.csv", difference_rows(result), diff_cols)
+    _write_csv(folder / "timeseries.csv", list(iter_timeseries_rows(result)), ts_cols)
+
+
+def write_events(folder: Path, result: ExperimentResult, fmt: str) -> Path:
+    """The per-citizen event log, one row per activity, for process-mining tools."""
+    import polars as pl
+
+    df = pl.DataFrame(result.events, schema=list(EVENT_COLUMNS), orient="row")
+    df = df.sort(["model", "replication", "case_id", "start_day"], maintain_order=True)
+    if fmt == "parquet":
+        path = folder / "events.parquet"
+        df.write_parquet(path)
+    else:
+        path = folder / "events.csv"
+        df.write_csv(path, float_precision=None)
+    return path
+
+
+def manifest(
+    result: ExperimentResult,
+    *,
+    run_id: str,
+    command: list[str],
+    wall_seconds: float,
+    jobs: int,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What it takes to reproduce and read a run."""
+    sc = result.scenario
+    exp = sc.experiment
+    window_weeks = exp.horizon_weeks - exp.warmup_weeks
+    budget = sc.budget.annual_dkk
+    return {
+        "scenario": sc.name,
+        "run_id": run_id,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "seed": exp.seed,
+        "replications": len({r.replication for r in result.replications}),
+        "models": list(result.models),
+        "comparisons": [f"{m} - {b}" for m, b in result.comparisons()],
+        "horizon_weeks": exp.horizon_weeks,
+        "warmup_weeks": exp.warmup_weeks,
+        "window_years": window_weeks * 7 / 365,
+        "budget_dkk_per_year": budget,
+        "staff": {
+            m: {
+                "authority_fte": f[0],
+                "provider_fte": f[1],
+                "staff_cost_dkk_per_year": sc.staff_cost_dkk(f),
+                "unspent_dkk_per_year": budget - sc.staff_cost_dkk(f),
+            }
+            for m, f in result.fte.items()
+        },
+        "queue_discipline": {
+            "intake": "first-fit in arrival order, served before support starts",
+            "support": sc.support_queue,
+        },
+        "versions": package_versions(),
+        "git_revision": git_revision(),
+        "command": command,
+        "jobs": jobs,
+        "wall_seconds": round(wall_seconds, 3),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "argv": sys.argv,
+        **(extra or {}),
+    }
+
+
+def write_results(
+    final: Path,
+    result: ExperimentResult,
+    resolved_yaml: str,
+    meta: dict[str, Any],
+    *,
+    events_format: str | None = None,
+    extra_writers: list[Callable[[Path], None]] | None = None,
+) -> Path:
+    """Write a complete results folder atomically and return its path."""
+    with atomic_dir(final) as tmp:
+        (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
+        write_tables(tmp, result)
+        if events_format:
+            write_events(tmp, result, events_format)
+        (tmp / "manifest.json").write_text(
+            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+        for writer in extra_writers or []:
+            writer(tmp)
+    return final
