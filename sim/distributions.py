@@ -10,7 +10,16 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -170,8 +179,18 @@ def _number_is_fixed(value: Any) -> Any:
     return value
 
 
+class _NumberShorthandSchema:
+    """JSON Schema side of the shorthand: a bare number is accepted wherever a distribution is."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [{"type": "number", "minimum": 0}, handler(core_schema)]}
+
+
 Distribution = Annotated[
     Fixed | Exponential | LogNormal | Gamma | Triangular | Uniform | Empirical,
     Field(discriminator="kind"),
     BeforeValidator(_number_is_fixed),
+    _NumberShorthandSchema(),
 ]

@@ -378,8 +378,10 @@ class VisitationModel(Strict):
         if isinstance(value, _UnknownBase):
             raise PydanticCustomError(
                 "unknown_model",
-                "unknown model '{name}' to extend; expected one of: {known}",
-                {"name": value.name, "known": ", ".join(value.known)},
+                "model '{name}' extends this model again (a loop); expected one of: {known}"
+                if value.loop
+                else "unknown model '{name}' to extend; expected one of: {known}",
+                {"name": str(value.name), "known": ", ".join(map(str, value.known))},
             )
         return value
 
@@ -441,8 +443,8 @@ PRESETS: dict[str, dict[str, Any]] = {"classic": CLASSIC, "joint": JOINT}
 class _UnknownBase:
     """Marks an ``extends`` that names no preset or model, so the error lands on that key."""
 
-    def __init__(self, name: Any, known: list[str]) -> None:
-        self.name, self.known = name, known
+    def __init__(self, name: Any, known: list[str], loop: bool = False) -> None:
+        self.name, self.known, self.loop = name, known, loop
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -469,7 +471,7 @@ def preset_settings(name: str) -> dict[str, Any]:
 def _resolve_models(raw: dict[str, Any]) -> dict[str, Any]:
     """Lay each user model on the model it extends (recursively); the root is the classic preset."""
     resolved: dict[str, Any] = {}
-    known = sorted(set(PRESETS) | set(raw))
+    known = sorted(set(PRESETS) | set(raw), key=str)
 
     def resolve(name: str, seen: tuple[str, ...]) -> Any:
         if name in resolved:
@@ -480,8 +482,9 @@ def _resolve_models(raw: dict[str, Any]) -> dict[str, Any]:
         base_name = spec.get("extends")
         base: Any = preset_settings("classic")
         if base_name is not None:
-            if not isinstance(base_name, str) or base_name not in known or base_name in seen:
-                unknown = _UnknownBase(base_name, [k for k in known if k != name])
+            loop = base_name in seen or (base_name == name and name not in PRESETS)
+            if not isinstance(base_name, str) or base_name not in known or loop:
+                unknown = _UnknownBase(base_name, [k for k in known if k != name], loop)
                 resolved[name] = {**spec, "extends": unknown}
                 return resolved[name]
             if base_name in raw and base_name != name:
@@ -652,4 +655,26 @@ def json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "sim scenario"
+    defs: dict[str, Any] = schema["$defs"]
+
+    def walk(node: Any) -> None:
+        # A discriminated union needs its tag (`kind`, `mode`) even where the member has a default.
+        if isinstance(node, dict):
+            disc = node.get("discriminator")
+            if isinstance(disc, dict):
+                for ref in disc.get("mapping", {}).values():
+                    member = defs[ref.rsplit("/", 1)[-1]]
+                    required = member.setdefault("required", [])
+                    if disc["propertyName"] not in required:
+                        required.insert(0, disc["propertyName"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    # A user model is laid over the preset it extends, so any of its blocks may be partial.
+    for name in ("FirstContact", "Decision", "Handoff", "StartupMeeting", "Review", "Rework"):
+        defs.get(name, {}).pop("required", None)
     return schema
