@@ -17,6 +17,7 @@ Booking rules:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Literal
 
 import simpy
@@ -37,9 +38,13 @@ def to_units(hours_per_week: float) -> int:
 
 
 class Pool:
-    """One staff group's hours per week, with per-category accounting of what is held."""
+    """One staff group's hours per week, with per-category accounting of what is held.
 
-    __slots__ = ("area", "capacity", "free", "last", "name", "rate")
+    Each category integrates its own held rate lazily (only when that category changes), which
+    keeps a booking to a few additions.
+    """
+
+    __slots__ = ("area", "capacity", "free", "name", "rate", "since")
 
     def __init__(self, name: str, capacity_hours_per_week: float) -> None:
         self.name = name
@@ -47,40 +52,33 @@ class Pool:
         self.free = self.capacity
         self.rate = [0, 0, 0, 0]
         self.area = [0.0, 0.0, 0.0, 0.0]
-        self.last = 0.0
+        self.since = [0.0, 0.0, 0.0, 0.0]
 
-    def advance(self, now: float) -> None:
-        """Integrate held rates up to ``now`` (unit-days per category)."""
-        dt = now - self.last
-        if dt > 0:
-            r, a = self.rate, self.area
-            a[0] += r[0] * dt
-            a[1] += r[1] * dt
-            a[2] += r[2] * dt
-            a[3] += r[3] * dt
-            self.last = now
-
-    def hold(self, now: float, units: int, category: int) -> None:
-        self.advance(now)
-        self.free -= units
+    def _change(self, now: float, category: int, units: int) -> None:
+        self.area[category] += self.rate[category] * (now - self.since[category])
+        self.since[category] = now
         self.rate[category] += units
 
+    def hold(self, now: float, units: int, category: int) -> None:
+        self._change(now, category, units)
+        self.free -= units
+
     def release(self, now: float, units: int, category: int) -> None:
-        self.advance(now)
+        self._change(now, category, -units)
         self.free += units
-        self.rate[category] -= units
 
     def reclassify(self, now: float, units: int, src: int, dst: int) -> None:
         """Move ``units`` of held rate from one category to another (no change in what is free)."""
-        self.advance(now)
-        self.rate[src] -= units
-        self.rate[dst] += units
+        self._change(now, src, -units)
+        self._change(now, dst, units)
 
     def hours(self, now: float) -> list[float]:
         """Hours held per category from time 0 to ``now``."""
-        self.advance(now)
         scale = 1.0 / (MINUTES_PER_HOUR * DAYS_PER_WEEK)
-        return [x * scale for x in self.area]
+        return [
+            (a + r * (now - t)) * scale
+            for a, r, t in zip(self.area, self.rate, self.since, strict=True)
+        ]
 
     def capacity_hours(self, days: float) -> float:
         """Productive hours the pool offers over ``days``."""
@@ -117,6 +115,10 @@ class Staff:
         self.intake: list[Booking] = []
         self.support: deque[Booking] = deque()
         self._intake_needing_provider = 0
+        # Release callbacks per parts tuple (keyed by identity: parts belong to long-lived steps
+        # that keep them alive), so the hot path allocates no closure.
+        self._releasers: dict[int, Callable[[simpy.Event], None]] = {}
+        self._keep: list[tuple[Part, ...]] = []
 
     # ------------------------------------------------------------------ booking
 
@@ -144,6 +146,59 @@ class Staff:
             self._intake_needing_provider += 1
         return booking.event
 
+    def occupy(
+        self,
+        parts: tuple[Part, ...],
+        days: float,
+        on_start: Callable[[], None] | None = None,
+        on_end: Callable[[], None] | None = None,
+    ) -> simpy.Event:
+        """Hold ``parts`` for ``days`` as soon as they all fit; the returned event fires once the
+        hours are released. Hooks run when the hours are taken and just before they are given back.
+
+        This is the hot path of the engine: an activity that fits at once costs one event.
+        """
+        env = self.env
+        if on_end is None:
+            finish = self._releasers.get(id(parts))
+            if finish is None:
+                finish = self._releasers[id(parts)] = self._make_releaser(parts, None)
+                self._keep.append(parts)  # keeps the id valid for the run
+        else:
+            finish = self._make_releaser(parts, on_end)
+        if self._fits(parts):
+            self._hold(parts)
+            if on_start is not None:
+                on_start()
+            t = simpy.Timeout(env, days)
+            t.callbacks.append(finish)
+            return t
+        done = env.event()
+
+        def granted(_: simpy.Event) -> None:
+            if on_start is not None:
+                on_start()
+            t = simpy.Timeout(env, days)
+            t.callbacks.append(finish)
+            t.callbacks.append(lambda _e: done.succeed())
+
+        booking = Booking(env.event(), parts, any(p[0] is self.provider for p in parts))
+        booking.event.callbacks.append(granted)
+        self.intake.append(booking)
+        if booking.needs_provider:
+            self._intake_needing_provider += 1
+        return done
+
+    def _make_releaser(
+        self, parts: tuple[Part, ...], on_end: Callable[[], None] | None
+    ) -> Callable[[simpy.Event], None]:
+        def finish(_: simpy.Event) -> None:
+            if on_end is not None:
+                on_end()
+            self.release(parts)
+
+        return finish
+
     def acquire_support(self, units: int) -> simpy.Event | None:
         """Book a support start on the provider pool, behind intake and earlier support starts."""
         parts = ((self.provider, units, SUPPORT),)
@@ -159,12 +214,14 @@ class Staff:
         now = self.env.now
         for pool, units, cat in parts:
             pool.release(now, units, cat)
-        self.dispatch()
+        if self.intake or self.support:
+            self.dispatch()
 
     def release_support(self, units: int) -> None:
         """End a citizen's support."""
         self.provider.release(self.env.now, units, SUPPORT)
-        self.dispatch()
+        if self.intake or self.support:
+            self.dispatch()
 
     def try_grow_support(self, units: int) -> bool:
         """Raise a running support award by ``units`` if the provider has them free and nobody

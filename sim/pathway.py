@@ -9,7 +9,7 @@ switched off costs nothing and takes no simulated time.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,6 +184,7 @@ class Simulation:
         self.s_first_doc = self._step(
             "first contact documentation", fc.documentation, DOCUMENTATION
         )
+        self.first_contact_steps = (self.s_first, self.s_assess, self.s_first_doc)
         self.s_decision = self._step("decision", m.decision.work, CASEWORK)
         self.s_order = self._step("order and handoff", m.handoff.order, DOCUMENTATION)
         self.s_startup = self._step("provider start-up meeting", m.startup_meeting.meeting, MEETING)
@@ -252,29 +253,39 @@ class Simulation:
 
     # ------------------------------------------------------------------ processes
 
-    def _do(self, c: Citizen, step: Step) -> Process:
-        """Run one activity: wait for its hours (if any), hold them for its duration, release."""
-        env = self.env
-        start = env.now
+    def _act(self, c: Citizen, step: Step) -> simpy.Event | None:
+        """One activity as a single event: waits for its hours (if any), holds them for its
+        duration and releases them; ``None`` when it takes neither hours nor time."""
         if step.parts:
-            ev = self.staff.acquire(step.parts)
-            if ev is not None:
-                yield ev
-            if self.events is not None:
-                start = env.now
-            yield env.timeout(step.days)
-            self.staff.release(step.parts)
-            self._log(c, step.name, start, "+".join(p[0].name for p in step.parts))
-        elif step.days > 0:
-            yield env.timeout(step.days)
-            self._log(c, step.name, start, "")
+            if self.events is None:
+                return self.staff.occupy(step.parts, step.days)
+            return self.staff.occupy(step.parts, step.days, *self._logger(c, step))
+        if step.days > 0:
+            return self._delay(c, step.days, step.name)
+        return None
 
-    def _wait(self, c: Citizen, days: float, name: str) -> Process:
+    def _delay(self, c: Citizen, days: float, name: str) -> simpy.Event | None:
         """A pure delay: holds no hours."""
-        if days > 0:
+        if days <= 0:
+            return None
+        t = self.env.timeout(days)
+        if self.events is not None:
             start = self.env.now
-            yield self.env.timeout(days)
-            self._log(c, name, start, "")
+            t.callbacks.append(lambda _e: self._log(c, name, start, ""))
+        return t
+
+    def _logger(self, c: Citizen, step: Step) -> tuple[Callable[[], None], Callable[[], None]]:
+        """Hooks that stamp an activity's start and log it at its end."""
+        box = [0.0]
+        resource = "+".join(p[0].name for p in step.parts)
+
+        def on_start() -> None:
+            box[0] = self.env.now
+
+        def on_end() -> None:
+            self._log(c, step.name, box[0], resource)
+
+        return on_start, on_end
 
     def arrivals(self) -> Process:
         """Referrals as the scenario's arrival process gives them."""
@@ -299,16 +310,25 @@ class Simulation:
         env, m = self.env, self.m
         self._new_citizen(c)
         self._enter(c, "intake")
-        yield from self._do(c, self.s_first)
-        yield from self._do(c, self.s_assess)
-        yield from self._do(c, self.s_first_doc)
-        yield from self._wait(c, self._delay_first.next() * DAYS_PER_WEEK, "hearing and statements")
+        for step in self.first_contact_steps:
+            ev = self._act(c, step)
+            if ev is not None:
+                yield ev
+        ev = self._delay(c, self._delay_first.next() * DAYS_PER_WEEK, "hearing and statements")
+        if ev is not None:
+            yield ev
         cadence = m.decision.committee_cadence_weeks * DAYS_PER_WEEK
         if cadence > 0:
             meeting = math.ceil(env.now / cadence - 1e-12) * cadence
-            yield from self._wait(c, meeting - env.now, "waiting for committee")
-        yield from self._do(c, self.s_decision)
-        yield from self._wait(c, self._delay_decision.next() * DAYS_PER_WEEK, "decision delay")
+            ev = self._delay(c, meeting - env.now, "waiting for committee")
+            if ev is not None:
+                yield ev
+        ev = self._act(c, self.s_decision)
+        if ev is not None:
+            yield ev
+        ev = self._delay(c, self._delay_decision.next() * DAYS_PER_WEEK, "decision delay")
+        if ev is not None:
+            yield ev
         c.decided_at = env.now
         if c.referred_at >= self.warmup:
             self.decision_waits.append((env.now - c.referred_at) / DAYS_PER_WEEK)
@@ -320,20 +340,27 @@ class Simulation:
         if m.handoff.enabled:
             yield from self._handoff(c)
         if m.startup_meeting.enabled:
-            yield from self._do(c, self.s_startup)
-            yield from self._do(c, self.s_plan)
+            for step in (self.s_startup, self.s_plan):
+                ev = self._act(c, step)
+                if ev is not None:
+                    yield ev
         if c.u_rework < m.rework.probability:
             if env.now >= self.warmup:
                 self.counts["rework"] += 1
-            yield from self._do(c, self.s_rework)
+            ev = self._act(c, self.s_rework)
+            if ev is not None:
+                yield ev
             if m.handoff.enabled:
                 yield from self._handoff(c)
         yield from self.support(c)
 
     def _handoff(self, c: Citizen) -> Process:
-        yield from self._do(c, self.s_order)
-        days = self._delay_transfer.next() * DAYS_PER_WEEK
-        yield from self._wait(c, days, "transfer to provider")
+        ev = self._act(c, self.s_order)
+        if ev is not None:
+            yield ev
+        ev = self._delay(c, self._delay_transfer.next() * DAYS_PER_WEEK, "transfer to provider")
+        if ev is not None:
+            yield ev
 
     def _granted_hours(self, c: Citizen) -> float:
         acc = self.m.accuracy
@@ -411,7 +438,9 @@ class Simulation:
             t_last = now
             reached = progress >= goal - 1e-9
             for step in self.review_steps:
-                yield from self._review(c, step, units)
+                ev = self._review(c, step, units)
+                if ev is not None:
+                    yield ev
             if reached:
                 self._end_support(c, units, g - need, "completed", "support", start)
                 return
@@ -433,25 +462,36 @@ class Simulation:
                     eff = min(1.0, g / need)
             next_review += cadence
 
-    def _review(self, c: Citizen, step: Step, held_units: int) -> Process:
-        """A review step; the provider's part is taken from the citizen's held support hours."""
-        env, staff = self.env, self.staff
-        if step.parts:
-            ev = staff.acquire(step.parts)
-            if ev is not None:
-                yield ev
-        start = env.now
+    def _review(self, c: Citizen, step: Step, held_units: int) -> simpy.Event | None:
+        """A review step; the provider's part is taken from the citizen's held support hours and
+        reclassified (support to meetings or documentation) while it runs."""
+        staff = self.staff
+        provider = staff.provider
         pu = min(step.provider_units, held_units)
-        if pu:
-            staff.provider.reclassify(start, pu, SUPPORT, step.provider_category)
-        if step.days > 0:
-            yield env.timeout(step.days)
-        if pu:
-            staff.provider.reclassify(env.now, pu, step.provider_category, SUPPORT)
+        cat = step.provider_category
+
+        def on_start() -> None:
+            if pu:
+                provider.reclassify(self.env.now, pu, SUPPORT, cat)
+            if self.events is not None:
+                box[0] = self.env.now
+
+        def on_end() -> None:
+            if pu:
+                provider.reclassify(self.env.now, pu, cat, SUPPORT)
+            if self.events is not None:
+                resource = "+".join(p[0].name for p in step.parts) or "provider"
+                self._log(c, step.name, box[0], resource)
+
+        box = [0.0]
         if step.parts:
-            staff.release(step.parts)
-        if step.parts or pu:
-            self._log(c, step.name, start, "+".join(p[0].name for p in step.parts))
+            return staff.occupy(step.parts, step.days, on_start, on_end)
+        if step.days <= 0:
+            return None
+        on_start()
+        t = self.env.timeout(step.days)
+        t.callbacks.append(lambda _e: on_end())
+        return t
 
     def _end_support(
         self,
@@ -503,7 +543,7 @@ class Simulation:
 
     def weekly(self) -> Process:
         """Snapshot each week (one event a week) for the time-series plots."""
-        while True:
+        while self.env.now < self.end:
             self._snapshots.append(self._snapshot())
             yield self.env.timeout(DAYS_PER_WEEK)
 
@@ -523,10 +563,10 @@ class Simulation:
     def run(self) -> RepResult:
         """Simulate to the horizon and measure the window after the warm-up."""
         env = self.env
-        env.process(self.warmup_mark())
-        env.process(self.weekly())
         self.initial_caseload()
         env.process(self.arrivals())
+        env.process(self.warmup_mark())
+        env.process(self.weekly())
         env.run(until=self.end)
         return RepResult(
             self.model_name,
@@ -536,6 +576,18 @@ class Simulation:
             self._timeseries(),
             self.events,
         )
+
+    def run_until_empty(self) -> dict[str, Any]:
+        """Simulate to the horizon, then let every citizen already in the system finish (no new
+        referrals arrive after the horizon); return the diagnostics. For the drift and
+        conservation checks."""
+        env = self.env
+        self.initial_caseload()
+        env.process(self.arrivals())
+        env.process(self.warmup_mark())
+        env.run()
+        self.end = env.now
+        return self._diagnostics()
 
     def _metrics(self) -> dict[str, float]:
         end, warm = self.end, self._warm

@@ -450,12 +450,17 @@ class _UnknownBase:
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """``over`` laid on ``base``, mapping by mapping; neither input is changed.
 
-    A mapping with a ``kind`` (a distribution) replaces its counterpart whole, since its fields
-    depend on the kind.
+    A mapping with a discriminator (``kind`` of a distribution or arrivals, ``mode`` of staffing)
+    replaces its counterpart whole, since its fields depend on it.
     """
     out = copy.deepcopy(dict(base))
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and "kind" not in value:
+        if (
+            isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+            and "kind" not in value
+            and "mode" not in value
+        ):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -609,8 +614,9 @@ class Scenario(Strict):
     @field_validator("compare")
     @classmethod
     def _known_models(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        models = info.data.get("models") or {}
-        known = set(PRESETS) | set(models)
+        if "models" not in info.data:
+            return value  # the models themselves are invalid; that error is reported there
+        known = set(PRESETS) | set(info.data["models"])
         for name in value:
             if name not in known:
                 raise ValueError(
