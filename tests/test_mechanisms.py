@@ -7,6 +7,7 @@ the mechanism from the pathway would make the interval straddle zero and the tes
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -128,7 +129,7 @@ def test_threshold_changes_outcomes_monotonically() -> None:
         }
         res = run_experiment(make_scenario(over, replications=3), jobs=1)
         counts.append(res.values("v", "short_course_per_year"))
-    for lower, higher in zip(counts, counts[1:], strict=False):
+    for lower, higher in itertools.pairwise(counts):
         assert all(h >= lo for h, lo in zip(higher, lower, strict=True))
 
 
@@ -165,7 +166,7 @@ def test_intake_is_served_before_waiting_support() -> None:
     env = staff.env
     staff.occupy(((staff.provider, 600, SUPPORT),), 7.0)
     support = staff.acquire_support(300)
-    meeting = staff.occupy(((staff.provider, 400, 1),), 7.0)
+    staff.occupy(((staff.provider, 400, 1),), 7.0)
     env.run(until=7.5)
     assert support is not None and not support.triggered
     assert staff.provider.rate[1] == 400
