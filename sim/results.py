@@ -251,3 +251,36 @@ def write_results(
         for writer in extra_writers or []:
             writer(tmp)
     return final
+
+
+def run_to_folder(
+    scenario: Any,
+    *,
+    resolved_yaml: str,
+    out: Path,
+    jobs: int,
+    command: list[str],
+    base_dir: Path | None = None,
+    events_format: str | None = None,
+    writers: list[Callable[[Path], None]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, ExperimentResult]:
+    """Run the scenario's experiment and write its results folder atomically at ``out``."""
+    import time
+
+    from sim.experiment import run_experiment
+
+    start = time.perf_counter()
+    result = run_experiment(
+        scenario,
+        jobs=jobs,
+        base_dir=base_dir,
+        record_events=events_format is not None,
+        progress=progress,
+    )
+    wall = time.perf_counter() - start
+    meta = manifest(result, run_id=out.name, command=command, wall_seconds=wall, jobs=jobs)
+    folder = write_results(
+        out, result, resolved_yaml, meta, events_format=events_format, extra_writers=writers
+    )
+    return folder, result
