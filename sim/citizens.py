@@ -13,11 +13,12 @@ import math
 from collections.abc import Iterator
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sim.scenario import CsvArrivals, PoissonArrivals, Scenario
-from sim.streams import CHUNK, Buffered, generator
+from sim.streams import CHUNK, generator
 
 DAYS_PER_WEEK = 7.0
 WEEKS_PER_YEAR = 365.0 / 7.0
@@ -52,57 +53,94 @@ class Citizen:
         self.referred_at = referred_at
         self.decided_at: float | None = None
         self.started_at: float | None = None
-        self.stage = ""
+        self.stage = -1
         self.stage_since = referred_at
         self.progress = 0.0
 
 
 class CitizenFactory:
-    """Makes citizens from named streams under a prefix (arrivals, initial, re-referrals)."""
+    """Makes citizens from named streams under a prefix (arrivals, initial, re-referrals).
+
+    Attributes are drawn a chunk of citizens at a time, vectorised, one stream per attribute (and
+    per segment for the segment's distributions); a citizen then only reads its row.
+    """
 
     def __init__(self, scenario: Scenario, seed: int, key: tuple[int, ...], prefix: str) -> None:
-        def stream(name: str, draw) -> Buffered:  # type: ignore[no-untyped-def]
-            return Buffered(generator(seed, key, f"{prefix}/{name}"), draw)
-
-        def uniform(rng: np.random.Generator, n: int) -> np.ndarray:
-            return rng.random(n)
+        def rng(name: str) -> np.random.Generator:
+            return generator(seed, key, f"{prefix}/{name}")
 
         segs = scenario.segments
+        self._segs = segs
         self._names = [s.name for s in segs]
-        self._cum = list(accumulate(s.share for s in segs))
-        self._cum[-1] = 1.0
-        self._eligible = [s.eligible_probability for s in segs]
-        self._segment = stream("segment", uniform)
-        self._need = [stream(f"need/{s.name}", s.need_hours_per_week.sample) for s in segs]
-        self._weeks = [stream(f"weeks/{s.name}", s.weeks_to_goal.sample) for s in segs]
-        self._goals = [stream(f"goals/{s.name}", s.goals.sample) for s in segs]
-        self._eligible_u = stream("eligible", uniform)
-        self._error = stream("error", lambda rng, n: rng.standard_normal(n))
-        self._route = stream("route", uniform)
-        self._rework = stream("rework", uniform)
-        self._reref = stream("rereferral", uniform)
-        self._dropout = stream("dropout", lambda rng, n: rng.standard_exponential(n))
+        cum = np.cumsum([s.share for s in segs])
+        cum[-1] = 1.0
+        self._cum = cum
+        self._eligible_p = np.asarray([s.eligible_probability for s in segs])
+        self._rng = {
+            name: rng(name)
+            for name in ("segment", "eligible", "error", "route", "rework", "rereferral", "dropout")
+        }
+        self._seg_rng = [
+            (rng(f"need/{s.name}"), rng(f"weeks/{s.name}"), rng(f"goals/{s.name}")) for s in segs
+        ]
         rate = scenario.exits.dropout_per_year / WEEKS_PER_YEAR
-        self._dropout_rate_per_week = rate
+        self._dropout_scale = 1.0 / rate if rate > 0 else math.inf
+        self._rows: list[tuple[Any, ...]] = []
+        self._i = 0
+
+    def _refill(self) -> None:
+        n, r = CHUNK, self._rng
+        seg = np.minimum(
+            np.searchsorted(self._cum, r["segment"].random(n), side="right"), len(self._segs) - 1
+        )
+        need = np.empty(n)
+        weeks = np.empty(n)
+        goals = np.empty(n)
+        for k, (s, (rn, rw, rg)) in enumerate(zip(self._segs, self._seg_rng, strict=True)):
+            mask = seg == k
+            need = np.where(mask, s.need_hours_per_week.sample(rn, n), need)
+            weeks = np.where(mask, s.weeks_to_goal.sample(rw, n), weeks)
+            goals = np.where(mask, s.goals.sample(rg, n), goals)
+        eligible = r["eligible"].random(n) < self._eligible_p[seg]
+        dropout = r["dropout"].standard_exponential(n)
+        dropout = (
+            dropout * self._dropout_scale if self._dropout_scale < math.inf else dropout + math.inf
+        )
+        self._rows = list(
+            zip(
+                seg.tolist(),
+                np.maximum(need, 0.05).tolist(),
+                np.maximum(weeks, 0.01).tolist(),
+                np.maximum(np.rint(goals), 1).astype(int).tolist(),
+                eligible.tolist(),
+                r["error"].standard_normal(n).tolist(),
+                r["route"].random(n).tolist(),
+                r["rework"].random(n).tolist(),
+                r["rereferral"].random(n).tolist(),
+                dropout.tolist(),
+                strict=True,
+            )
+        )
+        self._i = 0
 
     def make(self, cid: int, referred_at: float) -> Citizen:
         """A new citizen with all its attributes drawn."""
+        if self._i >= len(self._rows):
+            self._refill()
         c = Citizen(cid, referred_at)
-        seg = bisect.bisect_right(self._cum, self._segment.next())
-        seg = min(seg, len(self._cum) - 1)
-        c.segment = seg
-        c.need = max(self._need[seg].next(), 0.05)
-        c.weeks_to_goal = max(self._weeks[seg].next(), 0.01)
-        c.goals = max(round(self._goals[seg].next()), 1)
-        c.eligible = self._eligible_u.next() < self._eligible[seg]
-        c.z_error = self._error.next()
-        c.u_route = self._route.next()
-        c.u_rework = self._rework.next()
-        c.u_reref = self._reref.next()
-        e = self._dropout.next()
-        c.dropout_weeks = (
-            e / self._dropout_rate_per_week if self._dropout_rate_per_week else math.inf
-        )
+        (
+            c.segment,
+            c.need,
+            c.weeks_to_goal,
+            c.goals,
+            c.eligible,
+            c.z_error,
+            c.u_route,
+            c.u_rework,
+            c.u_reref,
+            c.dropout_weeks,
+        ) = self._rows[self._i]
+        self._i += 1
         return c
 
     def segment_name(self, index: int) -> str:

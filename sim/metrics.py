@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,15 +36,50 @@ class Level:
         return self.area + self.value * (now - self.last)
 
 
-@dataclass
-class StageStats:
-    """Occupancy of one stage, and entries and sojourns inside the measurement window."""
+class StageBook:
+    """Occupancy of every stage over time, plus entries and sojourns inside the window.
 
-    level: Level = field(default_factory=Level)
-    entries: int = 0
-    sojourn_sum: float = 0.0
-    sojourn_n: int = 0
-    area_at_warmup: float = 0.0
+    Stages are indices into flat lists (see ``STAGES``); a citizen carries the index of its stage
+    (-1 when outside) and the time it entered. One call per transition keeps this off the profile.
+    """
+
+    __slots__ = ("area", "count", "entries", "last", "sojourn_n", "sojourn_sum", "warmup")
+
+    def __init__(self, warmup: float) -> None:
+        n = len(STAGES)
+        self.warmup = warmup
+        self.count = [0] * n
+        self.area = [0.0] * n
+        self.last = [0.0] * n
+        self.entries = [0] * n
+        self.sojourn_sum = [0.0] * n
+        self.sojourn_n = [0] * n
+
+    def _out(self, stage: int, since: float, now: float) -> None:
+        self.area[stage] += self.count[stage] * (now - self.last[stage])
+        self.last[stage] = now
+        self.count[stage] -= 1
+        if since >= self.warmup:
+            self.sojourn_sum[stage] += now - since
+            self.sojourn_n[stage] += 1
+
+    def move(self, old: int, since: float, new: int, now: float) -> None:
+        """A citizen moves from stage ``old`` (entered at ``since``; -1 = none) to ``new``."""
+        if old >= 0:
+            self._out(old, since, now)
+        self.area[new] += self.count[new] * (now - self.last[new])
+        self.last[new] = now
+        self.count[new] += 1
+        if now >= self.warmup:
+            self.entries[new] += 1
+
+    def leave(self, old: int, since: float, now: float) -> None:
+        """A citizen leaves the system from stage ``old``."""
+        self._out(old, since, now)
+
+    def area_until(self, stage: int, now: float) -> float:
+        """Citizen-days spent in ``stage`` from time 0 to ``now``."""
+        return self.area[stage] + self.count[stage] * (now - self.last[stage])
 
 
 # --------------------------------------------------------------------------- statistics

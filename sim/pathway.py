@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from sim.citizens import DAYS_PER_WEEK, WEEKS_PER_YEAR, Citizen, CitizenFactory, referral_times
+from sim.distributions import Fixed
 from sim.engine import (
     CASEWORK,
     CATEGORIES,
@@ -29,11 +30,12 @@ from sim.engine import (
     Staff,
     to_units,
 )
-from sim.metrics import STAGES, Level, StageStats, wait_summary
+from sim.metrics import STAGES, Level, StageBook, wait_summary
 from sim.scenario import Activity, Scenario, VisitationModel
 from sim.streams import Buffered, generator
 
 Process = Generator[simpy.Event, Any, None]
+INTAKE, HANDOFF, SUPPORT_QUEUE, IN_SUPPORT = range(len(STAGES))
 EXIT_REASONS = ("completed", "dropout", "rejected")
 
 
@@ -46,6 +48,21 @@ class Step:
     days: float
     provider_units: int = 0
     provider_category: int = MEETING
+
+
+@dataclass(frozen=True)
+class Delay:
+    """A pure delay (hearing, statements, transfer): holds no hours."""
+
+    name: str
+    stream: Buffered | float
+
+
+@dataclass(frozen=True)
+class Committee:
+    """A visitation committee that meets every ``cadence_days``: a wait for its next meeting."""
+
+    cadence_days: float
 
 
 @dataclass
@@ -80,6 +97,11 @@ def _rate(pool: Pool, hours: float, weeks: float) -> tuple[int, float]:
     if units > pool.capacity:
         return pool.capacity, hours * 60 / pool.capacity
     return units, weeks
+
+
+def _draw(stream: Buffered | float) -> float:
+    """The next value of a delay stream, or the fixed delay."""
+    return stream if isinstance(stream, float) else stream.next()
 
 
 class Simulation:
@@ -117,7 +139,10 @@ class Simulation:
         self.factory = CitizenFactory(scenario, seed, self.key, "arrivals")
         self._rereferrals = CitizenFactory(scenario, seed, self.key, "rereferral")
 
-        def delay(name: str, dist: Any) -> Buffered:
+        def delay(name: str, dist: Any) -> Buffered | float:
+            """A pure delay's stream; a fixed delay is just its value (no draws)."""
+            if isinstance(dist, Fixed):
+                return dist.value
             return Buffered(generator(seed, self.key, f"delay/{name}"), dist.sample)
 
         m = self.m
@@ -126,8 +151,9 @@ class Simulation:
         self._delay_transfer = delay("transfer", m.handoff.transfer_delay_weeks)
         self._delay_reref = delay("rereferral", scenario.exits.rereferral_delay_weeks)
         self._build_steps()
+        self._build_plans()
 
-        self.stages = {s: StageStats() for s in STAGES}
+        self.book = StageBook(self.warmup)
         self.over = Level()
         self.under = Level()
         self.active: dict[int, Citizen] = {}
@@ -208,19 +234,11 @@ class Simulation:
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _enter(self, c: Citizen, stage: str) -> None:
+    def _enter(self, c: Citizen, stage: int) -> None:
         now = self.env.now
-        if c.stage:
-            old = self.stages[c.stage]
-            old.level.change(now, -1)
-            if c.stage_since >= self.warmup:
-                old.sojourn_sum += now - c.stage_since
-                old.sojourn_n += 1
-        st = self.stages[stage]
-        st.level.change(now, 1)
-        if now >= self.warmup:
-            st.entries += 1
-        c.stage, c.stage_since = stage, now
+        self.book.move(c.stage, c.stage_since, stage, now)
+        c.stage = stage
+        c.stage_since = now
 
     def _new_citizen(self, c: Citizen) -> None:
         self.active[c.id] = c
@@ -230,12 +248,8 @@ class Simulation:
 
     def _leave(self, c: Citizen, reason: str) -> None:
         now = self.env.now
-        st = self.stages[c.stage]
-        st.level.change(now, -1)
-        if c.stage_since >= self.warmup:
-            st.sojourn_sum += now - c.stage_since
-            st.sojourn_n += 1
-        c.stage = ""
+        self.book.leave(c.stage, c.stage_since, now)
+        c.stage = -1
         del self.active[c.id]
         self.totals[reason] += 1
         if now >= self.warmup:
@@ -300,35 +314,68 @@ class Simulation:
             env.process(self.referral(c))
 
     def _rereferral(self) -> Process:
-        yield self.env.timeout(self._delay_reref.next() * DAYS_PER_WEEK)
+        yield self.env.timeout(_draw(self._delay_reref) * DAYS_PER_WEEK)
         c = self._rereferrals.make(self.next_id, self.env.now)
         self.next_id += 1
         yield from self.referral(c)
 
+    def _plan(
+        self, *items: Step | Delay | Committee | None
+    ) -> tuple[Step | Delay | Committee, ...]:
+        """The items of a stretch of pathway that take hours or time; the rest cost nothing."""
+        out: list[Step | Delay | Committee] = []
+        for item in items:
+            if isinstance(item, Step) and not item.parts and item.days <= 0:
+                continue
+            if isinstance(item, Delay) and isinstance(item.stream, float) and item.stream <= 0:
+                continue
+            if isinstance(item, Committee) and item.cadence_days <= 0:
+                continue
+            if item is not None:
+                out.append(item)
+        return tuple(out)
+
+    def _build_plans(self) -> None:
+        m = self.m
+        self.intake_plan = self._plan(
+            *self.first_contact_steps,
+            Delay("hearing and statements", self._delay_first),
+            Committee(m.decision.committee_cadence_weeks * DAYS_PER_WEEK),
+            self.s_decision,
+            Delay("decision delay", self._delay_decision),
+        )
+        handoff = (
+            (self.s_order, Delay("transfer to provider", self._delay_transfer))
+            if m.handoff.enabled
+            else ()
+        )
+        self.handoff_plan = self._plan(*handoff)
+        startup = (self.s_startup, self.s_plan) if m.startup_meeting.enabled else ()
+        self.startup_plan = self._plan(*startup)
+        self.rework_plan = self._plan(self.s_rework, *handoff)
+
+    def _run(self, c: Citizen, plan: tuple[Step | Delay | Committee, ...]) -> Process:
+        """Walk a stretch of pathway: activities, pure delays and committee dates in order."""
+        env = self.env
+        for item in plan:
+            if isinstance(item, Step):
+                ev = self._act(c, item)
+            elif isinstance(item, Delay):
+                ev = self._delay(c, _draw(item.stream) * DAYS_PER_WEEK, item.name)
+            else:
+                cadence = item.cadence_days
+                meeting = math.ceil(env.now / cadence - 1e-12) * cadence
+                ev = self._delay(c, meeting - env.now, "waiting for committee")
+            if ev is not None:
+                yield ev
+
     def referral(self, c: Citizen) -> Process:
         """From referral to decision, handoff and the support waiting list."""
-        env, m = self.env, self.m
+        env = self.env
         self._new_citizen(c)
-        self._enter(c, "intake")
-        for step in self.first_contact_steps:
-            ev = self._act(c, step)
-            if ev is not None:
-                yield ev
-        ev = self._delay(c, self._delay_first.next() * DAYS_PER_WEEK, "hearing and statements")
-        if ev is not None:
-            yield ev
-        cadence = m.decision.committee_cadence_weeks * DAYS_PER_WEEK
-        if cadence > 0:
-            meeting = math.ceil(env.now / cadence - 1e-12) * cadence
-            ev = self._delay(c, meeting - env.now, "waiting for committee")
-            if ev is not None:
-                yield ev
-        ev = self._act(c, self.s_decision)
-        if ev is not None:
-            yield ev
-        ev = self._delay(c, self._delay_decision.next() * DAYS_PER_WEEK, "decision delay")
-        if ev is not None:
-            yield ev
+        self._enter(c, INTAKE)
+        if self.intake_plan:
+            yield from self._run(c, self.intake_plan)
         c.decided_at = env.now
         if c.referred_at >= self.warmup:
             self.decision_waits.append((env.now - c.referred_at) / DAYS_PER_WEEK)
@@ -336,31 +383,16 @@ class Simulation:
             self._log(c, "rejected", env.now, "")
             self._leave(c, "rejected")
             return
-        self._enter(c, "handoff")
-        if m.handoff.enabled:
-            yield from self._handoff(c)
-        if m.startup_meeting.enabled:
-            for step in (self.s_startup, self.s_plan):
-                ev = self._act(c, step)
-                if ev is not None:
-                    yield ev
-        if c.u_rework < m.rework.probability:
+        self._enter(c, HANDOFF)
+        if self.handoff_plan:
+            yield from self._run(c, self.handoff_plan)
+        if self.startup_plan:
+            yield from self._run(c, self.startup_plan)
+        if c.u_rework < self.m.rework.probability:
             if env.now >= self.warmup:
                 self.counts["rework"] += 1
-            ev = self._act(c, self.s_rework)
-            if ev is not None:
-                yield ev
-            if m.handoff.enabled:
-                yield from self._handoff(c)
+            yield from self._run(c, self.rework_plan)
         yield from self.support(c)
-
-    def _handoff(self, c: Citizen) -> Process:
-        ev = self._act(c, self.s_order)
-        if ev is not None:
-            yield ev
-        ev = self._delay(c, self._delay_transfer.next() * DAYS_PER_WEEK, "transfer to provider")
-        if ev is not None:
-            yield ev
 
     def _granted_hours(self, c: Citizen) -> float:
         acc = self.m.accuracy
@@ -371,7 +403,7 @@ class Simulation:
     ) -> Process:
         """Wait for support hours, then support with reviews until the goals are reached."""
         env, staff, m = self.env, self.staff, self.m
-        self._enter(c, "support_queue")
+        self._enter(c, SUPPORT_QUEUE)
         short = c.u_route < m.routing.short_course_share
         hours = m.routing.short_course_hours_per_week if short else self._granted_hours(c)
         units = to_units(hours)
@@ -383,9 +415,10 @@ class Simulation:
             if ev is not None:
                 yield ev
         now = env.now
-        self._log(c, "support waiting list", waiting_since, "")
+        if self.events is not None:
+            self._log(c, "support waiting list", waiting_since, "")
         c.started_at = now
-        self._enter(c, "support")
+        self._enter(c, IN_SUPPORT)
         if now >= self.warmup:
             self.counts["helped"] += 1
             if short:
@@ -396,7 +429,24 @@ class Simulation:
             yield env.timeout(m.routing.short_course_weeks * DAYS_PER_WEEK)
             self._end_support(c, units, 0.0, "completed", "short course")
             return
-        yield from self._support_with_reviews(c, hours, units, progress, first_review_days)
+        if self.m.review.cadence_weeks > 0:
+            yield from self._support_with_reviews(c, hours, units, progress, first_review_days)
+            return
+        # No reviews: support ends exactly when the goals are reached, or at drop-out.
+        need = c.need
+        gap = hours - need
+        if gap > 0:
+            self.over.change(now, gap)
+        elif gap < 0:
+            self.under.change(now, -gap)
+        t_goal = now + max(c.weeks_to_goal - progress, 0.0) / min(1.0, hours / need) * DAYS_PER_WEEK
+        drop_at = now + c.dropout_weeks * DAYS_PER_WEEK
+        if drop_at < t_goal:
+            yield env.timeout(drop_at - now)
+            self._end_support(c, units, gap, "dropout", "support", now)
+        else:
+            yield env.timeout(t_goal - now)
+            self._end_support(c, units, gap, "completed", "support", now)
 
     def _support_with_reviews(
         self,
@@ -406,26 +456,21 @@ class Simulation:
         progress: float,
         first_review_days: float | None,
     ) -> Process:
+        """Support reviewed every ``cadence_weeks``; it ends at the first review at which the goals
+        are reached (so a long cadence keeps citizens in support after they could have ended)."""
         env, staff, review = self.env, self.staff, self.m.review
         start = env.now
         need = c.need
         gap = g - need
-        self.over.change(start, max(gap, 0.0))
-        self.under.change(start, max(-gap, 0.0))
+        if gap > 0:
+            self.over.change(start, gap)
+        elif gap < 0:
+            self.under.change(start, -gap)
         eff = min(1.0, g / need)
         t_last = start
         drop_at = start + c.dropout_weeks * DAYS_PER_WEEK
         cadence = review.cadence_weeks * DAYS_PER_WEEK
         goal = c.weeks_to_goal
-        if cadence == 0:
-            t_goal = start + max(goal - progress, 0.0) / eff * DAYS_PER_WEEK
-            if drop_at < t_goal:
-                yield env.timeout(drop_at - start)
-                self._end_support(c, units, g - need, "dropout", "support")
-            else:
-                yield env.timeout(t_goal - start)
-                self._end_support(c, units, g - need, "completed", "support")
-            return
         next_review = start + (cadence if first_review_days is None else first_review_days)
         while True:
             if drop_at < next_review:
@@ -506,9 +551,12 @@ class Simulation:
         if units:
             self.staff.release_support(units)
         if activity == "support":
-            self.over.change(now, -max(gap, 0.0))
-            self.under.change(now, -max(-gap, 0.0))
-        self._log(c, activity, c.started_at if start is None else start, "provider")
+            if gap > 0:
+                self.over.change(now, -gap)
+            elif gap < 0:
+                self.under.change(now, gap)
+        if self.events is not None:
+            self._log(c, activity, c.started_at if start is None else start, "provider")
         self._leave(c, reason)
 
     def initial_caseload(self) -> None:
@@ -536,7 +584,7 @@ class Simulation:
 
     def _snapshot(self) -> list[float]:
         now = self.env.now
-        row: list[float] = [self.stages[s].level.value for s in STAGES]
+        row: list[float] = [float(n) for n in self.book.count]
         for pool in (self.staff.authority, self.staff.provider):
             row.extend(pool.hours(now))
         return row
@@ -553,7 +601,7 @@ class Simulation:
         now = self.env.now
         self._warm = {
             "pools": [p.hours(now) for p in (self.staff.authority, self.staff.provider)],
-            "stages": {s: st.level.area_until(now) for s, st in self.stages.items()},
+            "stages": [self.book.area_until(i, now) for i in range(len(STAGES))],
             "over": self.over.area_until(now),
             "under": self.under.area_until(now),
         }
@@ -609,10 +657,11 @@ class Simulation:
             out[f"time_to_{label}_median_weeks"] = median
             out[f"time_to_{label}_p90_weeks"] = p90
             out[f"time_to_{label}_censored"] = float(censored)
-        for s, st in self.stages.items():
-            area = st.level.area_until(end) - warm["stages"][s]
+        book = self.book
+        for i, s in enumerate(STAGES):
+            area = book.area_until(i, end) - warm["stages"][i]
             out[f"{s}_mean_citizens"] = area / window_days
-            out[f"{s}_end_citizens"] = st.level.value
+            out[f"{s}_end_citizens"] = float(book.count[i])
         citizen_facing = productive = 0.0
         for g, pool, before in zip(
             ("authority", "provider"),
@@ -656,7 +705,8 @@ class Simulation:
 
     def _diagnostics(self) -> dict[str, Any]:
         """Counts for the theory checks: conservation, Little's law, pools at the end."""
-        in_system = {s: int(st.level.value) for s, st in self.stages.items()}
+        book = self.book
+        in_system = {s: book.count[i] for i, s in enumerate(STAGES)}
         return {
             "referred_total": self.totals["referred"],
             "exited_total": {r: self.totals[r] for r in EXIT_REASONS},
@@ -664,12 +714,12 @@ class Simulation:
             "active": len(self.active),
             "stages": {
                 s: {
-                    "entries": st.entries,
-                    "sojourn_sum_days": st.sojourn_sum,
-                    "sojourn_n": st.sojourn_n,
-                    "area_days": st.level.area_until(self.end) - self._warm["stages"][s],
+                    "entries": book.entries[i],
+                    "sojourn_sum_days": book.sojourn_sum[i],
+                    "sojourn_n": book.sojourn_n[i],
+                    "area_days": book.area_until(i, self.end) - self._warm["stages"][i],
                 }
-                for s, st in self.stages.items()
+                for i, s in enumerate(STAGES)
             },
             "window_days": self.end - self.warmup,
             "pools": {
