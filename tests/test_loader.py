@@ -377,3 +377,13 @@ def test_cli_and_loader_import_no_heavy_modules() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_readme_scenario_example_validates() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Scenario files") :]
+    example = section[
+        section.index("```yaml\n") + 8 : section.index("\n```", section.index("```yaml"))
+    ]
+    scenario = load_scenario_text(example, "README.md", ROOT)
+    assert scenario.compare == ["classic", "joint", "joint_meeting_only"]
