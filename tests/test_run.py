@@ -1,0 +1,132 @@
+"""`sim run`: the results folder, reproducibility, and what bad input does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+from .conftest import SCENARIOS
+
+FAST = [
+    "--reps",
+    "3",
+    "--set",
+    "experiment.horizon_weeks=156",
+    "--set",
+    "experiment.warmup_weeks=26",
+    "--no-report",
+]
+TABLES = ("replications.csv", "summary.csv", "differences.csv", "timeseries.csv")
+
+
+def run(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["run", *args])
+    return result.exit_code, result.output
+
+
+def test_results_folder_is_complete(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    code, output = run([str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", *FAST])
+    assert code == 0, output
+    for name in (*TABLES, "scenario.yaml", "manifest.json"):
+        assert (out / name).is_file(), name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 20260101
+    assert manifest["replications"] == 3
+    assert manifest["versions"]["simpy"]
+    assert manifest["git_revision"]
+    assert manifest["queue_discipline"]["support"] == "fifo"
+    assert "Helped" in output and "joint - classic" in output
+    # The resolved scenario reruns to the same tables.
+    out2 = tmp_path / "r2"
+    code, output = run(
+        [str(out / "scenario.yaml"), "--out", str(out2), "--jobs", "1", "--no-report"]
+    )
+    assert code == 0, output
+    assert (out / "summary.csv").read_bytes() == (out2 / "summary.csv").read_bytes()
+    summary = pl.read_csv(out / "summary.csv")
+    assert set(summary["model"]) == {"classic", "joint"}
+    assert summary.filter(pl.col("metric") == "helped_per_year")["unit"][0] == "citizens/year"
+
+
+def test_same_seed_same_bytes_for_any_jobs(tmp_path: Path) -> None:
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"j{jobs}"
+        code, output = run(
+            [str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", jobs, *FAST]
+        )
+        assert code == 0, output
+        outs.append(out)
+    for name in TABLES:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_another_seed_gives_other_numbers(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run([str(SCENARIOS / "odder.yaml"), "--out", str(a), "--jobs", "1", *FAST])[0] == 0
+    args = [str(SCENARIOS / "odder.yaml"), "--out", str(b), "--jobs", "1", "--seed", "99", *FAST]
+    assert run(args)[0] == 0
+    assert (a / "replications.csv").read_bytes() != (b / "replications.csv").read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_event_log(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / "r"
+    args = [str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", *FAST]
+    code, output = run([*args, "--events", "--events-format", fmt])
+    assert code == 0, output
+    path = out / f"events.{fmt}"
+    df = pl.read_csv(path) if fmt == "csv" else pl.read_parquet(path)
+    assert df.columns == [
+        "case_id", "activity", "start_day", "end_day", "resource", "model", "replication"
+    ]  # fmt: skip
+    assert (df["end_day"] >= df["start_day"]).all()
+    activities = set(df["activity"])
+    assert {"joint meeting", "assessment meeting", "support"} <= activities
+    assert set(df["model"]) == {"classic", "joint"}
+
+
+def test_broken_scenario_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    text = (SCENARIOS / "odder.yaml").read_text().replace("rate_per_week: 3.0", "rate_per_week: -3")
+    bad.write_text(text)
+    out = tmp_path / "results"
+    code, output = run([str(bad), "--out", str(out / "x")])
+    assert code == 2
+    assert "bad.yaml:" in output and "rate_per_week" in output
+    assert "Traceback" not in output
+    assert not out.exists()
+
+
+def test_bad_set_names_the_argument(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    args = [str(SCENARIOS / "odder.yaml"), "--out", str(out)]
+    code, output = run([*args, "--set", "experiment.warmup_weeks=9999"])
+    assert code == 2
+    assert "--set experiment.warmup_weeks=9999" in output
+    assert not out.exists()
+
+
+def test_failed_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that fails half-way leaves neither the folder nor its temporary twin."""
+    import sim.results as results
+
+    def boom(folder: Path, result: object) -> None:
+        (folder / "replications.csv").write_text("partial")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(results, "write_tables", boom)
+    out = tmp_path / "r"
+    result = CliRunner().invoke(
+        app, ["run", str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", *FAST]
+    )
+    assert result.exit_code != 0
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
