@@ -183,6 +183,14 @@ def run(
     events_format: Annotated[str, typer.Option("--events-format", help="csv or parquet.")] = "csv",
     lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
+    pairs: Annotated[
+        str | None,
+        typer.Option(
+            "--pairs",
+            help="Differences to report as model:baseline pairs, e.g. joint:classic,hybrid:joint "
+            "(default: each model minus the first).",
+        ),
+    ] = None,
 ) -> None:
     """Run both models on the same citizens, print the tables, write the results folder."""
     sets = list(overrides or [])
@@ -199,6 +207,7 @@ def run(
         typer.echo("error: --lang must be en or da", err=True)
         raise typer.Exit(EXIT_INVALID)
     sc = load_or_exit(scenario, sets)
+    pair_list = _parse_pairs(pairs, sc.compare) if pairs else None
     if out is not None and out.exists():
         typer.echo(f"error: {out} already exists; choose another --out", err=True)
         raise typer.Exit(EXIT_INVALID)
@@ -225,6 +234,7 @@ def run(
             base_dir=scenario.resolve().parent,
             events_format=events_format if events else None,
             writers=writers,
+            pairs=pair_list,
             progress=progress,
         )
     console = Console(width=None if sys.stdout.isatty() else 120)
@@ -232,6 +242,26 @@ def run(
     console.print(f"Results: {folder}")
     if report:
         console.print(f"Report:  {folder / 'report.html'}")
+
+
+def _parse_pairs(text: str, models: list[str]) -> list[tuple[str, str]]:
+    """``a:b,c:d`` as [(a, b), (c, d)], each name one of the models being run (else exit 2)."""
+    out = []
+    for item in text.split(","):
+        parts = [p.strip() for p in item.split(":")]
+        if len(parts) != 2 or not all(parts):
+            typer.echo(f"error: --pairs: expected model:baseline, found '{item}'", err=True)
+            raise typer.Exit(EXIT_INVALID)
+        for name in parts:
+            if name not in models:
+                typer.echo(
+                    f"error: --pairs: '{name}' is not among the models run "
+                    f"({', '.join(models)}); add it with --models",
+                    err=True,
+                )
+                raise typer.Exit(EXIT_INVALID)
+        out.append((parts[0], parts[1]))
+    return out
 
 
 def _report_writer(lang: str):  # type: ignore[no-untyped-def]

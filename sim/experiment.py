@@ -93,6 +93,7 @@ class ExperimentResult:
     fte: dict[str, tuple[float, float]]
     replications: list[RepResult]
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    pairs: list[tuple[str, str]] | None = None
 
     def metric_names(self) -> list[str]:
         return list(self.replications[0].metrics) if self.replications else []
@@ -108,7 +109,9 @@ class ExperimentResult:
         }
 
     def comparisons(self) -> list[tuple[str, str]]:
-        """(model, baseline) pairs: each model against the first one."""
+        """(model, baseline) pairs: those asked for, else each model against the first one."""
+        if self.pairs:
+            return list(self.pairs)
         base = self.models[0]
         return [(m, base) for m in self.models[1:]]
 
@@ -152,8 +155,13 @@ def run_experiment(
     fte: dict[str, tuple[float, float]] | None = None,
     key_prefix: tuple[int, ...] = (),
     progress: Callable[[int, int], None] | None = None,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> ExperimentResult:
-    """Run ``replications`` of each model on common random numbers and collect the results."""
+    """Run ``replications`` of each model on common random numbers and collect the results.
+
+    ``pairs`` names the (model, baseline) differences to report; by default each model minus the
+    first.
+    """
     names = tuple(models or scenario.compare)
     reps = replications or scenario.experiment.replications
     staff = fte or resolve_fte(scenario, names)
@@ -177,7 +185,7 @@ def run_experiment(
         for res in flat:
             events.extend(res.events or [])
             res.events = None
-    return ExperimentResult(scenario, names, staff, flat, events)
+    return ExperimentResult(scenario, names, staff, flat, events, pairs)
 
 
 def fmt_interval(iv: Interval, digits: int = 1) -> str:

@@ -264,6 +264,7 @@ def run_to_folder(
     events_format: str | None = None,
     writers: list[Callable[[Path], None]] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> tuple[Path, ExperimentResult]:
     """Run the scenario's experiment and write its results folder atomically at ``out``."""
     import time
@@ -277,6 +278,7 @@ def run_to_folder(
         base_dir=base_dir,
         record_events=events_format is not None,
         progress=progress,
+        pairs=pairs,
     )
     wall = time.perf_counter() - start
     meta = manifest(result, run_id=out.name, command=command, wall_seconds=wall, jobs=jobs)

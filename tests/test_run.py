@@ -130,3 +130,15 @@ def test_failed_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert result.exit_code != 0
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pairs_on_request(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = [str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", *FAST]
+    models = "classic,joint,joint_meeting_only"
+    code, output = run([*args, "--models", models, "--pairs", "joint:joint_meeting_only"])
+    assert code == 0, output
+    diffs = pl.read_csv(out / "differences.csv")
+    assert set(diffs["comparison"]) == {"joint - joint_meeting_only"}
+    code, output = run([*args, "--out", str(tmp_path / "x"), "--pairs", "joint:nope"])
+    assert code == 2 and "nope" in output
