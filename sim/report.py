@@ -1,0 +1,934 @@
+"""A self-contained HTML report of a results folder, and of several runs side by side.
+
+The report is one file that opens from ``file://`` with no network: plotly.js is inlined once in
+the head, every figure is a plain ``<div>`` plus a ``Plotly.newPlot`` call, the CSS is inline and
+no font, image or script is fetched. Its contents: a plain-language headline computed from the
+tables, key figures with units and 95 % CIs, the figures, every assumption of the scenario with
+its unit, the mechanism settings of the compared models, and a model description after the
+STRESS-DES checklist. Optional PNG export uses kaleido with one browser for the whole run.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim import i18n
+from sim.i18n import t
+from sim.plots import Results, Stat, compare_figures, load_results, report_figures, run_labels
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+    from pydantic import BaseModel
+
+    from sim.scenario import Scenario
+
+REPORT_NAME = "report.html"
+FIGURES_DIR = "figures"
+
+KPI_METRICS: tuple[str, ...] = (
+    "helped_per_year",
+    "completed_per_year",
+    "goals_reached_per_year",
+    "time_to_decision_median_weeks",
+    "time_to_start_median_weeks",
+    "time_to_start_p90_weeks",
+    "time_to_start_censored",
+    "support_queue_mean_citizens",
+    "support_queue_end_citizens",
+    "core_task_share",
+    "authority_core_task_share",
+    "provider_core_task_share",
+    "over_provided_hours_per_year",
+    "under_provided_hours_per_year",
+    "cost_per_helped_dkk",
+    "cost_per_goal_dkk",
+    "staff_cost_dkk_per_year",
+    "unspent_dkk_per_year",
+)
+"""Rows of the key-figure table, in reading order."""
+
+COMPARE_TABLE_METRICS: tuple[str, ...] = (
+    "helped_per_year",
+    "time_to_start_median_weeks",
+    "time_to_start_censored",
+    "support_queue_mean_citizens",
+    "core_task_share",
+    "cost_per_helped_dkk",
+)
+
+KNOWN_INTAKE_DISCIPLINE = "first-fit in arrival order, served before support starts"
+
+PLOTLY_CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "responsive": True,
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+class ImageExportError(RuntimeError):
+    """PNG export is impossible here (no kaleido or no Chromium); the message says how to fix it."""
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _finite(*xs: float) -> bool:
+    return all(math.isfinite(x) for x in xs)
+
+
+def _helped_clause(res: Results, model: str, lang: str) -> str:
+    d = res.diff(model, "helped_per_year")
+    phrase = dict(
+        model=i18n.model_phrase(model, lang),
+        baseline=i18n.model_phrase(res.baseline, lang),
+        ci=t("num.ci", lang),
+    )
+    digits = i18n.auto_digits(d.mean)
+    if _finite(d.mean, d.low, d.high) and (d.low > 0 or d.high < 0):
+        more = d.low > 0
+        lo, hi = (d.low, d.high) if more else (-d.high, -d.low)
+        return t(
+            "headline.helped_more" if more else "headline.helped_fewer",
+            lang,
+            diff=i18n.fmt_num(abs(d.mean), lang, digits),
+            lo=i18n.fmt_num(lo, lang, digits),
+            dash=i18n.range_sep(lo, hi, lang),
+            hi=i18n.fmt_num(hi, lang, digits),
+            **phrase,
+        )
+    return t(
+        "headline.helped_same",
+        lang,
+        diff_signed=i18n.fmt_num(d.mean, lang, digits, sign=True),
+        lo=i18n.fmt_num(d.low, lang, digits),
+        dash=i18n.range_sep(d.low, d.high, lang) if _finite(d.low, d.high) else i18n.DASH,
+        hi=i18n.fmt_num(d.high, lang, digits),
+        **phrase,
+    )
+
+
+def _wait_clause(res: Results, model: str, lang: str) -> str:
+    metric = "time_to_start_median_weeks"
+    base, value = res.stat(res.baseline, metric).mean, res.stat(model, metric).mean
+    if not _finite(base, value):
+        return t("headline.wait_na", lang)
+    d = res.diff(model, metric)
+    nums = dict(base=i18n.fmt_num(base, lang), value=i18n.fmt_num(value, lang))
+    if _finite(d.low, d.high) and d.high < 0:
+        return t("headline.wait_cut", lang, **nums)
+    if _finite(d.low, d.high) and d.low > 0:
+        return t("headline.wait_longer", lang, **nums)
+    return t("headline.wait_same", lang, **nums)
+
+
+def _join(items: Sequence[str], lang: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {t('headline.and', lang)} {items[-1]}"
+
+
+def headline_of(res: Results, lang: str = "en") -> str:
+    """The plain-language summary of a run, computed from its summary and differences tables.
+
+    A difference whose 95 % CI includes zero is called "no clear difference", never a gain.
+    """
+    i18n.check_lang(lang)
+    budget = i18n.fmt_dkk(float(res.manifest.get("budget_dkk_per_year") or math.nan), lang)
+    sentences: list[str] = []
+    if not res.others:
+        s = res.stat(res.baseline, "helped_per_year")
+        digits = i18n.auto_digits(s.mean)
+        sentences.append(
+            t(
+                "headline.single",
+                lang,
+                budget=budget,
+                model=i18n.model_phrase(res.baseline, lang),
+                helped=i18n.fmt_num(s.mean, lang, digits),
+                ci=t("num.ci", lang),
+                lo=i18n.fmt_num(s.low, lang, digits),
+                dash=i18n.DASH,
+                hi=i18n.fmt_num(s.high, lang, digits),
+                wait=i18n.fmt_num(res.stat(res.baseline, "time_to_start_median_weeks").mean, lang),
+            )
+        )
+    for k, m in enumerate(res.others):
+        prefix = (
+            t("headline.budget", lang, budget=budget)
+            if k == 0
+            else t("headline.budget_again", lang)
+        )
+        sentences.append(
+            _cap(prefix + _helped_clause(res, m, lang) + _wait_clause(res, m, lang) + ".")
+        )
+    counts = []
+    for m in res.models:
+        c = res.stat(m, "time_to_start_censored").mean
+        if math.isfinite(c):
+            n = i18n.fmt_num(c, lang, 0 if abs(c) >= 10 else 1)
+            counts.append(t("headline.censored_item", lang, n=n, model=i18n.model_phrase(m, lang)))
+    if counts and any(res.stat(m, "time_to_start_censored").mean > 0 for m in res.models):
+        sentences.append(t("headline.censored", lang, counts=_join(counts, lang)))
+    return " ".join(sentences)
+
+
+def headline(folder: Path, lang: str = "en") -> str:
+    """The headline sentence(s) of the results folder ``folder`` in ``lang``."""
+    return headline_of(load_results(Path(folder)), lang)
+
+
+def cautions(res: Results, lang: str = "en") -> list[str]:
+    """Warnings a reader needs before trusting the numbers (growing waiting lists, few runs)."""
+    out = []
+    for m in res.models:
+        mean = res.stat(m, "support_queue_mean_citizens").mean
+        end = res.stat(m, "support_queue_end_citizens").mean
+        if _finite(mean, end) and end > max(1.5 * mean, mean + 10):
+            out.append(
+                t(
+                    "warn.growing",
+                    lang,
+                    model=i18n.model_phrase(m, lang),
+                    mean=i18n.fmt_num(mean, lang, 0),
+                    end=i18n.fmt_num(end, lang, 0),
+                )
+            )
+    if 0 < res.n_replications < 10:
+        out.append(t("warn.few_reps", lang, n=res.n_replications))
+    return out
+
+
+# --------------------------------------------------------------------------- scenario walking
+
+
+@dataclass(frozen=True)
+class Param:
+    """One leaf of the scenario: where it is, its value and its unit key."""
+
+    path: tuple[str, ...]
+    key: str
+    value: Any
+    unit: str
+    description: str
+
+
+def load_scenario(folder: Path) -> Scenario:
+    """The resolved scenario saved in a results folder."""
+    from ruamel.yaml import YAML
+
+    from sim.scenario import Scenario
+
+    data = YAML(typ="rt").load((folder / "scenario.yaml").read_text(encoding="utf-8"))
+    return Scenario.model_validate(data)
+
+
+def _is_distribution(value: Any) -> bool:
+    return hasattr(value, "kind") and hasattr(value, "sample") and hasattr(value, "mean")
+
+
+def param_unit(name: str, info: Any, value: Any) -> str:
+    """The unit key of a scenario field, from its constraints and its name."""
+    if isinstance(value, bool):
+        return "yes_no"
+    meta = getattr(info, "metadata", []) or []
+    bounded = {type(m).__name__: getattr(m, "le", getattr(m, "ge", None)) for m in meta}
+    if isinstance(value, float) and bounded.get("Le") == 1 and bounded.get("Ge") == 0:
+        return "share"
+    if name == "error_sd":
+        return "relative"
+    if name == "monthly_factors":
+        return "factor"
+    for suffix, unit in (
+        ("_dkk_per_year", "DKK/year"),
+        ("_dkk", "DKK"),
+        ("hours_per_week", "hours_per_week"),
+        ("_hours", "hours"),
+        ("_weeks", "weeks"),
+        ("_fte", "fte"),
+        ("rate_per_week", "per_week"),
+        ("_per_year", "per_year"),
+        ("_share", "share"),
+        ("_step", "share"),
+    ):
+        if name.endswith(suffix):
+            return unit
+    if name in ("in_support", "waiting"):
+        return "citizens"
+    if name == "goals":
+        return "goals"
+    if name in ("seed", "replications", "top_k", "confirm_replications"):
+        return "count"
+    return "text"
+
+
+def walk(
+    obj: BaseModel, path: tuple[str, ...] = (), skip: Sequence[str] = (), key: str = ""
+) -> Iterator[Param]:
+    """Every leaf parameter of a scenario block, depth first, in schema order.
+
+    ``path`` names the leaf for the reader (a segment by its name); ``key`` is where it sits in
+    the scenario file (a segment by its index).
+    """
+    from pydantic import BaseModel
+
+    for name, info in type(obj).model_fields.items():
+        if name in skip:
+            continue
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        here, where = (*path, name), f"{key}.{name}" if key else name
+        if isinstance(value, BaseModel) and not _is_distribution(value):
+            yield from walk(value, here, key=where)
+        elif (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, BaseModel) and not _is_distribution(v) for v in value)
+        ):
+            for i, item in enumerate(value):
+                label = str(getattr(item, "name", i))
+                yield from walk(item, (*here, label), skip=("name",), key=f"{where}[{i}]")
+        else:
+            yield Param(here, where, value, param_unit(name, info, value), info.description or "")
+
+
+def scenario_params(sc: Scenario) -> list[Param]:
+    """Every parameter of the scenario except the model settings (shown per model)."""
+    return list(walk(sc, skip=("name", "description", "models")))
+
+
+def mechanism_params(sc: Scenario, models: Sequence[str]) -> list[tuple[Param, list[Any]]]:
+    """Each mechanism setting with its value in every model of ``models``."""
+    from sim.scenario import MECHANISMS
+
+    per_model = {
+        m: {p.key: p for p in walk(sc.model(m), skip=("extends", "description"))} for m in models
+    }
+    first = per_model[models[0]]
+    keys = list(first)
+    for m in models[1:]:
+        keys += [k for k in per_model[m] if k not in keys]
+    order = {name: i for i, name in enumerate(MECHANISMS)}
+    keys.sort(key=lambda k: order.get(k.split(".")[0], len(order)))
+    rows = []
+    for k in keys:
+        p = next(per_model[m][k] for m in models if k in per_model[m])
+        rows.append((p, [per_model[m][k].value if k in per_model[m] else None for m in models]))
+    return rows
+
+
+# --------------------------------------------------------------------------- HTML pieces
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _user(text: Any) -> str:
+    """Text the user wrote (names, descriptions, paths): shown as is, in any language."""
+    return f'<span class="user">{esc(text)}</span>'
+
+
+def _code(text: Any) -> str:
+    return f"<code>{esc(text)}</code>"
+
+
+def _param_label(path: Sequence[str], lang: str) -> str:
+    parts = []
+    for p in path:
+        key = f"param.{p}"
+        parts.append(esc(t(key, lang)) if i18n.has(key, lang) else _user(p))
+    return " › ".join(parts)
+
+
+def _value_html(value: Any, lang: str) -> str:
+    """A parameter value, formatted for ``lang``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return esc(t("yes" if value else "no", lang))
+    if _is_distribution(value):
+        kind = value.kind
+        if kind == "fixed":
+            return esc(i18n.fmt_exact(value.value, lang))
+        fields = value.model_dump(by_alias=True, exclude={"kind"}, exclude_none=True)
+        parts = []
+        for k, v in fields.items():
+            label = t(f"dist.{k}", lang) if i18n.has(f"dist.{k}", lang) else k
+            parts.append(f"{label} {_value_html(v, lang)}")
+        return f"{esc(t(f'dist.{kind}', lang))}: {', '.join(parts)}"
+    if isinstance(value, int | float):
+        return esc(i18n.fmt_exact(float(value), lang))
+    if isinstance(value, str):
+        key = f"value.{value}"
+        return esc(t(key, lang)) if i18n.has(key, lang) else _user(value)
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            return esc(i18n.list_sep(lang).join(i18n.fmt_exact(float(v), lang) for v in value))
+        return ", ".join(
+            esc(i18n.model_name(v, lang)) if isinstance(v, str) else _value_html(v, lang)
+            for v in value
+        )
+    if isinstance(value, dict):
+        return "; ".join(f"{_code(k)}: {_value_html(v, lang)}" for k, v in value.items())
+    if hasattr(value, "model_dump"):
+        return _value_html(value.model_dump(by_alias=True), lang)
+    return _user(value)
+
+
+def _cell(s: Stat, metric: str, lang: str, *, diff: bool = False) -> str:
+    scale = i18n.metric_scale(metric)
+    s = s.scaled(scale)
+    if not math.isfinite(s.mean):
+        return f'<td class="num">{esc(t("num.na", lang))}</td>'
+    digits = 1 if scale != 1 else i18n.auto_digits(s.mean)
+    if metric.endswith("_dkk") or metric.endswith("_dkk_per_year"):
+        digits = 0
+    mean = i18n.fmt_num(s.mean, lang, digits, sign=diff)
+    ci = ""
+    if _finite(s.low, s.high):
+        ci = f'<br><span class="ci">({esc(i18n.fmt_range(s.low, s.high, lang, digits))})</span>'
+    return f'<td class="num">{esc(mean)}{ci}</td>'
+
+
+def _unit_cell(res: Results, metric: str, lang: str, *, diff: bool = False) -> str:
+    unit = res.unit(metric)
+    if diff and unit == "percent":
+        unit = "percentage_points"
+    return esc(i18n.unit_label(unit, lang))
+
+
+def _metric_cell(metric: str, lang: str) -> str:
+    label = i18n.metric_label(metric, lang)
+    if label == metric:
+        return _code(metric)
+    return esc(_cap(label))
+
+
+def kpi_table(res: Results, metrics: Sequence[str], lang: str) -> str:
+    """Key figures: one row per metric, mean (95 % CI) per model and paired differences."""
+    present = set(res.metrics())
+    base = i18n.model_name(res.baseline, lang)
+    head = [f"<th>{esc(t('col.metric', lang))}</th>", f"<th>{esc(t('col.unit', lang))}</th>"]
+    head += [
+        f'<th class="num">{esc(i18n.model_name(m, lang))}<br>'
+        f'<span class="ci">{esc(t("col.mean_ci", lang))}</span></th>'
+        for m in res.models
+    ]
+    for m in res.others:
+        diff = t("col.difference", lang, model=i18n.model_name(m, lang), minus=i18n.MINUS,
+                 baseline=base)  # fmt: skip
+        head.append(
+            f'<th class="num">{esc(diff)}<br>'
+            f'<span class="ci">{esc(t("col.mean_ci", lang))}</span></th>'
+        )
+    rows = []
+    for metric in metrics:
+        if metric not in present:
+            continue
+        cells = [
+            f"<td>{_metric_cell(metric, lang)}</td>",
+            f"<td>{_unit_cell(res, metric, lang)}</td>",
+        ]
+        cells += [_cell(res.stat(m, metric), metric, lang) for m in res.models]
+        cells += [_cell(res.diff(m, metric), metric, lang, diff=True) for m in res.others]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return _table("kpi", "".join(head), rows)
+
+
+def params_table(params: Sequence[Param], lang: str) -> str:
+    """Every scenario parameter: label, key in the file, value and unit (and meaning in English)."""
+    meaning = lang == "en"
+    head = [t("col.parameter", lang), t("col.key", lang), t("col.value", lang), t("col.unit", lang)]
+    if meaning:
+        head.append(t("col.meaning", lang))
+    rows = []
+    for p in params:
+        cells = [
+            _param_label(p.path, lang),
+            _code(p.key),
+            _value_html(p.value, lang),
+            esc(t(f"unit.{p.unit}", lang)),
+        ]
+        if meaning:
+            cells.append(esc(p.description))
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return _table("params", "".join(f"<th>{esc(h)}</th>" for h in head), rows)
+
+
+def mechanisms_table(sc: Scenario, models: Sequence[str], lang: str) -> str:
+    """Mechanism settings per compared model, with the differing ones marked."""
+    rows_data = mechanism_params(sc, models)
+    head = [t("col.parameter", lang), t("col.key", lang)]
+    head += [i18n.model_name(m, lang) for m in models]
+    head += [t("col.unit", lang), t("col.differs", lang)]
+    rows = []
+    desc_cells = []
+    for m in models:
+        key = f"model_desc.{m}"
+        if i18n.has(key, lang) and m not in sc.models:
+            desc_cells.append(esc(t(key, lang)))
+        else:
+            desc_cells.append(_user(sc.model(m).description))
+    rows.append(
+        f"<tr><td>{esc(t('param.description', lang))}</td><td>{_code('description')}</td>"
+        + "".join(f"<td>{c}</td>" for c in desc_cells)
+        + "<td></td><td></td></tr>"
+    )
+    for p, values in rows_data:
+        differs = len({repr(v) for v in values}) > 1
+        mark = f'<span class="mark">● {esc(t("differs_mark", lang))}</span>' if differs else ""
+        cls = ' class="differs"' if differs else ""
+        cells = [_param_label(p.path, lang), _code(p.key)]
+        cells += [_value_html(v, lang) for v in values]
+        cells += [esc(t(f"unit.{p.unit}", lang)), mark]
+        rows.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return _table("params", "".join(f"<th>{esc(h)}</th>" for h in head), rows)
+
+
+def _table(cls: str, head_html: str, rows: Sequence[str]) -> str:
+    """A table with a header row (already HTML) and body rows (already HTML)."""
+    return (
+        f'<table class="{cls}"><thead><tr>{head_html}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _kv_table(rows: Sequence[tuple[str, str]], lang: str) -> str:
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="kv"><tbody>{body}</tbody></table>'
+
+
+def stress_section(res: Results, sc: Scenario | None, lang: str) -> str:
+    """The model description after STRESS-DES: aim, logic, inputs, outputs, experimentation,
+    implementation (with seed, replications, warm-up, horizon, queues, versions, revision)."""
+    man = res.manifest
+    budget = i18n.fmt_dkk(float(man.get("budget_dkk_per_year") or math.nan), lang)
+    models = _join([i18n.model_phrase(m, lang) for m in res.models], lang)
+    horizon = float(man.get("horizon_weeks") or math.nan)
+    warm = float(man.get("warmup_weeks") or math.nan)
+    window = float(man.get("window_years") or math.nan)
+    caseload = sc.initial_caseload if sc is not None else None
+    parts = [f"<p>{esc(t('stress.intro', lang))}</p>"]
+    texts = [
+        ("stress.aim", t("stress.aim.text", lang, models=models, budget=budget)),
+        ("stress.logic", t("stress.logic.text", lang)),
+        ("stress.inputs", t("stress.inputs.text", lang)),
+        ("stress.outputs", t("stress.outputs.text", lang)),
+        (
+            "stress.experimentation",
+            t(
+                "stress.experimentation.text",
+                lang,
+                reps=res.n_replications,
+                horizon=i18n.fmt_exact(horizon, lang),
+                warmup=i18n.fmt_exact(warm, lang),
+                window=i18n.fmt_num(window, lang, 1),
+                in_support=caseload.in_support if caseload else t("num.na", lang),
+                waiting=caseload.waiting if caseload else t("num.na", lang),
+            ),
+        ),
+        ("stress.implementation", t("stress.implementation.text", lang)),
+    ]
+    for key, text in texts:
+        parts.append(f"<h3>{esc(t(key, lang))}</h3><p>{esc(text)}</p>")
+    versions = man.get("versions") or {}
+    queue = man.get("queue_discipline") or {}
+    intake = queue.get("intake", "")
+    intake_html = (
+        esc(t("queue.intake", lang)) if intake == KNOWN_INTAKE_DISCIPLINE else _user(intake)
+    )
+    support = queue.get("support", "")
+    weeks = t("unit.weeks", lang)
+    rows: list[tuple[str, str]] = [
+        (t("impl.software", lang), ", ".join(_code(f"{k} {v}") for k, v in versions.items())),
+        (t("impl.seed", lang), _code(man.get("seed", ""))),
+        (t("impl.replications", lang), esc(res.n_replications)),
+        (t("impl.warmup", lang), esc(f"{i18n.fmt_exact(warm, lang)} {weeks}")),
+        (t("impl.horizon", lang), esc(f"{i18n.fmt_exact(horizon, lang)} {weeks}")),
+        (t("impl.window", lang), esc(f"{i18n.fmt_num(window, lang, 2)} {t('unit.years', lang)}")),
+        (t("impl.queue_intake", lang), intake_html),
+        (t("impl.queue_support", lang), _value_html(support, lang)),
+    ]
+    for m, staff in (man.get("staff") or {}).items():
+        rows.append(
+            (
+                t("impl.staff", lang, model=i18n.model_name(m, lang)),
+                esc(
+                    t(
+                        "impl.staff_value",
+                        lang,
+                        authority=i18n.fmt_exact(float(staff.get("authority_fte", math.nan)), lang),
+                        provider=i18n.fmt_exact(float(staff.get("provider_fte", math.nan)), lang),
+                        cost=i18n.fmt_dkk(
+                            float(staff.get("staff_cost_dkk_per_year", math.nan)), lang
+                        ),
+                        unspent=i18n.fmt_dkk(
+                            float(staff.get("unspent_dkk_per_year", math.nan)), lang
+                        ),
+                    )
+                ),
+            )
+        )
+    rows += [
+        (t("impl.revision", lang), _code(man.get("git_revision", ""))),
+        (t("impl.command", lang), _code(" ".join(map(str, man.get("command") or [])))),
+        (t("impl.platform", lang), _code(man.get("platform", ""))),
+        (
+            t("impl.wall", lang),
+            esc(
+                f"{i18n.fmt_num(float(man.get('wall_seconds') or math.nan), lang, 1)} "
+                f"{t('unit.seconds', lang)}"
+            ),
+        ),
+        (t("impl.created", lang), _code(man.get("created", ""))),
+    ]
+    parts.append(_kv_table(rows, lang))
+    return "\n".join(parts)
+
+
+CSS = """
+:root { --ink: #222; --muted: #555; --rule: #d4d4d4; --accent: #1b3a6b; --warn: #e69f00; }
+* { box-sizing: border-box; }
+html { font-size: 19px; }
+body { margin: 0; color: var(--ink); background: #fff; line-height: 1.5;
+  font-family: "Segoe UI", "Helvetica Neue", Helvetica, Arial, sans-serif; }
+main { max-width: 1280px; margin: 0 auto; padding: 1.2rem 2rem 4rem; }
+h1 { font-size: 2rem; line-height: 1.2; margin: .6rem 0 .2rem; }
+h2 { font-size: 1.5rem; margin: 2.4rem 0 .8rem; padding-bottom: .2rem;
+  border-bottom: 3px solid var(--accent); }
+h3 { font-size: 1.15rem; margin: 1.4rem 0 .4rem; }
+p { max-width: 60rem; }
+.meta { color: var(--muted); margin: 0 0 1rem; }
+.headline { font-size: 1.4rem; line-height: 1.45; background: #f1f4f9; margin: 1rem 0;
+  border-left: 8px solid var(--accent); padding: 1rem 1.3rem; max-width: none; }
+.warn { background: #fff5dd; border-left: 8px solid var(--warn); padding: .7rem 1.1rem;
+  margin: .6rem 0; }
+nav ol { columns: 2; padding-left: 1.4rem; }
+table { border-collapse: collapse; width: 100%; margin: .6rem 0 1.2rem;
+  font-variant-numeric: tabular-nums; }
+th, td { text-align: left; vertical-align: top; padding: .45rem .6rem;
+  border-bottom: 1px solid var(--rule); }
+thead th { border-bottom: 2px solid var(--ink); background: #fff; position: sticky; top: 0; }
+tbody tr:nth-child(even) td { background: #f8f8f8; }
+table.kpi { font-size: 1.05rem; }
+table.params, table.kv { font-size: .85rem; }
+table.kv th { width: 28%; font-weight: 600; }
+.num { text-align: right; white-space: nowrap; }
+.ci { color: var(--muted); font-size: .85em; font-weight: normal; }
+tr.differs td { background: #fff5dd !important; }
+.mark { font-weight: 600; white-space: nowrap; }
+code { font-family: Consolas, "DejaVu Sans Mono", monospace; font-size: .88em;
+  background: #f1f1f1; padding: 0 .2em; border-radius: 3px; overflow-wrap: anywhere; }
+figure { margin: 1.6rem 0 2.4rem; break-inside: avoid; }
+figure .plotly-graph-div { width: 100%; }
+details > summary { cursor: pointer; font-weight: 600; font-size: 1.1rem; margin: 1rem 0; }
+footer { color: var(--muted); font-size: .85rem; margin-top: 3rem; }
+@media print { html { font-size: 12pt; } main { max-width: none; padding: 0; }
+  thead th { position: static; } }
+"""
+
+
+def _figure_html(fig: go.Figure, name: str) -> str:
+    body = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        config=PLOTLY_CONFIG,
+        default_width="100%",
+        default_height=f"{int(fig.layout.height or 520)}px",
+        div_id=f"fig-{name}",
+    )
+    return f'<figure id="figure-{esc(name)}">{body}</figure>'
+
+
+def _page(title: str, body: str, lang: str) -> str:
+    """A whole page with plotly.js inlined once, in the head."""
+    from plotly.offline import get_plotlyjs
+
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n"
+        f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
+        f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _sim_version(res: Results) -> str:
+    return str((res.manifest.get("versions") or {}).get("sim", ""))
+
+
+def render_report(res: Results, lang: str = "en", figs: dict[str, go.Figure] | None = None) -> str:
+    """The HTML text of a run's report."""
+    i18n.check_lang(lang)
+    figs = figs if figs is not None else report_figures(res, lang)
+    man = res.manifest
+    try:
+        sc: Scenario | None = load_scenario(res.folder)
+        sc_error = ""
+    except Exception as exc:  # an old or hand-edited scenario.yaml must not stop the report
+        sc, sc_error = None, f"{type(exc).__name__}: {exc}"
+    names = [i18n.model_name(m, lang) for m in res.models]
+    title = _cap(t("report.title", lang, models=_join(names, lang)))
+    parts = [f"<h1>{esc(title)}</h1>"]
+    parts.append(
+        '<p class="meta">'
+        + t(
+            "report.subtitle",
+            lang,
+            scenario=_user(man.get("scenario", "")),
+            run=_user(man.get("run_id", res.folder.name)),
+            created=_code(man.get("created", "")),
+        )
+        + "</p>"
+    )
+    if sc is not None and sc.description:
+        parts.append(f"<p>{_user(sc.description)}</p>")
+    sections = [
+        ("headline", t("report.headline", lang)),
+        ("kpis", t("report.kpis", lang)),
+        ("figures", t("report.figures", lang)),
+        ("assumptions", t("report.assumptions", lang)),
+        ("mechanisms", t("report.mechanisms", lang)),
+        ("description", t("report.description", lang)),
+        ("all-metrics", t("report.all_metrics", lang)),
+    ]
+    parts.append(
+        "<nav><ol>"
+        + "".join(f'<li><a href="#{k}">{esc(v)}</a></li>' for k, v in sections)
+        + "</ol></nav>"
+    )
+    parts.append(f'<h2 id="headline">{esc(t("report.headline", lang))}</h2>')
+    parts.append(f'<p class="headline">{esc(headline_of(res, lang))}</p>')
+    for w in cautions(res, lang):
+        parts.append(f'<p class="warn"><b>{esc(t("report.warnings", lang))}:</b> {esc(w)}</p>')
+    parts.append(f'<h2 id="kpis">{esc(t("report.kpis", lang))}</h2>')
+    parts.append(
+        "<p>"
+        + esc(
+            t(
+                "report.kpis_note",
+                lang,
+                n=res.n_replications,
+                baseline=i18n.model_phrase(res.baseline, lang),
+            )
+        )
+        + "</p>"
+    )
+    parts.append(kpi_table(res, KPI_METRICS, lang))
+    parts.append(f'<h2 id="figures">{esc(t("report.figures", lang))}</h2>')
+    parts += [_figure_html(f, k) for k, f in figs.items()]
+    parts.append(f'<h2 id="assumptions">{esc(t("report.assumptions", lang))}</h2>')
+    parts.append(f"<p>{esc(t('report.assumptions_note', lang))}</p>")
+    if sc is not None:
+        parts.append(params_table(scenario_params(sc), lang))
+    else:
+        parts.append(f'<p class="warn">{_code(sc_error)}</p>')
+    parts.append(f'<h2 id="mechanisms">{esc(t("report.mechanisms", lang))}</h2>')
+    parts.append(f"<p>{esc(t('report.mechanisms_note', lang))}</p>")
+    if sc is not None:
+        parts.append(mechanisms_table(sc, res.models, lang))
+    parts.append(f'<h2 id="description">{esc(t("report.description", lang))}</h2>')
+    parts.append(stress_section(res, sc, lang))
+    parts.append(f'<h2 id="all-metrics">{esc(t("report.all_metrics", lang))}</h2>')
+    show_all = t("report.show_all", lang, n=len(res.metrics()))
+    parts.append(f"<details><summary>{esc(show_all)}</summary>")
+    parts.append(kpi_table(res, res.metrics(), lang))
+    parts.append("</details>")
+    parts.append(
+        "<footer>"
+        + t(
+            "report.generated",
+            lang,
+            version=esc(_sim_version(res)),
+            folder=_code(res.folder.name),
+        )
+        + "</footer>"
+    )
+    return _page(title, "\n".join(parts), lang)
+
+
+def write_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
+    """Write ``folder/report.html`` in ``lang``; with ``png``, also ``folder/figures/*.png``.
+
+    PNG export is checked before anything is written, so a missing browser fails fast.
+    """
+    folder = Path(folder)
+    i18n.check_lang(lang)
+    if png:
+        ensure_image_export()
+    res = load_results(folder)
+    figs = report_figures(res, lang)
+    out = folder / REPORT_NAME
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(render_report(res, lang, figs), encoding="utf-8")
+    os.replace(tmp, out)
+    if png:
+        export_pngs(figs, folder / FIGURES_DIR)
+    return out
+
+
+# --------------------------------------------------------------------------- several runs
+
+
+def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
+    """The HTML text of a report with several runs side by side."""
+    i18n.check_lang(lang)
+    labels = run_labels(runs, lang)
+    title = t("report.compare_title", lang, names="; ".join(labels))
+    parts = [f"<h1>{esc(title)}</h1>"]
+    parts.append(f'<h2 id="headline">{esc(t("report.headline", lang))}</h2>')
+    for label, r in zip(labels, runs, strict=True):
+        parts.append(f'<p class="headline"><b>{esc(label)}:</b> {esc(headline_of(r, lang))}</p>')
+        for w in cautions(r, lang):
+            parts.append(
+                f'<p class="warn"><b>{esc(label)}, {esc(t("report.warnings", lang).lower())}:'
+                f"</b> {esc(w)}</p>"
+            )
+    parts.append(f'<h2 id="runs">{esc(t("report.runs", lang))}</h2>')
+    head = [
+        t("col.run", lang),
+        t("col.folder", lang),
+        t("col.scenario", lang),
+        t("col.budget", lang),
+        t("col.replications", lang),
+        t("col.seed", lang),
+        t("col.revision", lang),
+    ]
+    rows = []
+    for label, r in zip(labels, runs, strict=True):
+        m = r.manifest
+        cells = [
+            esc(label),
+            _code(r.folder),
+            _user(m.get("scenario", "")),
+            esc(i18n.fmt_dkk(float(m.get("budget_dkk_per_year") or math.nan), lang)),
+            esc(r.n_replications),
+            _code(m.get("seed", "")),
+            _code(m.get("git_revision", "")),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    parts.append(_table("kv", "".join(f"<th>{esc(h)}</th>" for h in head), rows))
+    parts.append(f'<h2 id="kpis">{esc(t("report.key_metrics_by_run", lang))}</h2>')
+    head = [t("col.run", lang), t("col.model", lang)]
+    ref = runs[0]
+    head_html = "".join(f"<th>{esc(h)}</th>" for h in head) + "".join(
+        f'<th class="num">{_metric_cell(m, lang)}<br><span class="ci">'
+        f"{_unit_cell(ref, m, lang)}</span></th>"
+        for m in COMPARE_TABLE_METRICS
+    )
+    rows = []
+    for label, r in zip(labels, runs, strict=True):
+        for m in r.models:
+            cells = [f"<td>{esc(label)}</td>", f"<td>{esc(i18n.model_name(m, lang))}</td>"]
+            cells += [_cell(r.stat(m, k), k, lang) for k in COMPARE_TABLE_METRICS]
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+    parts.append(_table("kpi", head_html, rows))
+    parts.append(f'<h2 id="figures">{esc(t("report.figures", lang))}</h2>')
+    parts += [_figure_html(f, k) for k, f in compare_figures(runs, lang).items()]
+    parts.append(
+        "<footer>"
+        + t(
+            "report.generated",
+            lang,
+            version=esc(_sim_version(runs[0])),
+            folder=", ".join(_code(r.folder.name) for r in runs),
+        )
+        + "</footer>"
+    )
+    return _page(title, "\n".join(parts), lang)
+
+
+def write_compare_report(folders: list[Path], out: Path, lang: str = "en") -> Path:
+    """Write one HTML report at ``out`` comparing the runs in ``folders`` (e.g. two budgets)."""
+    if not folders:
+        raise ValueError("expected at least one results folder")
+    i18n.check_lang(lang)
+    runs = [load_results(Path(f)) for f in folders]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_compare_report(runs, lang), encoding="utf-8")
+    return out
+
+
+# --------------------------------------------------------------------------- PNG export
+
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+INSTALL_HINT = (
+    "Static images need kaleido and a Chromium browser; nothing is downloaded at run time. "
+    "Install them with `pip install 'sim[images]'` and `apt-get install chromium` "
+    "(or point BROWSER_PATH at a Chrome or Chromium executable). "
+    "The HTML report does not need them."
+)
+
+
+def find_browser() -> str | None:
+    """The Chromium/Chrome executable kaleido will use: BROWSER_PATH if set, else the PATH."""
+    env = os.environ.get("BROWSER_PATH")
+    if env:
+        return env if Path(env).is_file() and os.access(env, os.X_OK) else None
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def ensure_image_export() -> str:
+    """The browser path, or an ImageExportError saying how to make PNG export work."""
+    try:
+        import kaleido  # noqa: F401
+    except ImportError as exc:
+        raise ImageExportError(f"kaleido is not installed. {INSTALL_HINT}") from exc
+    browser = find_browser()
+    if browser is None:
+        env = os.environ.get("BROWSER_PATH")
+        where = f"BROWSER_PATH={env!r} is not an executable" if env else "no Chromium on the PATH"
+        raise ImageExportError(f"{where}. {INSTALL_HINT}")
+    return browser
+
+
+def export_pngs(
+    figs: dict[str, go.Figure], outdir: Path, *, width: int = 1200, scale: float = 2
+) -> list[Path]:
+    """Write each figure as ``outdir/<name>.png`` with one browser for the whole batch.
+
+    MathJax is switched off so the browser fetches nothing; plotly.js comes from the plotly
+    package itself.
+    """
+    browser = ensure_image_export()
+    import kaleido
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = [outdir / f"{name}.png" for name in figs]
+    specs = [
+        {
+            "fig": fig.to_plotly_json(),
+            "path": path,
+            "opts": {
+                "format": "png",
+                "width": width,
+                "height": int(fig.layout.height or 520),
+                "scale": scale,
+            },
+        }
+        for fig, path in zip(figs.values(), paths, strict=True)
+    ]
+    try:
+        kaleido.write_fig_from_object_sync(specs, kopts={"mathjax": False, "path": browser})
+    except Exception as exc:
+        raise ImageExportError(f"PNG export failed with {browser}: {exc}. {INSTALL_HINT}") from exc
+    return paths
