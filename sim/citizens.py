@@ -35,6 +35,7 @@ class Citizen:
         "goals",
         "id",
         "need",
+        "patience_weeks",
         "progress",
         "referred_at",
         "segment",
@@ -78,13 +79,24 @@ class CitizenFactory:
         self._eligible_p = np.asarray([s.eligible_probability for s in segs])
         self._rng = {
             name: rng(name)
-            for name in ("segment", "eligible", "error", "route", "rework", "rereferral", "dropout")
+            for name in (
+                "segment",
+                "eligible",
+                "error",
+                "route",
+                "rework",
+                "rereferral",
+                "dropout",
+                "abandon",
+            )
         }
         self._seg_rng = [
             (rng(f"need/{s.name}"), rng(f"weeks/{s.name}"), rng(f"goals/{s.name}")) for s in segs
         ]
         rate = scenario.exits.dropout_per_year / WEEKS_PER_YEAR
         self._dropout_scale = 1.0 / rate if rate > 0 else math.inf
+        rate = scenario.exits.abandon_waiting_per_year / WEEKS_PER_YEAR
+        self._abandon_scale = 1.0 / rate if rate > 0 else math.inf
         self._rows: list[tuple[Any, ...]] = []
         self._i = 0
 
@@ -102,10 +114,8 @@ class CitizenFactory:
             weeks = np.where(mask, s.weeks_to_goal.sample(rw, n), weeks)
             goals = np.where(mask, s.goals.sample(rg, n), goals)
         eligible = r["eligible"].random(n) < self._eligible_p[seg]
-        dropout = r["dropout"].standard_exponential(n)
-        dropout = (
-            dropout * self._dropout_scale if self._dropout_scale < math.inf else dropout + math.inf
-        )
+        dropout = _scaled(r["dropout"].standard_exponential(n), self._dropout_scale)
+        patience = _scaled(r["abandon"].standard_exponential(n), self._abandon_scale)
         self._rows = list(
             zip(
                 seg.tolist(),
@@ -118,6 +128,7 @@ class CitizenFactory:
                 r["rework"].random(n).tolist(),
                 r["rereferral"].random(n).tolist(),
                 dropout.tolist(),
+                patience.tolist(),
                 strict=True,
             )
         )
@@ -139,12 +150,18 @@ class CitizenFactory:
             c.u_rework,
             c.u_reref,
             c.dropout_weeks,
+            c.patience_weeks,
         ) = self._rows[self._i]
         self._i += 1
         return c
 
     def segment_name(self, index: int) -> str:
         return self._names[index]
+
+
+def _scaled(e: np.ndarray, scale: float) -> np.ndarray:
+    """Standard exponential draws as times with mean ``scale`` (infinite when the rate is 0)."""
+    return e * scale if scale < math.inf else np.full_like(e, math.inf)
 
 
 def _month(day: float) -> int:

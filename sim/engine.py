@@ -209,6 +209,15 @@ class Staff:
         self.support.append(booking)
         return booking.event
 
+    def cancel_support(self, event: simpy.Event) -> None:
+        """Take a waiting support start off the list (the citizen gave up waiting)."""
+        for i, b in enumerate(self.support):
+            if b.event is event:
+                del self.support[i]
+                break
+        if self.support or self.intake:
+            self.dispatch()  # a smaller award behind it may now start
+
     def release(self, parts: tuple[Part, ...]) -> None:
         """Give back the hours of a finished activity and start whatever now fits."""
         now = self.env.now

@@ -30,7 +30,7 @@ _EN: dict[str, str] = {
     "report.headline": "In short",
     "report.kpis": "Key figures",
     "report.kpis_note": "Mean over {n} replications with a 95 % confidence interval (CI). "
-    "The last columns give the paired difference from {baseline} (same citizens in both models).",
+    "The last columns give paired differences (the same citizens in both models).",
     "report.figures": "Figures",
     "report.assumptions": "Assumptions",
     "report.assumptions_note": "Every input of the scenario, with its value and unit. Replace the "
@@ -94,6 +94,8 @@ _EN: dict[str, str] = {
     "({ci} {lo}{dash}{hi})",
     "headline.helped_same": "{model} showed no clear difference from {baseline} in citizens "
     "helped a year ({diff_signed}, {ci} {lo}{dash}{hi}, includes zero)",
+    "headline.helped_same_noci": "{model} showed no clear difference from {baseline} in "
+    "citizens helped a year ({diff_signed}, no confidence interval)",
     "headline.wait_cut": " and cut the median wait to support from {base} to {value} weeks",
     "headline.wait_longer": " and lengthened the median wait to support from {base} to "
     "{value} weeks",
@@ -133,6 +135,9 @@ _EN: dict[str, str] = {
     "fig.diff.title": "Differences from {baseline} (paired, 95 % CI)",
     "fig.diff.subtitle": "Each panel in its own unit; a marker right of the zero line means the "
     "model is higher than {baseline}",
+    "fig.diff.title_any": "Paired differences (95 % CI)",
+    "fig.diff.subtitle_any": "Each panel in its own unit; a marker right of the zero line means "
+    "the first model of the pair is higher",
     "fig.compare.title": "{metric} by run and model",
     "fig.compare.subtitle": "Mean of replications with 95 % CI",
     "fig.compare_diff.title": "Differences from the baseline in each run (paired, 95 % CI)",
@@ -396,7 +401,7 @@ _DA: dict[str, str] = {
     "report.headline": "Kort fortalt",
     "report.kpis": "Nøgletal",
     "report.kpis_note": "Gennemsnit af {n} gentagelser med 95 %-konfidensinterval (KI). De "
-    "sidste kolonner viser den parrede forskel fra {baseline} (de samme borgere i begge modeller).",
+    "sidste kolonner viser parrede forskelle (de samme borgere i begge modeller).",
     "report.figures": "Figurer",
     "report.assumptions": "Forudsætninger",
     "report.assumptions_note": "Alle scenariets inddata med værdi og enhed. Erstat de "
@@ -460,6 +465,8 @@ _DA: dict[str, str] = {
     "({ci} {lo}{dash}{hi})",
     "headline.helped_same": "viste {model} ingen klar forskel fra {baseline} i antal hjulpne "
     "borgere om året ({diff_signed}, {ci} {lo}{dash}{hi}, omfatter nul)",
+    "headline.helped_same_noci": "viste {model} ingen klar forskel fra {baseline} i antal "
+    "hjulpne borgere om året ({diff_signed}, intet konfidensinterval)",
     "headline.wait_cut": " og kortede medianventetiden til opstart af støtte fra {base} til "
     "{value} uger",
     "headline.wait_longer": " og forlængede medianventetiden til opstart af støtte fra {base} "
@@ -500,6 +507,9 @@ _DA: dict[str, str] = {
     "fig.diff.title": "Forskelle fra {baseline} (parrede, 95 %-KI)",
     "fig.diff.subtitle": "Hvert felt i sin egen enhed; en markør til højre for nul-linjen betyder, "
     "at modellen ligger over {baseline}",
+    "fig.diff.title_any": "Parrede forskelle (95 %-KI)",
+    "fig.diff.subtitle_any": "Hvert felt i sin egen enhed; en markør til højre for nul-linjen "
+    "betyder, at parrets første model ligger højest",
     "fig.compare.title": "{metric} efter kørsel og model",
     "fig.compare.subtitle": "Gennemsnit af gentagelser med 95 %-KI",
     "fig.compare_diff.title": "Forskelle fra basismodellen i hver kørsel (parrede, 95 %-KI)",

@@ -36,7 +36,7 @@ from sim.streams import Buffered, generator
 
 Process = Generator[simpy.Event, Any, None]
 INTAKE, HANDOFF, SUPPORT_QUEUE, IN_SUPPORT = range(len(STAGES))
-EXIT_REASONS = ("completed", "dropout", "rejected")
+EXIT_REASONS = ("completed", "dropout", "abandoned", "rejected")
 
 
 @dataclass(frozen=True)
@@ -413,7 +413,16 @@ class Simulation:
         if units:
             ev = staff.acquire_support(units)
             if ev is not None:
-                yield ev
+                if c.patience_weeks == math.inf:
+                    yield ev
+                else:
+                    yield ev | env.timeout(c.patience_weeks * DAYS_PER_WEEK)
+                    if not ev.triggered:
+                        staff.cancel_support(ev)
+                        if self.events is not None:
+                            self._log(c, "support waiting list", waiting_since, "")
+                        self._leave(c, "abandoned")
+                        return
         now = env.now
         if self.events is not None:
             self._log(c, "support waiting list", waiting_since, "")
@@ -647,6 +656,7 @@ class Simulation:
         for k in per_year:
             out[f"{k}_per_year"] = self.counts[k] / years
         out["dropouts_per_year"] = self.counts["dropout"] / years
+        out["abandoned_per_year"] = self.counts["abandoned"] / years
         out["goals_reached_per_year"] = self.counts["goals"] / years
         for label, waits, censored in (
             ("decision", self.decision_waits, self._censored_decisions()),

@@ -136,7 +136,7 @@ class Results:
     replications: pl.DataFrame
     timeseries: pl.DataFrame | None
     _stats: dict[tuple[str, str], Stat] = field(default_factory=dict, repr=False)
-    _diffs: dict[tuple[str, str], Stat] = field(default_factory=dict, repr=False)
+    _diffs: dict[tuple[str, str, str], Stat] = field(default_factory=dict, repr=False)
     _units: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -144,7 +144,7 @@ class Results:
             self._stats[(r["model"], r["metric"])] = _stat(r)
             self._units.setdefault(r["metric"], r["unit"] or "")
         for r in self.differences.iter_rows(named=True):
-            self._diffs[(r["model"], r["metric"])] = _stat(r)
+            self._diffs[(r["model"], r["baseline"], r["metric"])] = _stat(r)
 
     @property
     def models(self) -> list[str]:
@@ -157,9 +157,12 @@ class Results:
         return self.models[0]
 
     @property
-    def others(self) -> list[str]:
-        """The models compared with the baseline."""
-        return self.models[1:]
+    def comparisons(self) -> list[tuple[str, str]]:
+        """(model, baseline) pairs of differences.csv, in its order."""
+        pairs = zip(
+            self.differences["model"].to_list(), self.differences["baseline"].to_list(), strict=True
+        )
+        return list(dict.fromkeys(pairs))
 
     @property
     def n_replications(self) -> int:
@@ -169,9 +172,11 @@ class Results:
         """Mean and 95 % CI of ``metric`` for ``model`` (NaNs when absent)."""
         return self._stats.get((model, metric), NAN_STAT)
 
-    def diff(self, model: str, metric: str) -> Stat:
-        """Paired difference ``model`` - baseline of ``metric`` with its 95 % CI."""
-        return self._diffs.get((model, metric), NAN_STAT)
+    def diff(self, model: str, metric: str, baseline: str | None = None) -> Stat:
+        """Paired difference ``model`` - ``baseline`` (default: the first model) of ``metric``
+        with its 95 % CI; NaNs when that pair was not compared."""
+        b = self.baseline if baseline is None else baseline
+        return self._diffs.get((model, b, metric), NAN_STAT)
 
     def unit(self, metric: str) -> str:
         """The unit key of ``metric`` (see ``i18n.metric_unit``)."""
@@ -781,32 +786,38 @@ def _forest(
     return fig
 
 
+def _pair_label(model: str, baseline: str, lang: str) -> str:
+    return t(
+        "col.difference",
+        lang,
+        model=i18n.model_name(model, lang),
+        minus=i18n.MINUS,
+        baseline=i18n.model_name(baseline, lang),
+    )
+
+
 def fig_differences(
     res: Results, lang: str = "en", metrics: Sequence[str] = KEY_DIFF_METRICS
 ) -> go.Figure:
     """Forest chart of paired differences (model - baseline) with 95 % CIs for key metrics."""
-    base = i18n.model_name(res.baseline, lang)
     rows = [
-        _Row(
-            t(
-                "col.difference",
-                lang,
-                model=i18n.model_name(m, lang),
-                minus=i18n.MINUS,
-                baseline=base,
-            ),
-            m,
-            lambda metric, m=m: res.diff(m, metric),
-        )
-        for m in res.others
+        _Row(_pair_label(m, b, lang), m, lambda metric, m=m, b=b: res.diff(m, metric, b))
+        for m, b in res.comparisons
     ]
+    bases = {b for _, b in res.comparisons}
+    if len(bases) == 1:
+        base = i18n.model_name(bases.pop(), lang)
+        title = t("fig.diff.title", lang, baseline=base)
+        subtitle = t("fig.diff.subtitle", lang, baseline=base)
+    else:
+        title, subtitle = t("fig.diff.title_any", lang), t("fig.diff.subtitle_any", lang)
     return _forest(
         rows,
         [m for m in metrics if any(math.isfinite(r.get(m).mean) for r in rows)] or list(metrics),
         res.unit,
         lang,
-        t("fig.diff.title", lang, baseline=base),
-        t("fig.diff.subtitle", lang, baseline=base),
+        title,
+        subtitle,
         model_styles(res.models),
     )
 
@@ -822,7 +833,7 @@ def report_figures(res: Results, lang: str = "en") -> dict[str, go.Figure]:
         figs["citizens_over_time"] = fig_queues(res, lang)
     figs["staff_hours"] = fig_staff_hours(res, lang)
     figs["cost_per_helped"] = fig_cost(res, lang)
-    if res.others:
+    if res.comparisons:
         figs["differences"] = fig_differences(res, lang)
     return figs
 
@@ -901,15 +912,14 @@ def fig_compare_differences(
     labels = run_labels(runs, lang)
     rows: list[_Row] = []
     for label, r in zip(labels, runs, strict=True):
-        for m in r.others:
-            diff = t(
-                "col.difference",
-                lang,
-                model=i18n.model_name(m, lang),
-                minus=i18n.MINUS,
-                baseline=i18n.model_name(r.baseline, lang),
+        for m, b in r.comparisons:
+            rows.append(
+                _Row(
+                    f"{label}: {_pair_label(m, b, lang)}",
+                    m,
+                    lambda metric, r=r, m=m, b=b: r.diff(m, metric, b),
+                )
             )
-            rows.append(_Row(f"{label}: {diff}", m, lambda metric, r=r, m=m: r.diff(m, metric)))
     models = list(dict.fromkeys(m for r in runs for m in r.models))
     fig = _forest(
         rows,
@@ -928,6 +938,6 @@ def compare_figures(runs: Sequence[Results], lang: str = "en") -> dict[str, go.F
     """The comparison report's figures, by file name stem."""
     i18n.check_lang(lang)
     figs = {f"compare_{m}": fig_metric_by_run(runs, m, lang) for m in COMPARE_METRICS}
-    if any(r.others for r in runs):
+    if any(r.comparisons for r in runs):
         figs["compare_differences"] = fig_compare_differences(runs, lang)
     return figs

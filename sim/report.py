@@ -87,11 +87,11 @@ def _finite(*xs: float) -> bool:
     return all(math.isfinite(x) for x in xs)
 
 
-def _helped_clause(res: Results, model: str, lang: str) -> str:
-    d = res.diff(model, "helped_per_year")
+def _helped_clause(res: Results, model: str, baseline: str, lang: str) -> str:
+    d = res.diff(model, "helped_per_year", baseline)
     phrase = dict(
         model=i18n.model_phrase(model, lang),
-        baseline=i18n.model_phrase(res.baseline, lang),
+        baseline=i18n.model_phrase(baseline, lang),
         ci=t("num.ci", lang),
     )
     digits = i18n.auto_digits(d.mean)
@@ -107,23 +107,30 @@ def _helped_clause(res: Results, model: str, lang: str) -> str:
             hi=i18n.fmt_num(hi, lang, digits),
             **phrase,
         )
+    if not _finite(d.low, d.high):
+        return t(
+            "headline.helped_same_noci",
+            lang,
+            diff_signed=i18n.fmt_num(d.mean, lang, digits, sign=True),
+            **phrase,
+        )
     return t(
         "headline.helped_same",
         lang,
         diff_signed=i18n.fmt_num(d.mean, lang, digits, sign=True),
         lo=i18n.fmt_num(d.low, lang, digits),
-        dash=i18n.range_sep(d.low, d.high, lang) if _finite(d.low, d.high) else i18n.DASH,
+        dash=i18n.range_sep(d.low, d.high, lang),
         hi=i18n.fmt_num(d.high, lang, digits),
         **phrase,
     )
 
 
-def _wait_clause(res: Results, model: str, lang: str) -> str:
+def _wait_clause(res: Results, model: str, baseline: str, lang: str) -> str:
     metric = "time_to_start_median_weeks"
-    base, value = res.stat(res.baseline, metric).mean, res.stat(model, metric).mean
+    base, value = res.stat(baseline, metric).mean, res.stat(model, metric).mean
     if not _finite(base, value):
         return t("headline.wait_na", lang)
-    d = res.diff(model, metric)
+    d = res.diff(model, metric, baseline)
     nums = dict(base=i18n.fmt_num(base, lang), value=i18n.fmt_num(value, lang))
     if _finite(d.low, d.high) and d.high < 0:
         return t("headline.wait_cut", lang, **nums)
@@ -146,7 +153,7 @@ def headline_of(res: Results, lang: str = "en") -> str:
     i18n.check_lang(lang)
     budget = i18n.fmt_dkk(float(res.manifest.get("budget_dkk_per_year") or math.nan), lang)
     sentences: list[str] = []
-    if not res.others:
+    if not res.comparisons:
         s = res.stat(res.baseline, "helped_per_year")
         digits = i18n.auto_digits(s.mean)
         sentences.append(
@@ -163,14 +170,14 @@ def headline_of(res: Results, lang: str = "en") -> str:
                 wait=i18n.fmt_num(res.stat(res.baseline, "time_to_start_median_weeks").mean, lang),
             )
         )
-    for k, m in enumerate(res.others):
+    for k, (m, b) in enumerate(res.comparisons):
         prefix = (
             t("headline.budget", lang, budget=budget)
             if k == 0
             else t("headline.budget_again", lang)
         )
         sentences.append(
-            _cap(prefix + _helped_clause(res, m, lang) + _wait_clause(res, m, lang) + ".")
+            _cap(prefix + _helped_clause(res, m, b, lang) + _wait_clause(res, m, b, lang) + ".")
         )
     counts = []
     for m in res.models:
@@ -419,16 +426,15 @@ def _metric_cell(metric: str, lang: str) -> str:
 def kpi_table(res: Results, metrics: Sequence[str], lang: str) -> str:
     """Key figures: one row per metric, mean (95 % CI) per model and paired differences."""
     present = set(res.metrics())
-    base = i18n.model_name(res.baseline, lang)
     head = [f"<th>{esc(t('col.metric', lang))}</th>", f"<th>{esc(t('col.unit', lang))}</th>"]
     head += [
         f'<th class="num">{esc(i18n.model_name(m, lang))}<br>'
         f'<span class="ci">{esc(t("col.mean_ci", lang))}</span></th>'
         for m in res.models
     ]
-    for m in res.others:
+    for m, b in res.comparisons:
         diff = t("col.difference", lang, model=i18n.model_name(m, lang), minus=i18n.MINUS,
-                 baseline=base)  # fmt: skip
+                 baseline=i18n.model_name(b, lang))  # fmt: skip
         head.append(
             f'<th class="num">{esc(diff)}<br>'
             f'<span class="ci">{esc(t("col.mean_ci", lang))}</span></th>'
@@ -442,7 +448,9 @@ def kpi_table(res: Results, metrics: Sequence[str], lang: str) -> str:
             f"<td>{_unit_cell(res, metric, lang)}</td>",
         ]
         cells += [_cell(res.stat(m, metric), metric, lang) for m in res.models]
-        cells += [_cell(res.diff(m, metric), metric, lang, diff=True) for m in res.others]
+        cells += [
+            _cell(res.diff(m, metric, b), metric, lang, diff=True) for m, b in res.comparisons
+        ]
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return _table("kpi", "".join(head), rows)
 
@@ -715,18 +723,7 @@ def render_report(res: Results, lang: str = "en", figs: dict[str, go.Figure] | N
     for w in cautions(res, lang):
         parts.append(f'<p class="warn"><b>{esc(t("report.warnings", lang))}:</b> {esc(w)}</p>')
     parts.append(f'<h2 id="kpis">{esc(t("report.kpis", lang))}</h2>')
-    parts.append(
-        "<p>"
-        + esc(
-            t(
-                "report.kpis_note",
-                lang,
-                n=res.n_replications,
-                baseline=i18n.model_phrase(res.baseline, lang),
-            )
-        )
-        + "</p>"
-    )
+    parts.append(f"<p>{esc(t('report.kpis_note', lang, n=res.n_replications))}</p>")
     parts.append(kpi_table(res, KPI_METRICS, lang))
     parts.append(f'<h2 id="figures">{esc(t("report.figures", lang))}</h2>')
     parts += [_figure_html(f, k) for k, f in figs.items()]

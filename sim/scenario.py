@@ -216,6 +216,11 @@ class InitialCaseload(Strict):
 
 
 class Exits(Strict):
+    abandon_waiting_per_year: NonNeg = Field(
+        0.0,
+        description="Hazard of leaving the support waiting list before support starts (the "
+        "citizen gives up, moves or no longer needs it), per citizen per year; 0 = never.",
+    )
     dropout_per_year: NonNeg = Field(
         0.0, description="Drop-out hazard while in support, per citizen per year."
     )

@@ -187,3 +187,19 @@ def test_support_queue_discipline(queue: str, small_starts: bool) -> None:
     env.run(until=1.0)
     assert small.triggered is small_starts
     assert not big.triggered
+
+
+def test_abandoning_the_waiting_list_shortens_it() -> None:
+    """Citizens who give up waiting leave the list: the list is shorter, and each one who leaves
+    is counted as abandoned (never dropped)."""
+    iv = paired({}, "abandoned_per_year", over={"exits": {"abandon_waiting_per_year": 0.0}})
+    assert iv.mean == 0
+    hi = make_scenario({"exits": {"abandon_waiting_per_year": 2.0}}, replications=4)
+    lo = make_scenario({"exits": {"abandon_waiting_per_year": 0.0}}, replications=4)
+    res_hi = run_experiment(hi, models=["classic"])
+    res_lo = run_experiment(lo, models=["classic"])
+    assert min(res_hi.values("classic", "abandoned_per_year")) > 0
+    assert max(res_lo.values("classic", "abandoned_per_year")) == 0
+    q_hi = res_hi.values("classic", "support_queue_mean_citizens")
+    q_lo = res_lo.values("classic", "support_queue_mean_citizens")
+    assert all(h < lo for h, lo in zip(q_hi, q_lo, strict=True))
