@@ -250,7 +250,13 @@ def _template() -> go.layout.Template:
     return go.layout.Template(
         layout=dict(
             font=dict(family=FONT, size=16, color=INK),
-            title=dict(font=dict(size=22), x=0, xanchor="left", subtitle=dict(font=dict(size=14))),
+            title=dict(
+                font=dict(size=22),
+                x=0,
+                xanchor="left",
+                pad=dict(l=14),
+                subtitle=dict(font=dict(size=14)),
+            ),
             paper_bgcolor="white",
             plot_bgcolor="white",
             xaxis=axis,
