@@ -150,6 +150,7 @@ _EN: dict[str, str] = {
     "axis.comparison": "comparison",
     "axis.staff_hours": "staff hours",
     "axis.citizens": "number of citizens",
+    "axis.value": "value",
     "axis.wait": "wait to support start",
     "legend.replication": "{model}, each replication",
     "stat.mean": "mean",
@@ -396,6 +397,45 @@ _EN: dict[str, str] = {
     "unspent {unspent}",
     "unit.years": "years",
     "unit.seconds": "seconds",
+    # ---------------------------------------------------------------- sweeps (sim/sweep_report.py)
+    "sweep.title": "Sweep {name}: {metric} across {n} variants of the scenario",
+    "sweep.subtitle": "Run {run}, {created}; {reps} replications per point and model; {status}.",
+    "sweep.intro": "Each point is one variant of the scenario. Within a point every model gets "
+    "the same budget and sees the same citizens (common random numbers), so the differences are "
+    "paired; points are independent of each other.",
+    "sweep.status.complete": "all points complete",
+    "sweep.status.failures": "{failed} of {total} points failed",
+    "sweep.status.incomplete": "{missing} of {total} points not run yet",
+    "sweep.fig.lines.title": "{metric} against {param}",
+    "sweep.fig.lines.subtitle": "Line = mean of {n} replications per point; band = 95 % CI",
+    "sweep.fig.heatmap.title": "{difference}: {metric}",
+    "sweep.fig.heatmap.subtitle": "Paired difference per point (same citizens), mean of {n} "
+    "replications. Solid line: break-even (difference 0); dashed: where the 95 % CI reaches 0; "
+    "open circle: the CI includes 0",
+    "sweep.fig.heatmap.fixed": "Other parameters held at: {values}",
+    "sweep.fig.per_million.title": "Citizens helped per million DKK of budget",
+    "sweep.fig.per_million.subtitle": "Citizens helped per year over the annual budget in "
+    "millions; line = mean of {n} replications per point, band = 95 % CI",
+    "sweep.legend.break_even": "break-even (difference 0)",
+    "sweep.legend.ci_edge": "95 % CI reaches 0",
+    "sweep.legend.ci_zero": "CI includes 0",
+    "sweep.facet": "{param} = {value}",
+    "sweep.facets_capped": "{shown} of {total} panels shown",
+    "sweep.metric.helped_per_million": "citizens helped per million DKK",
+    "sweep.points": "Points",
+    "sweep.points_note": "Every point's resolved scenario is in {folder}; rerun one point alone "
+    "with {command}.",
+    "sweep.no_heatmap": "The heatmap of differences needs two swept numeric parameters.",
+    "sweep.failed": "Failed points",
+    "sweep.col.point": "Point",
+    "sweep.col.status": "Status",
+    "sweep.col.error": "Error",
+    "sweep.status.ok": "ok",
+    "sweep.status.failed": "failed",
+    "sweep.status.missing": "not run",
+    "unit.million_dkk": "M DKK",
+    "unit.million_dkk_per_year": "M DKK/year",
+    "unit.per_million_dkk": "citizens/year per M DKK",
 }
 
 _DA: dict[str, str] = {
@@ -528,6 +568,7 @@ _DA: dict[str, str] = {
     "axis.comparison": "sammenligning",
     "axis.staff_hours": "medarbejdertimer",
     "axis.citizens": "antal borgere",
+    "axis.value": "værdi",
     "axis.wait": "ventetid til opstart",
     "legend.replication": "{model}, hver gentagelse",
     "stat.mean": "gennemsnit",
@@ -775,6 +816,45 @@ _DA: dict[str, str] = {
     "lønudgift {cost}, ubrugt {unspent}",
     "unit.years": "år",
     "unit.seconds": "sekunder",
+    # ---------------------------------------------------------------- sweeps (sim/sweep_report.py)
+    "sweep.title": "Parametervariation {name}: {metric} i {n} varianter af scenariet",
+    "sweep.subtitle": "Kørsel {run}, {created}; {reps} gentagelser pr. punkt og model; {status}.",
+    "sweep.intro": "Hvert punkt er én variant af scenariet. Inden for et punkt får alle modeller "
+    "det samme budget og ser de samme borgere (fælles tilfældige tal), så forskellene er parrede; "
+    "punkterne er uafhængige af hinanden.",
+    "sweep.status.complete": "alle punkter er kørt",
+    "sweep.status.failures": "{failed} af {total} punkter fejlede",
+    "sweep.status.incomplete": "{missing} af {total} punkter er ikke kørt endnu",
+    "sweep.fig.lines.title": "{metric} efter {param}",
+    "sweep.fig.lines.subtitle": "Linje = gennemsnit af {n} gentagelser pr. punkt; bånd = 95 %-KI",
+    "sweep.fig.heatmap.title": "{difference}: {metric}",
+    "sweep.fig.heatmap.subtitle": "Parret forskel pr. punkt (samme borgere), gennemsnit af {n} "
+    "gentagelser. Fuldt optrukket linje: break-even (forskel 0); stiplet: hvor 95 %-KI når 0; "
+    "åben cirkel: KI indeholder 0",
+    "sweep.fig.heatmap.fixed": "Øvrige parametre holdt fast på: {values}",
+    "sweep.fig.per_million.title": "Hjulpne borgere pr. million kr. i budget",
+    "sweep.fig.per_million.subtitle": "Hjulpne borgere pr. år delt med årsbudgettet i millioner; "
+    "linje = gennemsnit af {n} gentagelser pr. punkt, bånd = 95 %-KI",
+    "sweep.legend.break_even": "break-even (forskel 0)",
+    "sweep.legend.ci_edge": "95 %-KI når 0",
+    "sweep.legend.ci_zero": "KI indeholder 0",
+    "sweep.facet": "{param} = {value}",
+    "sweep.facets_capped": "{shown} af {total} paneler vist",
+    "sweep.metric.helped_per_million": "hjulpne borgere pr. million kr.",
+    "sweep.points": "Punkter",
+    "sweep.points_note": "Hvert punkts fulde scenarie ligger i {folder}; kør et enkelt punkt "
+    "igen med {command}.",
+    "sweep.no_heatmap": "Varmekortet over forskelle kræver to numeriske parametre, der varieres.",
+    "sweep.failed": "Punkter, der fejlede",
+    "sweep.col.point": "Punkt",
+    "sweep.col.status": "Status",
+    "sweep.col.error": "Fejl",
+    "sweep.status.ok": "ok",
+    "sweep.status.failed": "fejlede",
+    "sweep.status.missing": "ikke kørt",
+    "unit.million_dkk": "mio. kr.",
+    "unit.million_dkk_per_year": "mio. kr./år",
+    "unit.per_million_dkk": "borgere/år pr. mio. kr.",
 }
 
 

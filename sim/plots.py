@@ -706,18 +706,18 @@ def _forest(
     title: str,
     subtitle: str,
     styles: dict[str, Style],
+    cols: int = 2,
 ) -> go.Figure:
     """Paired differences with 95 % CIs, one panel per metric in that metric's own unit."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    cols = 2
     nrows = math.ceil(len(metrics) / cols)
     fig = make_subplots(
         rows=nrows,
         cols=cols,
         subplot_titles=[i18n.metric_label(m, lang) for m in metrics],
-        horizontal_spacing=0.22,
+        horizontal_spacing=0.22 if cols > 1 else 0.0,
         vertical_spacing=min(0.5 / max(nrows, 1), 0.16),
     )
     per_row = 70 + 34 * len(rows)
@@ -906,7 +906,9 @@ def fig_metric_by_run(runs: Sequence[Results], metric: str, lang: str = "en") ->
             )
         )
     fig.update_layout(barmode="group", bargap=0.3, bargroupgap=0.08)
-    fig.update_yaxes(title_text=i18n.axis_title(label, unit, lang), rangemode="tozero")
+    fig.update_yaxes(
+        title_text=i18n.axis_title(t("axis.value", lang), unit, lang), rangemode="tozero"
+    )
     fig.update_xaxes(title_text=t("axis.run", lang))
     return fig
 
@@ -935,6 +937,7 @@ def fig_compare_differences(
         t("fig.compare_diff.title", lang),
         "",
         model_styles(models),
+        cols=1,
     )
     fig.update_layout(margin=dict(l=30))
     return fig

@@ -56,12 +56,17 @@ KPI_METRICS: tuple[str, ...] = (
 
 COMPARE_TABLE_METRICS: tuple[str, ...] = (
     "helped_per_year",
+    "completed_per_year",
     "time_to_start_median_weeks",
+    "time_to_start_p90_weeks",
     "time_to_start_censored",
     "support_queue_mean_citizens",
     "core_task_share",
     "cost_per_helped_dkk",
+    "staff_cost_dkk_per_year",
+    "unspent_dkk_per_year",
 )
+"""Rows of the comparison report's table."""
 
 KNOWN_INTAKE_DISCIPLINE = "first-fit in arrival order, served before support starts"
 
@@ -433,10 +438,8 @@ def kpi_table(res: Results, metrics: Sequence[str], lang: str) -> str:
         for m in res.models
     ]
     for m, b in res.comparisons:
-        diff = t("col.difference", lang, model=i18n.model_name(m, lang), minus=i18n.MINUS,
-                 baseline=i18n.model_name(b, lang))  # fmt: skip
         head.append(
-            f'<th class="num">{esc(diff)}<br>'
+            f'<th class="num">{esc(_pair(m, b, lang))}<br>'
             f'<span class="ci">{esc(t("col.mean_ci", lang))}</span></th>'
         )
     rows = []
@@ -506,10 +509,11 @@ def mechanisms_table(sc: Scenario, models: Sequence[str], lang: str) -> str:
 
 
 def _table(cls: str, head_html: str, rows: Sequence[str]) -> str:
-    """A table with a header row (already HTML) and body rows (already HTML)."""
+    """A table with a header row (already HTML) and body rows (already HTML); it scrolls
+    sideways rather than overflow the page when it has many columns."""
     return (
-        f'<table class="{cls}"><thead><tr>{head_html}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="scroll"><table class="{cls}"><thead><tr>{head_html}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -628,12 +632,17 @@ table { border-collapse: collapse; width: 100%; margin: .6rem 0 1.2rem;
   font-variant-numeric: tabular-nums; }
 th, td { text-align: left; vertical-align: top; padding: .45rem .6rem;
   border-bottom: 1px solid var(--rule); }
-thead th { border-bottom: 2px solid var(--ink); background: #fff; position: sticky; top: 0; }
+thead th { border-bottom: 2px solid var(--ink); background: #fff; }
+thead th.run { text-align: center; border-bottom: 1px solid var(--rule); }
+table.compare td:first-child { min-width: 14rem; }
+.scroll { overflow-x: auto; }
+table.runs { font-size: .9rem; }
 tbody tr:nth-child(even) td { background: #f8f8f8; }
 table.kpi { font-size: 1.05rem; }
 table.params, table.kv { font-size: .85rem; }
 table.kv th { width: 28%; font-weight: 600; }
 .num { text-align: right; white-space: nowrap; }
+th.num { white-space: normal; }
 .ci { color: var(--muted); font-size: .85em; font-weight: normal; }
 tr.differs td { background: #fff5dd !important; }
 .mark { font-weight: 600; white-space: nowrap; }
@@ -643,8 +652,7 @@ figure { margin: 1.6rem 0 2.4rem; break-inside: avoid; }
 figure .plotly-graph-div { width: 100%; }
 details > summary { cursor: pointer; font-weight: 600; font-size: 1.1rem; margin: 1rem 0; }
 footer { color: var(--muted); font-size: .85rem; margin-top: 3rem; }
-@media print { html { font-size: 12pt; } main { max-width: none; padding: 0; }
-  thead th { position: static; } }
+@media print { html { font-size: 12pt; } main { max-width: none; padding: 0; } }
 """
 
 
@@ -672,6 +680,12 @@ def _page(title: str, body: str, lang: str) -> str:
         f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
         f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
+
+
+def _short_revision(rev: str) -> str:
+    """The first 12 characters of a git revision, keeping a ``-dirty`` mark."""
+    dirty = rev.endswith("-dirty")
+    return rev.removesuffix("-dirty")[:12] + ("-dirty" if dirty else "")
 
 
 def _sim_version(res: Results) -> str:
@@ -780,6 +794,44 @@ def write_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
 # --------------------------------------------------------------------------- several runs
 
 
+def compare_table(
+    runs: Sequence[Results], labels: Sequence[str], metrics: Sequence[str], lang: str
+) -> str:
+    """Key figures by run and model: one row per metric, columns grouped by run."""
+    top = [f'<th rowspan="2">{esc(t("col.metric", lang))}</th>']
+    top.append(f'<th rowspan="2">{esc(t("col.unit", lang))}</th>')
+    sub = []
+    for label, r in zip(labels, runs, strict=True):
+        span = len(r.models) + len(r.comparisons)
+        top.append(f'<th class="run" colspan="{span}">{esc(label)}</th>')
+        sub += [f'<th class="num">{esc(i18n.model_name(m, lang))}</th>' for m in r.models]
+        sub += [f'<th class="num">{esc(_pair(m, b, lang))}</th>' for m, b in r.comparisons]
+    rows = []
+    for metric in metrics:
+        cells = [
+            f"<td>{_metric_cell(metric, lang)}</td>",
+            f"<td>{_unit_cell(runs[0], metric, lang)}</td>",
+        ]
+        for r in runs:
+            cells += [_cell(r.stat(m, metric), metric, lang) for m in r.models]
+            cells += [
+                _cell(r.diff(m, metric, b), metric, lang, diff=True) for m, b in r.comparisons
+            ]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    head = f"{''.join(top)}</tr><tr>{''.join(sub)}"
+    return _table("kpi compare", head, rows)
+
+
+def _pair(model: str, baseline: str, lang: str) -> str:
+    return t(
+        "col.difference",
+        lang,
+        model=i18n.model_name(model, lang),
+        minus=i18n.MINUS,
+        baseline=i18n.model_name(baseline, lang),
+    )
+
+
 def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
     """The HTML text of a report with several runs side by side."""
     i18n.check_lang(lang)
@@ -814,25 +866,12 @@ def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
             esc(i18n.fmt_dkk(float(m.get("budget_dkk_per_year") or math.nan), lang)),
             esc(r.n_replications),
             _code(m.get("seed", "")),
-            _code(m.get("git_revision", "")),
+            _code(_short_revision(str(m.get("git_revision", "")))),
         ]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    parts.append(_table("kv", "".join(f"<th>{esc(h)}</th>" for h in head), rows))
+    parts.append(_table("runs", "".join(f"<th>{esc(h)}</th>" for h in head), rows))
     parts.append(f'<h2 id="kpis">{esc(t("report.key_metrics_by_run", lang))}</h2>')
-    head = [t("col.run", lang), t("col.model", lang)]
-    ref = runs[0]
-    head_html = "".join(f"<th>{esc(h)}</th>" for h in head) + "".join(
-        f'<th class="num">{_metric_cell(m, lang)}<br><span class="ci">'
-        f"{_unit_cell(ref, m, lang)}</span></th>"
-        for m in COMPARE_TABLE_METRICS
-    )
-    rows = []
-    for label, r in zip(labels, runs, strict=True):
-        for m in r.models:
-            cells = [f"<td>{esc(label)}</td>", f"<td>{esc(i18n.model_name(m, lang))}</td>"]
-            cells += [_cell(r.stat(m, k), k, lang) for k in COMPARE_TABLE_METRICS]
-            rows.append(f"<tr>{''.join(cells)}</tr>")
-    parts.append(_table("kpi", head_html, rows))
+    parts.append(compare_table(runs, labels, COMPARE_TABLE_METRICS, lang))
     parts.append(f'<h2 id="figures">{esc(t("report.figures", lang))}</h2>')
     parts += [_figure_html(f, k) for k, f in compare_figures(runs, lang).items()]
     parts.append(
