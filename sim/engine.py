@@ -16,8 +16,9 @@ Booking rules:
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 import simpy
@@ -28,6 +29,10 @@ CATEGORIES = ("support", "meetings", "casework", "documentation")
 
 MINUTES_PER_HOUR = 60
 DAYS_PER_WEEK = 7.0
+
+
+def _seq_of(b: Booking) -> int:
+    return b.seq
 
 
 def to_units(hours_per_week: float) -> int:
@@ -92,10 +97,14 @@ Part = tuple[Pool, int, int]
 class Booking:
     """A waiting request for one or more pools; its event fires when all parts are held."""
 
-    __slots__ = ("event", "needs_provider", "parts")
+    __slots__ = ("event", "needs_provider", "parts", "seq", "started", "where")
 
-    def __init__(self, event: simpy.Event, parts: tuple[Part, ...], needs_provider: bool) -> None:
-        self.event, self.parts, self.needs_provider = event, parts, needs_provider
+    def __init__(
+        self, event: simpy.Event, parts: tuple[Part, ...], needs_provider: bool, seq: int
+    ) -> None:
+        self.event, self.parts, self.needs_provider, self.seq = event, parts, needs_provider, seq
+        self.started = False
+        self.where = 0
 
 
 class Staff:
@@ -112,7 +121,16 @@ class Staff:
         self.authority = Pool("authority", authority_hours_per_week)
         self.provider = Pool("provider", provider_hours_per_week)
         self.first_fit = support_queue == "first_fit"
-        self.intake: list[Booking] = []
+        # Waiting intake sits in the list of a pool it does not fit (0 authority, 1 provider), in
+        # arrival order; with each list, the pool's free units at which nothing in it fits. A list
+        # is rescanned only when its pool has more free than that, so a release that cannot start
+        # anything costs nothing (else a long list made dispatch quadratic: a large
+        # municipality's start-up meetings blocked by a full provider).
+        self.pools = (self.authority, self.provider)
+        self.blocked: list[list[Booking]] = [[], []]
+        self._marks = [0, 0]
+        self._min_need = [0, 0]  # a lower bound of what any booking on the list needs there
+        self._seq = 0
         self.support: deque[Booking] = deque()
         self._intake_needing_provider = 0
         # Release callbacks per parts tuple (keyed by identity: parts belong to long-lived steps
@@ -133,18 +151,6 @@ class Staff:
         now = self.env.now
         for pool, units, cat in parts:
             pool.hold(now, units, cat)
-
-    def acquire(self, parts: tuple[Part, ...]) -> simpy.Event | None:
-        """Book intake work; ``None`` if held at once, else an event that fires when held."""
-        if self._fits(parts):
-            self._hold(parts)
-            return None
-        needs_provider = any(p[0] is self.provider for p in parts)
-        booking = Booking(self.env.event(), parts, needs_provider)
-        self.intake.append(booking)
-        if needs_provider:
-            self._intake_needing_provider += 1
-        return booking.event
 
     def occupy(
         self,
@@ -182,12 +188,29 @@ class Staff:
             t.callbacks.append(finish)
             t.callbacks.append(lambda _e: done.succeed())
 
-        booking = Booking(env.event(), parts, any(p[0] is self.provider for p in parts))
+        self._seq += 1
+        booking = Booking(env.event(), parts, any(p[0] is self.provider for p in parts), self._seq)
         booking.event.callbacks.append(granted)
-        self.intake.append(booking)
         if booking.needs_provider:
             self._intake_needing_provider += 1
+        self._block(booking, self._failing(parts))
         return done
+
+    def _failing(self, parts: tuple[Part, ...]) -> int:
+        """Index of the first pool the parts do not fit (-1 when they fit)."""
+        for pool, units, _ in parts:
+            if pool.free < units:
+                return 0 if pool is self.authority else 1
+        return -1
+
+    def _block(self, booking: Booking, where: int) -> None:
+        """Put a booking that does not fit on the list of the pool it does not fit."""
+        booking.where = where
+        lst = self.blocked[where]
+        need = next(u for p, u, _ in booking.parts if p is self.pools[where])
+        self._min_need[where] = min(self._min_need[where], need) if lst else need
+        lst.append(booking)
+        self._marks[where] = min(self._marks[where], self.pools[where].free)
 
     def _make_releaser(
         self, parts: tuple[Part, ...], on_end: Callable[[], None] | None
@@ -205,7 +228,7 @@ class Staff:
         if not self.support and not self._intake_needing_provider and self.provider.free >= units:
             self.provider.hold(self.env.now, units, SUPPORT)
             return None
-        booking = Booking(self.env.event(), parts, True)
+        booking = Booking(self.env.event(), parts, True, 0)
         self.support.append(booking)
         return booking.event
 
@@ -215,7 +238,7 @@ class Staff:
             if b.event is event:
                 del self.support[i]
                 break
-        if self.support or self.intake:
+        if self.support or self._intake_waiting():
             self.dispatch()  # a smaller award behind it may now start
 
     def release(self, parts: tuple[Part, ...]) -> None:
@@ -223,13 +246,13 @@ class Staff:
         now = self.env.now
         for pool, units, cat in parts:
             pool.release(now, units, cat)
-        if self.intake or self.support:
+        if self.support or self._intake_waiting():
             self.dispatch()
 
     def release_support(self, units: int) -> None:
         """End a citizen's support."""
         self.provider.release(self.env.now, units, SUPPORT)
-        if self.intake or self.support:
+        if self.support or self._intake_waiting():
             self.dispatch()
 
     def try_grow_support(self, units: int) -> bool:
@@ -242,21 +265,50 @@ class Staff:
         self.provider.hold(self.env.now, units, SUPPORT)
         return True
 
+    def _intake_waiting(self) -> bool:
+        return bool(self.blocked[0] or self.blocked[1])
+
     def dispatch(self) -> None:
         """Start waiting intake first-fit in arrival order, then waiting support starts."""
-        intake = self.intake
-        if intake:
-            i = 0
-            while i < len(intake):
-                b = intake[i]
-                if self._fits(b.parts):
-                    del intake[i]
+        blocked, marks, pools = self.blocked, self._marks, self.pools
+        min_need = self._min_need
+        stale = [
+            i
+            for i in (0, 1)
+            if blocked[i] and pools[i].free > marks[i] and pools[i].free >= min_need[i]
+        ]
+        if stale:
+            candidates: Iterable[Booking] = (
+                blocked[stale[0]]
+                if len(stale) == 1
+                else heapq.merge(blocked[0], blocked[1], key=_seq_of)
+            )
+            changed = False
+            moved: list[Booking] = []
+            for b in candidates:
+                if all(pools[i].free < min_need[i] for i in stale):
+                    break  # nothing further on these lists can fit any more
+                fail = self._failing(b.parts)
+                if fail < 0:
                     self._hold(b.parts)
+                    b.started = changed = True
                     if b.needs_provider:
                         self._intake_needing_provider -= 1
                     b.event.succeed()
-                else:
-                    i += 1
+                elif fail != b.where:
+                    b.started = changed = True  # leaves this list for the other one
+                    moved.append(b)
+            if changed:
+                for i in stale:
+                    blocked[i] = [b for b in blocked[i] if not b.started]
+            for i in stale:
+                marks[i] = pools[i].free
+            if moved:
+                for b in moved:
+                    b.started = False
+                    self._block(b, 1 - b.where)
+                for i in (0, 1):
+                    blocked[i].sort(key=_seq_of)
         support = self.support
         if not support or self._intake_needing_provider:
             return
