@@ -183,6 +183,9 @@ def run(
     events_format: Annotated[str, typer.Option("--events-format", help="csv or parquet.")] = "csv",
     lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write each figure as PNG (needs sim[images]).")
+    ] = False,
     pairs: Annotated[
         str | None,
         typer.Option(
@@ -203,10 +206,10 @@ def run(
     if events_format not in ("csv", "parquet"):
         typer.echo("error: --events-format must be csv or parquet", err=True)
         raise typer.Exit(EXIT_INVALID)
-    if lang not in ("en", "da"):
-        typer.echo("error: --lang must be en or da", err=True)
-        raise typer.Exit(EXIT_INVALID)
+    _check_lang(lang)
     sc = load_or_exit(scenario, sets)
+    if png and report:
+        _check_png()
     pair_list = _parse_pairs(pairs, sc.compare) if pairs else None
     if out is not None and out.exists():
         typer.echo(f"error: {out} already exists; choose another --out", err=True)
@@ -223,11 +226,11 @@ def run(
     folder = out if out is not None else new_run_dir(Path("results"), sc.name)
     writers = []
     if report:
-        writers.append(_report_writer(lang))
+        writers.append(_report_writer(lang, png))
     with Progress(f"{sc.name}: replications") as progress:
         folder, result = run_to_folder(
             sc,
-            resolved_yaml=dump_resolved(sc),
+            resolved_yaml=dump_resolved(sc.with_presets_spelled_out()),
             out=folder,
             jobs=n_jobs,
             command=["sim", *sys.argv[1:]],
@@ -264,17 +267,243 @@ def _parse_pairs(text: str, models: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _report_writer(lang: str):  # type: ignore[no-untyped-def]
-    """A writer that adds report.html to a results folder, if the report module is present."""
+def _report_writer(lang: str, png: bool = False):  # type: ignore[no-untyped-def]
+    """A writer that adds report.html (and with ``png`` the figures as PNG) to a results folder."""
 
     def write(folder: Path) -> None:
-        try:
-            from sim.report import write_report
-        except ImportError:  # pragma: no cover - the report module ships with the package
-            return
-        write_report(folder, lang=lang)
+        from sim.report import write_report
+
+        write_report(folder, lang=lang, png=png)
 
     return write
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in ("en", "da"):
+        typer.echo(f"error: --lang must be en or da, found '{lang}'", err=True)
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _check_png() -> None:
+    """Fail before any work when PNG export cannot run (no kaleido or no browser)."""
+    from sim.report import ImageExportError, ensure_image_export
+
+    try:
+        ensure_image_export()
+    except ImageExportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _results_dir_or_exit(path: Path) -> Path:
+    if not (path / "summary.csv").is_file():
+        typer.echo(
+            f"error: {path} is not a results folder of `sim run` (expected {path / 'summary.csv'})",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    return path
+
+
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="A results folder written by `sim run`.")],
+    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write each figure as PNG (needs sim[images]).")
+    ] = False,
+) -> None:
+    """Rebuild report.html of a results folder from its tables."""
+    _check_lang(lang)
+    _results_dir_or_exit(results_dir)
+    if png:
+        _check_png()
+    from sim.report import write_report
+
+    path = write_report(results_dir, lang=lang, png=png)
+    typer.echo(f"Report: {path}")
+    if png:
+        typer.echo(f"Figures: {results_dir / 'figures'}")
+
+
+@app.command()
+def compare(
+    results_dirs: Annotated[
+        list[Path], typer.Argument(help="Two or more results folders to put side by side.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The report file to write.")] = Path(
+        "compare.html"
+    ),
+    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+) -> None:
+    """One report with several runs side by side (e.g. two budgets, or before and after)."""
+    _check_lang(lang)
+    for d in results_dirs:
+        _results_dir_or_exit(d)
+    from sim.report import write_compare_report
+
+    path = write_compare_report(list(results_dirs), out, lang=lang)
+    typer.echo(f"Report: {path}")
+
+
+EXIT_INTERRUPTED = 130
+"""Exit code of a sweep stopped with Ctrl-C (its folder is consistent; --resume completes it)."""
+
+
+@app.command()
+def sweep(
+    target: Annotated[
+        Path,
+        typer.Argument(help="Scenario file with a sweep: section, or a folder of scenario files."),
+    ],
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Local worker processes; default: all cores."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Run on a Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
+            "(needs sim[dask] and sim installed on every worker).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Run on a local Dask cluster of N worker processes."),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Complete an interrupted sweep: keep the points already in the folder (--out, "
+            "else the newest results/<sweep>/ folder) and run the rest.",
+        ),
+    ] = False,
+    reps: Annotated[
+        int | None,
+        typer.Option("--reps", min=2, help="Replications per point (overrides the files)."),
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting in every file: key.path=value."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Sweep folder (default results/<sweep>/<run-id>)."),
+    ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            "--batch",
+            min=1,
+            help="Replications per task; default: whole points when there are enough of them.",
+        ),
+    ] = None,
+    metric: Annotated[
+        str, typer.Option("--metric", help="Metric of the printed table and the report.")
+    ] = "helped_per_year",
+    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
+) -> None:
+    """Run every point of a sweep (local processes or a Dask cluster); write tables and report.
+
+    Everything is checked before anything runs. Each point is stored as it finishes, so Ctrl-C
+    loses at most the running points and --resume completes the sweep. The tables are the same,
+    byte for byte, whatever ran them.
+    """
+    if lang not in ("en", "da"):
+        typer.echo("error: --lang must be en or da", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    if scheduler is not None and workers is not None:
+        typer.echo("error: give --scheduler or --workers, not both", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    from sim import i18n
+
+    if not i18n.has(f"metric.{metric}"):
+        typer.echo(f"error: --metric: unknown metric '{metric}'", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    sets = list(overrides or [])
+    if reps is not None:
+        sets.append(f"experiment.replications={reps}")
+
+    from rich.console import Console
+
+    from sim.console import Progress
+    from sim.experiment import default_jobs
+    from sim.loader import ScenarioError
+    from sim.sweep import (
+        DaskExecutor,
+        ExecutorError,
+        LocalExecutor,
+        choose_folder,
+        plan_sweep,
+        run_sweep,
+        sweep_table,
+    )
+
+    try:
+        plan = plan_sweep(target, sets)
+    except ScenarioError as error:
+        report_scenario_error(error)
+    try:
+        folder = choose_folder(plan, out=out, resume=resume)
+    except FileExistsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    if scheduler is not None:
+        executor: DaskExecutor | LocalExecutor = DaskExecutor(address=scheduler)
+    elif workers is not None:
+        executor = DaskExecutor(workers=workers)
+    else:
+        executor = LocalExecutor(jobs if jobs is not None else default_jobs())
+    typer.echo(
+        f"{plan.name}: {len(plan.points)} points, models {', '.join(plan.points[0].models)}; "
+        f"{executor.describe()}; folder {folder}",
+        err=True,
+    )
+
+    def skipped(n: int) -> None:
+        typer.echo(f"resuming: {n} points already done, kept", err=True)
+
+    try:
+        with Progress(f"{plan.name}: points", every_pct=5) as progress:
+            outcome = run_sweep(
+                plan,
+                folder,
+                executor,
+                batch=batch,
+                progress=progress,
+                command=["sim", *sys.argv[1:]],
+                on_skip=skipped,
+            )
+    except KeyboardInterrupt:
+        typer.echo(
+            f"\ninterrupted: finished points are kept in {folder}\n"
+            f"complete the sweep with: sim sweep {target} --resume --out {folder}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except ExecutorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if report:
+        from sim.sweep_report import write_sweep_report
+
+        write_sweep_report(folder, lang=lang, metric=metric)
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    console.print(sweep_table(folder, metric))
+    console.print(
+        f"Points: {outcome.counts['ok']} ok, {outcome.counts['failed']} failed "
+        f"({outcome.ran} run, {outcome.skipped} kept); {outcome.wall_seconds:.1f} s"
+    )
+    for point, error in outcome.failed:
+        console.print(f"  point {point.index} ({point.label()}) failed: {error}")
+    console.print(f"Results: {folder}")
+    if report:
+        console.print(f"Report:  {folder / 'report.html'}")
+    if outcome.counts["failed"]:
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -168,7 +168,7 @@ def erlang_c_wait(arrival_rate: float, service_rate: float, servers: int) -> flo
 
 def unit_of(metric: str) -> str:
     """The unit of a metric, read from its name (every reported figure names its unit)."""
-    if metric.endswith("_hours_per_year"):
+    if metric.endswith("_hours_per_year") or (metric.endswith("_per_year") and "_hours_" in metric):
         return "hours/year"
     if metric.endswith("_dkk_per_year"):
         return "DKK/year"

@@ -639,6 +639,14 @@ class Scenario(Strict):
             return self.models[name]
         return VisitationModel.model_validate(preset_settings(name))
 
+    def with_presets_spelled_out(self) -> Scenario:
+        """A copy whose ``models`` also holds the full settings of every preset it compares, so a
+        saved scenario keeps the settings it ran with even if a later version changes a preset."""
+        models = {name: self.model(name) for name in self.compare if name not in self.models}
+        if not models:
+            return self
+        return self.model_copy(update={"models": {**models, **self.models}})
+
     def staffing_fte(self, authority_share: float | None = None) -> tuple[float, float]:
         """FTEs of (authority, provider) under the staffing mode or an explicit budget share."""
         a_cost = self.staff.authority.fte_cost_dkk_per_year

@@ -142,3 +142,33 @@ def test_pairs_on_request(tmp_path: Path) -> None:
     assert set(diffs["comparison"]) == {"joint - joint_meeting_only"}
     code, output = run([*args, "--out", str(tmp_path / "x"), "--pairs", "joint:nope"])
     assert code == 2 and "nope" in output
+
+
+def test_report_and_compare_commands(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = [str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", *FAST[:-1]]
+    code, output = run([*args, "--lang", "da"])
+    assert code == 0, output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'lang="da"' in html
+    res = CliRunner().invoke(app, ["report", str(out), "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert 'lang="en"' in (out / "report.html").read_text(encoding="utf-8")
+    res = CliRunner().invoke(
+        app, ["compare", str(out), str(out), "--out", str(tmp_path / "c.html")]
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "c.html").stat().st_size > 1_000_000  # plotly.js inlined once
+    res = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "not a results folder" in res.output
+
+
+def test_saved_scenario_spells_out_presets(tmp_path: Path) -> None:
+    """The saved scenario holds the full settings of the presets it ran, not just their names."""
+    out = tmp_path / "r"
+    assert run([str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", *FAST])[0] == 0
+    from sim.loader import load_scenario
+
+    saved = load_scenario(out / "scenario.yaml")
+    assert {"classic", "joint"} <= set(saved.models)
+    assert saved.models["joint"].review.cadence_weeks == 13
