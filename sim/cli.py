@@ -506,6 +506,288 @@ def sweep(
         raise typer.Exit(1)
 
 
+def _new_dir(scenario_name: str, kind: str, out: Path | None) -> Path:
+    """``out``, or a fresh results/<scenario>/<kind>-<timestamp>; exit 2 if ``out`` exists."""
+    from sim.results import new_run_dir
+
+    if out is not None:
+        if out.exists():
+            typer.echo(f"error: {out} already exists; choose another --out", err=True)
+            raise typer.Exit(EXIT_INVALID)
+        return out
+    stamp = new_run_dir(Path("results"), scenario_name)
+    path, i = stamp.with_name(f"{kind}-{stamp.name}"), 2
+    while path.exists():
+        path = stamp.with_name(f"{kind}-{stamp.name}-{i}")
+        i += 1
+    return path
+
+
+def _check_model(sc: "Scenario", option: str, name: str) -> None:
+    from sim.scenario import PRESETS
+
+    known = sorted(set(PRESETS) | set(sc.models))
+    if name not in known:
+        typer.echo(
+            f"error: {option}: unknown model '{name}'; expected one of: {', '.join(known)}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def explain(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    from_model: Annotated[
+        str, typer.Option("--from", help="The model to start from (its settings switched off).")
+    ] = "classic",
+    to_model: Annotated[
+        str, typer.Option("--to", help="The model whose settings are switched on.")
+    ] = "joint",
+    order: Annotated[
+        str | None,
+        typer.Option(
+            "--order",
+            help="Order of the switches, comma-separated (a+b switches a and b together); "
+            "unlisted mechanisms follow in MODEL.md's order. Default: MODEL.md's order.",
+        ),
+    ] = None,
+    shapley: Annotated[
+        bool,
+        typer.Option(
+            "--shapley", help="Also average over all orders (Shapley values; 2^n models)."
+        ),
+    ] = False,
+    reps: Annotated[
+        int | None,
+        typer.Option(
+            "--reps", min=2, help="Replications (default: the file's; 10 with --shapley)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Master seed (overrides the file).")
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes; default: all cores."),
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting: key.path=value (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Results folder (default results/<scenario>/explain-<id>)."),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
+    ] = False,
+) -> None:
+    """Which mechanism makes the difference: switch the mechanisms one at a time from one model's
+    settings to the other's, on the same citizens, and report each one's contribution with a CI."""
+    _check_lang(lang)
+    sets = list(overrides or [])
+    if seed is not None:
+        sets.append(f"experiment.seed={seed}")
+    sc = load_or_exit(scenario, sets)
+    _check_model(sc, "--from", from_model)
+    _check_model(sc, "--to", to_model)
+    if from_model == to_model:
+        typer.echo("error: --from and --to name the same model; expected two models", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    from sim.explain import Player, complete_order, parse_order
+
+    players: list[Player] | None = None
+    if order is not None:
+        try:
+            players = complete_order(parse_order(order))
+        except ValueError as exc:
+            typer.echo(f"error: --order: {exc}", err=True)
+            raise typer.Exit(EXIT_INVALID) from None
+    if png:
+        _check_png()
+    folder = _new_dir(sc.name, "explain", out)
+
+    import time
+
+    from rich.console import Console
+
+    from sim.console import Progress
+    from sim.experiment import default_jobs
+    from sim.explain import explain as run_explain
+    from sim.explain_report import explain_tables, run_manifest, write_explain
+    from sim.loader import dump_resolved
+
+    n_jobs = jobs if jobs is not None else default_jobs()
+    n_reps = reps if reps is not None else (10 if shapley else sc.experiment.replications)
+    start = time.perf_counter()
+    with Progress(f"{sc.name}: explain {from_model} -> {to_model}") as progress:
+        res = run_explain(
+            sc,
+            from_model,
+            to_model,
+            order=players,
+            shapley=shapley,
+            replications=n_reps,
+            jobs=n_jobs,
+            base_dir=scenario.resolve().parent,
+            progress=progress,
+        )
+    meta = run_manifest(
+        sc,
+        run_id=folder.name,
+        command=["sim", *sys.argv[1:]],
+        wall_seconds=time.perf_counter() - start,
+        jobs=n_jobs,
+        extra={
+            "kind": "explain",
+            "from": from_model,
+            "to": to_model,
+            "order": [p.name for p in res.players],
+            "differing": res.active,
+            "methods": res.methods(),
+            "shapley_exact": res.shapley_exact if shapley else None,
+            "replications": res.replications,
+            "models_simulated": len(res.hybrid_means),
+            "staff_fte": list(sc.staffing_fte()),
+        },
+    )
+    write_explain(folder, res, resolved_yaml=dump_resolved(sc), meta=meta, lang=lang, png=png)
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    for table in explain_tables(res):
+        console.print(table)
+    console.print(f"Results: {folder}")
+    console.print(f"Report:  {folder / 'report.html'}")
+
+
+@app.command()
+def optimise(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    models: Annotated[
+        str | None,
+        typer.Option("--models", help="Models to optimise, e.g. classic,joint (default: compare)."),
+    ] = None,
+    reps: Annotated[
+        int | None,
+        typer.Option("--reps", min=2, help="Replications of the search passes (default: file's)."),
+    ] = None,
+    confirm_reps: Annotated[
+        int | None,
+        typer.Option(
+            "--confirm-reps",
+            min=2,
+            help="Replications of the re-run of the best few (default: confirm_replications).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Master seed (overrides the file).")
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes; default: all cores."),
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting: key.path=value (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Results folder (default results/<scenario>/optimise-<id>)."),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the figure as PNG (needs kaleido).")
+    ] = False,
+) -> None:
+    """The authority/provider split of the budget that helps most citizens per year under the
+    waiting-time limit (staffing: {mode: optimise, ...}; defaults for another staffing mode)."""
+    _check_lang(lang)
+    sets = list(overrides or [])
+    if seed is not None:
+        sets.append(f"experiment.seed={seed}")
+    sc = load_or_exit(scenario, sets)
+    names = [m.strip() for m in models.split(",")] if models else list(sc.compare)
+    for m in names:
+        _check_model(sc, "--models", m)
+    if len(set(names)) != len(names):
+        typer.echo("error: --models: each model may be named once", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    if png:
+        _check_png()
+    folder = _new_dir(sc.name, "optimise", out)
+
+    import time
+
+    from rich.console import Console
+
+    from sim.console import Progress
+    from sim.experiment import default_jobs
+    from sim.explain_report import optimise_tables, run_manifest, write_optimise
+    from sim.loader import dump_resolved
+    from sim.optimise import optimise as run_optimise
+    from sim.optimise import settings_of
+
+    settings, own = settings_of(sc)
+    if not own:
+        typer.echo(
+            f"note: staffing mode is '{sc.staffing.mode}', not 'optimise'; using the optimiser's "
+            f"defaults (p90 <= {settings.max_p90_wait_weeks:g} weeks, authority share "
+            f"{settings.min_authority_share:g}-{settings.max_authority_share:g})",
+            err=True,
+        )
+    n_jobs = jobs if jobs is not None else default_jobs()
+    bars: dict[str, tuple[Progress, object]] = {}
+
+    def progress(label: str, done: int, total: int) -> None:
+        if label not in bars:
+            for bar, _ in bars.values():
+                bar.__exit__(None, None, None)
+            bar = Progress(f"{sc.name}: optimise, {label}")
+            bars.clear()
+            bars[label] = (bar, bar.__enter__())
+        bars[label][1](done, total)  # type: ignore[operator]
+
+    start = time.perf_counter()
+    try:
+        res = run_optimise(
+            sc,
+            models=names,
+            replications=reps,
+            confirm_replications=confirm_reps,
+            jobs=n_jobs,
+            base_dir=scenario.resolve().parent,
+            progress=progress,
+        )
+    finally:
+        for bar, _ in bars.values():
+            bar.__exit__(None, None, None)
+    meta = run_manifest(
+        sc,
+        run_id=folder.name,
+        command=["sim", *sys.argv[1:]],
+        wall_seconds=time.perf_counter() - start,
+        jobs=n_jobs,
+        extra={
+            "kind": "optimise",
+            "models": names,
+            "settings": res.settings.model_dump(),
+            "settings_from_scenario": res.from_scenario,
+            "replications": res.replications,
+            "chosen": {
+                m: {"authority_share": o.chosen.share, "feasible": o.chosen.feasible}
+                for m, o in res.optima.items()
+            },
+        },
+    )
+    write_optimise(folder, res, resolved_yaml=dump_resolved(sc), meta=meta, lang=lang, png=png)
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    for table in optimise_tables(res):
+        console.print(table)
+    console.print(f"Results: {folder}")
+    console.print(f"Report:  {folder / 'report.html'}")
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -1,0 +1,1348 @@
+"""Figures, tables and results folders of ``sim explain`` and ``sim optimise`` (da/en).
+
+The waterfall shows how the total difference between two models builds up mechanism by mechanism,
+each step with its 95 % CI; the optimiser curve shows citizens helped per year against the
+authority share of the budget, with the waiting-time limit marked. Each report is one
+self-contained HTML file (plotly.js inlined once, no network resources); the tables are CSV.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim import i18n
+from sim.plots import FONT, INK, model_styles
+from sim.results import _write_csv, atomic_dir, git_revision, package_versions
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from sim.explain import Contribution, ExplainResult
+    from sim.optimise import Candidate, OptimiseResult
+
+UP, DOWN, TOTAL = "#1b3a6b", "#e69f00", "#6b6b6b"
+"""Waterfall colours: a rise, a fall (they differ in lightness too) and the total."""
+
+SHOWN_METRICS: tuple[str, ...] = (
+    "helped_per_year",
+    "time_to_start_median_weeks",
+    "core_task_share",
+)
+"""The metrics the explain report and the CLI show (the CSV holds every decomposed metric)."""
+
+
+# --------------------------------------------------------------------------- labels and numbers
+
+
+def t(key: str, lang: str, **kwargs: object) -> str:
+    """A label: this module's own first, then the shared ones of ``sim.i18n``."""
+    own = _LABELS[i18n.check_lang(lang)].get(key)
+    if own is None:
+        return i18n.t(key, lang, **kwargs)
+    return own.format(**kwargs) if kwargs else own
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def player_label(player: str, lang: str) -> str:
+    """A player's name for readers: mechanism labels joined by ' + '."""
+    return " + ".join(i18n.LABELS[lang].get(f"param.{m}", m) for m in player.split("+"))
+
+
+def diff_unit(metric: str) -> str:
+    """Unit key of a difference in ``metric`` (shares move in percentage points)."""
+    return "percentage_points" if metric.endswith("_share") else i18n.metric_unit(metric)
+
+
+def _digits(metric: str) -> int:
+    return 1
+
+
+def _ci_text(mean: float, low: float, high: float, metric: str, lang: str, sign: bool) -> str:
+    k = i18n.metric_scale(metric)
+    return i18n.fmt_ci(mean * k, low * k, high * k, lang, _digits(metric), sign=sign)
+
+
+def _pct(share: float, lang: str, digits: int = 0) -> str:
+    return f"{i18n.fmt_num(share * 100, lang, digits)} %"
+
+
+def _wrap(text: str, width: int = 14) -> str:
+    """Break a label at spaces into lines of about ``width`` characters (plotly's ``<br>``)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _template() -> dict[str, Any]:
+    axis = dict(
+        showline=True,
+        linecolor="#555555",
+        ticks="outside",
+        tickcolor="#555555",
+        gridcolor="#e3e3e3",
+        zerolinecolor="#888888",
+        automargin=True,
+    )
+    return dict(
+        font=dict(family=FONT, size=16, color=INK),
+        title=dict(font=dict(size=21), x=0, xanchor="left", pad=dict(l=14)),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        xaxis=axis,
+        yaxis=axis,
+        hoverlabel=dict(font=dict(size=15, family=FONT)),
+        legend=dict(font=dict(size=15)),
+        margin=dict(l=80, r=30, t=120, b=70),
+    )
+
+
+def _title(title: str, subtitle: str) -> dict[str, Any]:
+    """A title with a smaller subtitle; ``<br>`` in the subtitle breaks its line."""
+    sub = html.escape(subtitle).replace("&lt;br&gt;", "<br>")
+    return dict(text=f"{html.escape(title)}<br><span style='font-size:14px'>{sub}</span>")
+
+
+# --------------------------------------------------------------------------- explain figures
+
+
+def fig_waterfall(
+    res: ExplainResult, metric: str, lang: str = "en", method: str = "sequential"
+) -> go.Figure:
+    """Change from the ``from`` model, mechanism by mechanism, to the total; whiskers: 95 % CI of
+    each step (paired, same citizens)."""
+    import plotly.graph_objects as go
+
+    k = i18n.metric_scale(metric)
+    contribs = [c for c in res.contributions(method, metric) if c.simulated]
+    total = res.total[metric]
+    names = [player_label(c.player, lang) for c in contribs]
+    names.append(
+        t("xp.total_bar", lang, to=_model(res.to_model, lang), frm=_model(res.from_model, lang))
+    )
+    y = [c.interval.mean * k for c in contribs]
+    steps = [*y, total.mean * k]
+    ends, run = [], 0.0
+    for v in y:
+        run += v
+        ends.append(run)
+    ends.append(total.mean * k)
+    lows = [c.interval.low * k for c in contribs] + [total.low * k]
+    highs = [c.interval.high * k for c in contribs] + [total.high * k]
+    unit = i18n.unit_label(diff_unit(metric), lang)
+    # The value and its CI go under each bar's name, where no whisker can hide them.
+    x = [
+        f"{_wrap(n)}<br><b>{i18n.fmt_num(v, lang, _digits(metric), sign=True)}</b>"
+        + (
+            f"<br>({i18n.fmt_range(lo, hi, lang, _digits(metric))})"
+            if math.isfinite(lo) and math.isfinite(hi)
+            else ""
+        )
+        for n, v, lo, hi in zip(names, steps, lows, highs, strict=True)
+    ]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Waterfall(
+            x=x,
+            y=steps,
+            measure=["relative"] * len(y) + ["total"],
+            increasing=dict(marker=dict(color=UP, line=dict(color=INK, width=1))),
+            decreasing=dict(marker=dict(color=DOWN, line=dict(color=INK, width=1))),
+            totals=dict(marker=dict(color=TOTAL, line=dict(color=INK, width=1))),
+            connector=dict(line=dict(color="#888888", width=1, dash="dot")),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    # The CI of each step, drawn around the end of its bar.
+    plus = [max(h - s, 0.0) if math.isfinite(h) else 0.0 for h, s in zip(highs, steps, strict=True)]
+    minus = [
+        max(s - lo, 0.0) if math.isfinite(lo) else 0.0 for lo, s in zip(lows, steps, strict=True)
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=ends,
+            mode="markers",
+            marker=dict(size=1, color=INK),
+            error_y=dict(
+                type="data", array=plus, arrayminus=minus, color=INK, thickness=2, width=8
+            ),
+            customdata=[[s, lo, h] for s, lo, h in zip(steps, lows, highs, strict=True)],
+            hovertemplate="<b>%{x}</b><br>"
+            + t("xp.hover_step", lang)
+            + ": %{customdata[0]:+,.2f} "
+            + unit
+            + "<br>"
+            + t("hover.ci", lang)
+            + ": %{customdata[1]:,.2f} – %{customdata[2]:,.2f}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    method_note = t(f"xp.method_{method}", lang)
+    if method == "shapley" and not res.shapley_exact:
+        method_note = t("xp.method_shapley_sampled", lang, n=res.shapley_orders)
+    fig.update_layout(
+        _template(),
+        title=_title(
+            t(
+                "xp.waterfall_title",
+                lang,
+                metric=_cap(i18n.metric_label(metric, lang)),
+                to=_model(res.to_model, lang),
+                frm=_model(res.from_model, lang),
+            ),
+            t("xp.waterfall_subtitle", lang, method=method_note, n=res.replications),
+        ),
+        separators=i18n.plotly_separators(lang),
+        height=600,
+        yaxis=dict(
+            title=t(
+                "xp.axis_change",
+                lang,
+                frm=_model(res.from_model, lang),
+                unit=unit,
+            )
+        ),
+        xaxis=dict(tickangle=0, tickfont=dict(size=14)),
+    )
+    return fig
+
+
+def fig_methods(res: ExplainResult, lang: str = "en") -> go.Figure:
+    """Sequential against Shapley contributions, one panel per metric, with 95 % CIs."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    metrics = [m for m in SHOWN_METRICS if m in res.metrics]
+    fig = make_subplots(
+        rows=1,
+        cols=len(metrics),
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=[
+            f"{i18n.metric_label(m, lang)} ({i18n.unit_label(diff_unit(m), lang)})" for m in metrics
+        ],
+    )
+    styles = {"sequential": (UP, ""), "shapley": (DOWN, "/")}
+    for col, metric in enumerate(metrics, start=1):
+        k = i18n.metric_scale(metric)
+        for method in res.methods():
+            cs = [c for c in res.contributions(method, metric) if c.simulated]
+            colour, pattern = styles[method]
+            fig.add_trace(
+                go.Bar(
+                    y=[player_label(c.player, lang) for c in cs],
+                    x=[c.interval.mean * k for c in cs],
+                    orientation="h",
+                    name=t(f"xp.method_{method}_short", lang),
+                    legendgroup=method,
+                    showlegend=col == 1,
+                    marker=dict(
+                        color=colour,
+                        line=dict(color=INK, width=1),
+                        pattern=dict(shape=pattern, fgcolor=INK, fgopacity=0.35),
+                    ),
+                    error_x=dict(
+                        type="data",
+                        array=[_plus(c, k) for c in cs],
+                        arrayminus=[_minus(c, k) for c in cs],
+                        color=INK,
+                        thickness=1.5,
+                        width=5,
+                    ),
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_layout(
+        _template(),
+        title=_title(
+            t("xp.methods_title", lang),
+            t("xp.methods_subtitle", lang, n=res.replications),
+        ),
+        barmode="group",
+        separators=i18n.plotly_separators(lang),
+        height=620,
+        legend=dict(orientation="h", y=-0.08, x=0),
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_annotations(font=dict(size=15))
+    return fig
+
+
+def _plus(c: Contribution, k: float) -> float:
+    iv = c.interval
+    return max(iv.high - iv.mean, 0.0) * k if math.isfinite(iv.high) else 0.0
+
+
+def _minus(c: Contribution, k: float) -> float:
+    iv = c.interval
+    return max(iv.mean - iv.low, 0.0) * k if math.isfinite(iv.low) else 0.0
+
+
+def explain_figures(res: ExplainResult, lang: str = "en") -> dict[str, go.Figure]:
+    """The explain report's figures by name: one waterfall per shown metric (Shapley if computed,
+    else sequential), and the comparison of the two methods when both exist."""
+    method = "shapley" if res.shapley is not None else "sequential"
+    figs = {
+        f"waterfall_{m}": fig_waterfall(res, m, lang, method)
+        for m in SHOWN_METRICS
+        if m in res.metrics
+    }
+    if res.shapley is not None:
+        figs["sequential_vs_shapley"] = fig_methods(res, lang)
+    return figs
+
+
+# --------------------------------------------------------------------------- optimiser figure
+
+
+def fig_curve(res: OptimiseResult, lang: str = "en") -> go.Figure:
+    """Helped per year against the authority share (top) and the 90th percentile wait with the
+    limit (bottom); open markers break the limit, stars are the named splits re-run on fresh
+    citizens with their 95 % CI."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    styles = model_styles(res.models)
+    limit = res.settings.max_p90_wait_weeks
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.07,
+        row_heights=[0.62, 0.38],
+    )
+    for m in res.models:
+        st = styles[m]
+        curve = res.curve(m)
+        name = _model(m, lang)
+        xs = [c.share * 100 for c in curve]
+        hover = [_hover(c, lang) for c in curve]
+        band_hi = [c.helped.high if math.isfinite(c.helped.high) else c.helped.mean for c in curve]
+        band_lo = [c.helped.low if math.isfinite(c.helped.low) else c.helped.mean for c in curve]
+        fig.add_trace(
+            go.Scatter(
+                x=xs + xs[::-1],
+                y=band_hi + band_lo[::-1],
+                fill="toself",
+                fillcolor=st.rgba(0.15),
+                line=dict(width=0),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=m,
+            ),
+            row=1,
+            col=1,
+        )
+        symbols = [st.symbol if c.feasible else f"{st.symbol}-open" for c in curve]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[c.helped.mean for c in curve],
+                mode="lines+markers",
+                name=name,
+                legendgroup=m,
+                line=dict(color=st.colour, dash=st.dash, width=2.5),
+                marker=dict(symbol=symbols, size=9, color=st.colour, line=dict(width=1.5)),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[c.p90.mean for c in curve],
+                mode="lines+markers",
+                name=name,
+                legendgroup=m,
+                showlegend=False,
+                line=dict(color=st.colour, dash=st.dash, width=2.5),
+                marker=dict(symbol=symbols, size=9, color=st.colour, line=dict(width=1.5)),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+        o = res.optima[m]
+        c = o.chosen
+        fig.add_trace(
+            go.Scatter(
+                x=[c.share * 100],
+                y=[c.helped.mean],
+                mode="markers",
+                name=t("op.legend_chosen", lang, model=name),
+                legendgroup=m,
+                marker=dict(
+                    symbol="star" if c.feasible else "star-open",
+                    size=20,
+                    color=st.colour,
+                    line=dict(color=INK, width=1.5),
+                ),
+                error_y=dict(
+                    type="data",
+                    array=[max(c.helped.high - c.helped.mean, 0.0)],
+                    arrayminus=[max(c.helped.mean - c.helped.low, 0.0)],
+                    color=INK,
+                    thickness=2,
+                    width=10,
+                ),
+                text=[_hover(c, lang)],
+                hovertemplate="%{text}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.add_hline(
+        y=limit,
+        line=dict(color="#b00020", width=2, dash="dash"),
+        annotation_text=t("op.limit_line", lang, x=i18n.fmt_num(limit, lang)),
+        annotation_position="top left",
+        annotation_font=dict(color="#b00020", size=14),
+        row=2,
+        col=1,
+    )
+    # A legend entry explaining the open markers.
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=t("op.legend_breaks", lang),
+            marker=dict(symbol="circle-open", size=10, color=INK, line=dict(width=1.5)),
+        ),
+        row=1,
+        col=1,
+    )
+    p90_top = max((c.p90.mean for c in res.candidates if math.isfinite(c.p90.mean)), default=limit)
+    fig.update_layout(
+        _template(),
+        title=_title(
+            t("op.curve_title", lang),
+            t(
+                "op.curve_subtitle",
+                lang,
+                n=res.replications,
+                k=res.settings.top_k,
+                m=res.optima[res.models[0]].chosen.helped.n,
+            ),
+        ),
+        separators=i18n.plotly_separators(lang),
+        height=820,
+        legend=dict(orientation="h", y=-0.12, x=0),
+    )
+    fig.update_yaxes(
+        title_text=t("op.axis_helped", lang),
+        row=1,
+        col=1,
+    )
+    fig.update_yaxes(
+        title_text=t("op.axis_p90", lang),
+        range=[0, min(max(p90_top, limit) * 1.1, limit * 4)],
+        row=2,
+        col=1,
+    )
+    shares = [c.share * 100 for c in res.candidates]
+    fig.update_xaxes(range=[min(shares) - 1, max(shares) + 1])
+    fig.update_xaxes(title_text=t("op.axis_share", lang), row=2, col=1)
+    fig.update_xaxes(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3")
+    fig.update_yaxes(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3")
+    return fig
+
+
+def _hover(c: Candidate, lang: str) -> str:
+    return t(
+        "op.hover",
+        lang,
+        model=_model(c.model, lang),
+        share=_pct(c.share, lang, 1),
+        a=i18n.fmt_num(c.authority_fte, lang, 2),
+        p=i18n.fmt_num(c.provider_fte, lang, 1),
+        helped=i18n.fmt_ci(c.helped.mean, c.helped.low, c.helped.high, lang, 1),
+        p90=i18n.fmt_num(c.p90.mean, lang, 1),
+        waiting=i18n.fmt_num(c.waiting.mean, lang, 1),
+        ratio=i18n.fmt_num(c.ratio, lang, 2),
+        n=c.helped.n,
+    )
+
+
+def _fte(c: Candidate, lang: str) -> str:
+    return f"{i18n.fmt_num(c.authority_fte, lang, 2)} + {i18n.fmt_num(c.provider_fte, lang, 2)}"
+
+
+def _p(cls: str, text: str) -> str:
+    return f'<p class="{cls}">{html.escape(text)}</p>'
+
+
+def _model(model: str, lang: str) -> str:
+    return i18n.model_name(model, lang)
+
+
+def _phrase(model: str, lang: str) -> str:
+    return i18n.model_phrase(model, lang)
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def _fig_html(fig: go.Figure, name: str) -> str:
+    body = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        config={"displaylogo": False, "responsive": True},
+        default_width="100%",
+        default_height=f"{int(fig.layout.height or 520)}px",
+        div_id=f"fig-{name}",
+    )
+    return f'<figure id="figure-{html.escape(name)}">{body}</figure>'
+
+
+def _page(title: str, body: str, lang: str) -> str:
+    """A whole page with plotly.js inlined once, in the head; nothing fetched from the network."""
+    from plotly.offline import get_plotlyjs
+
+    from sim.report import CSS
+
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n"
+        f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
+        f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], num_from: int = 1) -> str:
+    head = "".join(
+        f'<th class="num">{h}</th>' if i >= num_from else f"<th>{h}</th>"
+        for i, h in enumerate(header)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{c}</td>' if i >= num_from else f"<td>{c}</td>"
+            for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def explain_headline(res: ExplainResult, lang: str = "en") -> str:
+    """One sentence: the total gain in citizens helped and the mechanism that gives most of it."""
+    metric = "helped_per_year"
+    method = "shapley" if res.shapley is not None else "sequential"
+    total = res.total[metric]
+    cs = [c for c in res.contributions(method, metric) if c.simulated]
+    if not cs:
+        return _cap(
+            t(
+                "xp.headline_none",
+                lang,
+                to=_phrase(res.to_model, lang),
+                frm=_phrase(res.from_model, lang),
+            )
+        )
+    top = max(cs, key=lambda c: abs(c.interval.mean))
+    share = top.interval.mean / total.mean if total.mean else math.nan
+    return _cap(
+        t(
+            "xp.headline",
+            lang,
+            to=_phrase(res.to_model, lang),
+            frm=_phrase(res.from_model, lang),
+            total=_ci_text(total.mean, total.low, total.high, metric, lang, True),
+            mech=player_label(top.player, lang),
+            value=_ci_text(
+                top.interval.mean, top.interval.low, top.interval.high, metric, lang, True
+            ),
+            share=_pct(share, lang) if math.isfinite(share) else i18n.t("num.na", lang),
+            method=t(f"xp.method_{method}_short", lang),
+        )
+    )
+
+
+def contribution_table_html(res: ExplainResult, method: str, lang: str) -> str:
+    """Players as rows, the shown metrics as columns: mean change (95 % CI)."""
+    metrics = [m for m in SHOWN_METRICS if m in res.metrics]
+    header = [t("xp.col_mechanism", lang)] + [
+        f"{html.escape(i18n.metric_label(m, lang))}<br><span class='ci'>"
+        f"{html.escape(i18n.unit_label(diff_unit(m), lang))}</span>"
+        for m in metrics
+    ]
+    rows: list[list[str]] = []
+    by_metric = {m: res.contributions(method, m) for m in metrics}
+    for i, p in enumerate(res.players):
+        cells = [html.escape(player_label(p.name, lang))]
+        for m in metrics:
+            c = by_metric[m][i]
+            if not c.simulated:
+                cells.append(t("xp.same_setting", lang))
+            else:
+                iv = c.interval
+                cells.append(html.escape(_ci_text(iv.mean, iv.low, iv.high, m, lang, True)))
+        rows.append(cells)
+    total_label = t(
+        "xp.total_bar", lang, to=_model(res.to_model, lang), frm=_model(res.from_model, lang)
+    )
+    total_cells = [f"<b>{html.escape(total_label)}</b>"]
+    for m in metrics:
+        iv = res.total[m]
+        total_cells.append(
+            f"<b>{html.escape(_ci_text(iv.mean, iv.low, iv.high, m, lang, True))}</b>"
+        )
+    rows.append(total_cells)
+    for model in (res.from_model, res.to_model):
+        cells = [html.escape(_cap(t("xp.level_of", lang, model=_phrase(model, lang))))]
+        for m in metrics:
+            iv = res.endpoints[model][m]
+            cells.append(html.escape(_ci_text(iv.mean, iv.low, iv.high, m, lang, False)))
+        rows.append(cells)
+    return _table(header, rows)
+
+
+def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> str:
+    """The explain report: headline, figures, tables per method, how it was computed."""
+    lang = i18n.check_lang(lang)
+    figs = explain_figures(res, lang)
+    title = t("xp.title", lang, to=_model(res.to_model, lang), frm=_model(res.from_model, lang))
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        _p("meta", t("xp.meta", lang, scenario=res.scenario.name, run=run_id, n=res.replications)),
+        f'<p class="headline">{html.escape(explain_headline(res, lang))}</p>',
+    ]
+    for name, fig in figs.items():
+        parts.append(_fig_html(fig, name))
+    for method in res.methods():
+        parts.append(f"<h2>{html.escape(t(f'xp.table_{method}', lang))}</h2>")
+        parts.append(contribution_table_html(res, method, lang))
+    skipped = [p for p in res.players if p.name not in res.active]
+    parts.append(f"<h2>{html.escape(t('xp.how_title', lang))}</h2>")
+    order = ", ".join(player_label(p.name, lang) for p in res.players)
+    parts.append(f"<p>{html.escape(t('xp.how_sequential', lang, order=order))}</p>")
+    if res.shapley is not None:
+        how = (
+            t("xp.how_shapley_exact", lang, n=len(res.active), k=2 ** len(res.active))
+            if res.shapley_exact
+            else t("xp.how_shapley_sampled", lang, n=res.shapley_orders)
+        )
+        parts.append(f"<p>{html.escape(how)}</p>")
+    if skipped:
+        names = ", ".join(player_label(p.name, lang) for p in skipped)
+        parts.append(f"<p>{html.escape(t('xp.how_skipped', lang, names=names))}</p>")
+    parts.append(f"<p>{html.escape(t('xp.how_ci', lang))}</p>")
+    return _page(title, "\n".join(parts), lang)
+
+
+def optimise_headline(res: OptimiseResult, model: str, lang: str = "en") -> str:
+    """One sentence per model: the named split, what it achieves and where the limit binds."""
+    o = res.optima[model]
+    c = o.chosen
+    key = "op.headline" if c.feasible else "op.headline_infeasible"
+    text = t(
+        key,
+        lang,
+        model=_model(model, lang),
+        share=_pct(c.share, lang, 0),
+        a=i18n.fmt_num(c.authority_fte, lang, 1),
+        p=i18n.fmt_num(c.provider_fte, lang, 1),
+        helped=i18n.fmt_ci(c.helped.mean, c.helped.low, c.helped.high, lang, 1),
+        p90=i18n.fmt_num(c.p90.mean, lang, 1),
+        limit=i18n.fmt_num(res.settings.max_p90_wait_weeks, lang),
+    )
+    if c.feasible and o.feasible_low is not None and o.feasible_high is not None:
+        text += " " + t(
+            "op.feasible_range",
+            lang,
+            lo=_pct(o.feasible_low, lang, 0),
+            hi=_pct(o.feasible_high, lang, 0),
+        )
+    if o.near_best is not None and o.near_best[0] < o.near_best[1]:
+        text += " " + t(
+            "op.near_best",
+            lang,
+            lo=_pct(o.near_best[0], lang, 0),
+            hi=_pct(o.near_best[1], lang, 0),
+        )
+    return text
+
+
+def render_optimise(res: OptimiseResult, lang: str = "en", run_id: str = "") -> str:
+    """The optimiser report: the named split per model, the curve, every candidate."""
+    lang = i18n.check_lang(lang)
+    limit = res.settings.max_p90_wait_weeks
+    title = t("op.title", lang, scenario=res.scenario.name)
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        _p(
+            "meta",
+            t(
+                "op.meta",
+                lang,
+                run=run_id,
+                budget=i18n.fmt_dkk(res.scenario.budget.annual_dkk, lang),
+                limit=i18n.fmt_num(limit, lang),
+            ),
+        ),
+    ]
+    for m in res.models:
+        parts.append(f'<p class="headline">{html.escape(optimise_headline(res, m, lang))}</p>')
+    if not res.from_scenario:
+        parts.append(f'<p class="warn">{html.escape(t("op.defaults_note", lang))}</p>')
+    parts.append(_fig_html(fig_curve(res, lang), "optimise_curve"))
+    parts.append(f"<h2>{html.escape(t('op.chosen_title', lang))}</h2>")
+    parts.append(chosen_table_html(res, lang))
+    parts.append(f"<h2>{html.escape(t('op.rule_title', lang))}</h2>")
+    parts.append(f"<p>{html.escape(t('op.rule', lang, limit=i18n.fmt_num(limit, lang)))}</p>")
+    parts.append(f"<p>{html.escape(t('op.search', lang))}</p>")
+    parts.append(
+        f"<details><summary>{html.escape(t('op.all_candidates', lang, n=len(res.candidates)))}"
+        f"</summary>{candidates_table_html(res, lang)}</details>"
+    )
+    return _page(title, "\n".join(parts), lang)
+
+
+def chosen_table_html(res: OptimiseResult, lang: str) -> str:
+    """Per model: the split, FTEs, helped, p90, waiting, limit and the paired comparisons."""
+    header = [t("col.model", lang), *[html.escape(_model(m, lang)) for m in res.models]]
+    rows: list[list[str]] = []
+
+    def row(label: str, values: list[str]) -> None:
+        rows.append([html.escape(label), *(html.escape(v) for v in values)])
+
+    ops = [res.optima[m] for m in res.models]
+    na = t("num.na", lang)
+    row(t("op.row_share", lang), [_pct(o.chosen.share, lang, 1) for o in ops])
+    row(
+        t("op.row_fte", lang),
+        [
+            f"{i18n.fmt_num(o.chosen.authority_fte, lang, 2)} + "
+            f"{i18n.fmt_num(o.chosen.provider_fte, lang, 2)}"
+            for o in ops
+        ],
+    )
+    row(
+        t("op.row_helped", lang),
+        [
+            i18n.fmt_ci(o.chosen.helped.mean, o.chosen.helped.low, o.chosen.helped.high, lang, 1)
+            for o in ops
+        ],
+    )
+    row(
+        t("op.row_p90", lang),
+        [i18n.fmt_ci(o.chosen.p90.mean, o.chosen.p90.low, o.chosen.p90.high, lang, 1) for o in ops],
+    )
+    row(t("op.row_waiting", lang), [i18n.fmt_num(o.chosen.waiting.mean, lang, 1) for o in ops])
+    row(t("op.row_abandoned", lang), [i18n.fmt_num(o.chosen.abandoned.mean, lang, 1) for o in ops])
+    row(t("op.row_ratio", lang), [i18n.fmt_num(o.chosen.ratio, lang, 2) for o in ops])
+    row(t("op.row_binds", lang), [t(f"op.binds_{o.binds}", lang) for o in ops])
+    row(
+        t("op.row_feasible", lang),
+        [
+            f"{_pct(o.feasible_low, lang, 0)}{i18n.DASH}{_pct(o.feasible_high, lang, 0)}"
+            if o.feasible_low is not None and o.feasible_high is not None
+            else t("op.none_feasible", lang)
+            for o in ops
+        ],
+    )
+    row(
+        t("op.row_near_best", lang),
+        [
+            f"{_pct(o.near_best[0], lang, 0)}{i18n.DASH}{_pct(o.near_best[1], lang, 0)}"
+            if o.near_best
+            else na
+            for o in ops
+        ],
+    )
+    row(
+        t("op.row_runner_up", lang),
+        [
+            t(
+                "op.vs",
+                lang,
+                share=_pct(o.runner_up.share, lang, 1),
+                diff=i18n.fmt_ci(
+                    o.difference.mean, o.difference.low, o.difference.high, lang, 1, sign=True
+                ),
+            )
+            if o.runner_up is not None and o.difference is not None
+            else na
+            for o in ops
+        ],
+    )
+    if any(o.current is not None for o in ops):
+        row(
+            t("op.row_current", lang),
+            [
+                t(
+                    "op.vs",
+                    lang,
+                    share=_pct(o.current.share, lang, 1),
+                    diff=i18n.fmt_ci(
+                        o.current_difference.mean,
+                        o.current_difference.low,
+                        o.current_difference.high,
+                        lang,
+                        1,
+                        sign=True,
+                    ),
+                )
+                if o.current is not None and o.current_difference is not None
+                else na
+                for o in ops
+            ],
+        )
+    return _table(header, rows)
+
+
+def candidates_table_html(res: OptimiseResult, lang: str) -> str:
+    header = [
+        t("col.model", lang),
+        t("op.col_stage", lang),
+        t("op.row_share", lang),
+        t("op.row_fte", lang),
+        t("op.row_helped", lang),
+        t("op.row_p90", lang),
+        t("op.row_waiting", lang),
+        t("op.row_ratio", lang),
+    ]
+    rows = []
+    for c in sorted(
+        res.candidates, key=lambda c: (res.models.index(c.model), c.stage != "confirm", c.share)
+    ):
+        rows.append(
+            [
+                html.escape(_model(c.model, lang)),
+                html.escape(t(f"op.stage_{c.stage}", lang)),
+                _pct(c.share, lang, 1),
+                _fte(c, lang),
+                html.escape(i18n.fmt_ci(c.helped.mean, c.helped.low, c.helped.high, lang, 1)),
+                html.escape(i18n.fmt_num(c.p90.mean, lang, 1)),
+                html.escape(i18n.fmt_num(c.waiting.mean, lang, 1)),
+                html.escape(i18n.fmt_num(c.ratio, lang, 2)) + ("" if c.feasible else " ✗"),
+            ]
+        )
+    return _table(header, rows, num_from=2)
+
+
+# --------------------------------------------------------------------------- results folders
+
+
+def run_manifest(
+    scenario: Any,
+    *,
+    run_id: str,
+    command: list[str],
+    wall_seconds: float,
+    jobs: int,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """What it takes to reproduce an explain or optimise run."""
+    exp = scenario.experiment
+    return {
+        "scenario": scenario.name,
+        "run_id": run_id,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "seed": exp.seed,
+        "horizon_weeks": exp.horizon_weeks,
+        "warmup_weeks": exp.warmup_weeks,
+        "budget_dkk_per_year": scenario.budget.annual_dkk,
+        "versions": package_versions(),
+        "git_revision": git_revision(),
+        "command": command,
+        "jobs": jobs,
+        "wall_seconds": round(wall_seconds, 3),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "argv": sys.argv,
+        **extra,
+    }
+
+
+EXPLAIN_COLUMNS = ["method", "metric", "unit", "step", "mechanism", "simulated", "mean",
+                   "ci_low", "ci_high", "sd", "n"]  # fmt: skip
+
+
+def write_explain(
+    final: Path,
+    res: ExplainResult,
+    *,
+    resolved_yaml: str,
+    meta: dict[str, Any],
+    lang: str = "en",
+    png: bool = False,
+) -> Path:
+    """contributions.csv, contributions_by_replication.csv, hybrids.csv, scenario.yaml,
+    manifest.json and report.html (plus figures/*.png on request), written atomically."""
+    from sim.explain import contribution_rows, hybrid_rows
+
+    figs = explain_figures(res, lang) if png else {}
+    if png:
+        from sim.report import ensure_image_export
+
+        ensure_image_export()
+    with atomic_dir(final) as tmp:
+        _write_csv(tmp / "contributions.csv", contribution_rows(res), EXPLAIN_COLUMNS)
+        _write_csv(
+            tmp / "contributions_by_replication.csv",
+            _per_replication_rows(res),
+            ["method", "metric", "mechanism", "replication", "value"],
+        )
+        _write_csv(tmp / "hybrids.csv", hybrid_rows(res), ["model", "switched", "metric", "mean"])
+        (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
+        (tmp / "manifest.json").write_text(
+            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+        (tmp / "report.html").write_text(render_explain(res, lang, final.name), encoding="utf-8")
+        if png:
+            from sim.report import export_pngs
+
+            export_pngs(figs, tmp / "figures")
+    return final
+
+
+def _per_replication_rows(res: ExplainResult) -> list[dict[str, Any]]:
+    rows = []
+    for method in res.methods():
+        for metric in res.metrics:
+            for c in res.contributions(method, metric):
+                for r, v in enumerate(c.per_replication):
+                    rows.append(
+                        {
+                            "method": method,
+                            "metric": metric,
+                            "mechanism": c.player,
+                            "replication": r,
+                            "value": v,
+                        }
+                    )
+            for r, v in enumerate(res.total_per_replication[metric]):
+                rows.append(
+                    {
+                        "method": method,
+                        "metric": metric,
+                        "mechanism": "total",
+                        "replication": r,
+                        "value": v,
+                    }
+                )
+    return rows
+
+
+CANDIDATE_COLUMNS = ["stage", "model", "authority_share", "authority_fte", "provider_fte",
+                     "replications", "helped_per_year", "helped_ci_low", "helped_ci_high",
+                     "p90_wait_weeks", "p90_ci_low", "p90_ci_high", "waiting_at_end",
+                     "waiting_allowed", "abandoned_per_year", "limit_ratio",
+                     "feasible"]  # fmt: skip
+
+
+def write_optimise(
+    final: Path,
+    res: OptimiseResult,
+    *,
+    resolved_yaml: str,
+    meta: dict[str, Any],
+    lang: str = "en",
+    png: bool = False,
+) -> Path:
+    """candidates.csv, chosen.csv, scenario.yaml, manifest.json and report.html (plus
+    figures/optimise_curve.png on request), written atomically."""
+    from sim.optimise import candidate_rows, chosen_rows
+
+    if png:
+        from sim.report import ensure_image_export
+
+        ensure_image_export()
+    chosen = chosen_rows(res)
+    with atomic_dir(final) as tmp:
+        _write_csv(tmp / "candidates.csv", candidate_rows(res), CANDIDATE_COLUMNS)
+        _write_csv(tmp / "chosen.csv", chosen, list(chosen[0]) if chosen else ["model"])
+        (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
+        (tmp / "manifest.json").write_text(
+            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+        (tmp / "report.html").write_text(render_optimise(res, lang, final.name), encoding="utf-8")
+        if png:
+            from sim.report import export_pngs
+
+            export_pngs({"optimise_curve": fig_curve(res, lang)}, tmp / "figures")
+    return final
+
+
+# --------------------------------------------------------------------------- labels
+
+_EN: dict[str, str] = {
+    "xp.title": "Which mechanism makes the difference: {frm} to {to}",
+    "xp.meta": "Scenario {scenario}, run {run}, {n} replications on the same citizens.",
+    "xp.headline": "{to} helps {total} citizens a year more than {frm}; the largest part, "
+    "{value} ({share} of the total, {method}), comes from {mech}.",
+    "xp.headline_none": "{to} and {frm} are set identically; there is nothing to decompose.",
+    "xp.total_bar": "total: {to} − {frm}",
+    "xp.level_of": "level in {model}",
+    "xp.hover_step": "change",
+    "xp.waterfall_title": "{metric}: from {frm} to {to}, mechanism by mechanism",
+    "xp.waterfall_subtitle": "{method}.<br>Bars: mean change; whiskers: 95 % CI over {n} "
+    "replications on the same citizens.",
+    "xp.axis_change": "change from {frm} ({unit})",
+    "xp.method_sequential": "Mechanisms switched one at a time in the order shown",
+    "xp.method_shapley": "Shapley values: each mechanism's change averaged over all orders",
+    "xp.method_shapley_sampled": "Shapley values estimated from {n} random orders",
+    "xp.method_sequential_short": "sequential",
+    "xp.method_shapley_short": "Shapley",
+    "xp.methods_title": "Does the order matter? Sequential against Shapley contributions",
+    "xp.methods_subtitle": "Mean change with 95 % CI over {n} replications on the same citizens.",
+    "xp.col_mechanism": "Mechanism",
+    "xp.same_setting": "0 (same setting)",
+    "xp.table_sequential": "Sequential contributions, mean (95 % CI)",
+    "xp.table_shapley": "Shapley contributions, mean (95 % CI)",
+    "xp.how_title": "How this was computed",
+    "xp.how_sequential": "Sequential: starting from the first model, the mechanisms were switched "
+    "to the second model's settings one at a time, in this order: {order}. A mechanism's "
+    "contribution is the change it makes at its turn; the contributions add up to the total "
+    "difference exactly, in every replication. The answer can depend on the order.",
+    "xp.how_shapley_exact": "Shapley: all {k} combinations of the {n} differing mechanisms were "
+    "simulated; each mechanism's contribution is its change averaged over every order.",
+    "xp.how_shapley_sampled": "Shapley: estimated from {n} random orders (each with its reverse).",
+    "xp.how_skipped": "Set identically in both models, so not simulated and exactly zero: {names}.",
+    "xp.how_ci": "Every intermediate model ran on the same citizens in each replication, so each "
+    "contribution is a paired difference; the 95 % confidence interval is a t-interval over the "
+    "replications.",
+    "op.title": "The best staff mix for the budget: {scenario}",
+    "op.meta": "Run {run}. Budget {budget} a year. Limit: 90 % of citizens start support within "
+    "{limit} weeks.",
+    "op.headline": "{model}: {share} of the budget to the authority ({a} + {p} FTE) helps {helped} "
+    "citizens a year, with 90 % starting support within {p90} weeks (limit {limit}).",
+    "op.headline_infeasible": "{model}: no split meets the limit of {limit} weeks; the closest, "
+    "{share} to the authority ({a} + {p} FTE), helps {helped} citizens a year, with a 90th "
+    "percentile wait of {p90} weeks.",
+    "op.feasible_range": "The limit is met from {lo} to {hi} authority share.",
+    "op.near_best": "Between {lo} and {hi} the number helped is not significantly lower: there "
+    "the split hardly matters.",
+    "op.defaults_note": "The scenario's staffing mode is not 'optimise', so the optimiser's "
+    "default settings were used; the scenario's own staffing is shown for comparison.",
+    "op.curve_title": "Citizens helped per year against the authority's share of the budget",
+    "op.curve_subtitle": "Coarse and fine pass on the same citizens ({n} replications; band: "
+    "95 % CI). Open markers break the waiting-time limit.<br>Stars: the named split, re-run with "
+    "{m} replications on fresh citizens (best of {k}).",
+    "op.legend_chosen": "{model}: named split (95 % CI)",
+    "op.legend_breaks": "breaks the limit",
+    "op.limit_line": "limit: {x} weeks",
+    "op.axis_helped": "helped (citizens/year)",
+    "op.axis_p90": "90 % start within (weeks)",
+    "op.axis_share": "authority's share of the budget (%); the rest goes to the provider",
+    "op.hover": "<b>{model}</b>, authority {share}<br>{a} + {p} FTE<br>helped/year: {helped}"
+    "<br>90th percentile wait: {p90} weeks<br>waiting at the end: {waiting}<br>limit ratio: "
+    "{ratio}<br>{n} replications",
+    "op.chosen_title": "The named split per model",
+    "op.row_share": "Authority share of the budget",
+    "op.row_fte": "FTE (authority + provider)",
+    "op.row_helped": "Citizens helped per year (95 % CI)",
+    "op.row_p90": "Wait to support start, 90th percentile (weeks)",
+    "op.row_waiting": "Still waiting at the end (citizens)",
+    "op.row_abandoned": "Gave up waiting (citizens/year)",
+    "op.row_ratio": "Limit ratio (met when ≤ 1)",
+    "op.row_binds": "Where the limit binds",
+    "op.row_feasible": "Shares that meet the limit",
+    "op.row_near_best": "Shares not significantly worse",
+    "op.row_runner_up": "Against the runner-up (paired)",
+    "op.row_current": "Against the scenario's staffing (paired)",
+    "op.vs": "{share}: {diff}",
+    "op.none_feasible": "none",
+    "op.binds_none": "not at the named split",
+    "op.binds_below": "just below it: less to the authority breaks the limit",
+    "op.binds_above": "just above it: more to the authority breaks the limit",
+    "op.binds_both": "on both sides",
+    "op.binds_infeasible": "everywhere: no split meets it",
+    "op.rule_title": "The limit and the search",
+    "op.rule": "A split meets the limit of {limit} weeks when, on the mean over replications, the "
+    "90th percentile of completed waits is at most {limit} weeks, the citizens still waiting at "
+    "the end are at most {limit} weeks' worth of referrals (Little's law: otherwise the mean wait "
+    "exceeds the limit), and at most 10 % of those on the waiting list give up (they never start). "
+    "The limit ratio is the largest of the three, each divided by its bound.",
+    "op.search": "All splits of a pass ran on the same citizens. A coarse pass over the range was "
+    "followed by a fine pass around the best split that meets the limit; the best few were re-run "
+    "with more replications on fresh citizens, and the best of those by mean is named. Ties in "
+    "the number helped (where no queue forms, the split changes nothing) go to the split in the "
+    "middle of the near-best range.",
+    "op.all_candidates": "All {n} runs",
+    "op.col_stage": "Pass",
+    "op.stage_coarse": "coarse",
+    "op.stage_fine": "fine",
+    "op.stage_confirm": "re-run",
+    "op.stage_current": "scenario's staffing",
+}
+
+_DA: dict[str, str] = {
+    "xp.title": "Hvilken mekanisme gør forskellen: fra {frm} til {to}",
+    "xp.meta": "Scenarie {scenario}, kørsel {run}, {n} gentagelser med de samme borgere.",
+    "xp.headline": "{to} hjælper {total} borgere mere om året end {frm}; den største del, "
+    "{value} ({share} af det hele, {method}), kommer fra {mech}.",
+    "xp.headline_none": "{to} og {frm} er sat ens op; der er intet at dele op.",
+    "xp.total_bar": "i alt: {to} − {frm}",
+    "xp.level_of": "niveau i {model}",
+    "xp.hover_step": "ændring",
+    "xp.waterfall_title": "{metric}: fra {frm} til {to}, mekanisme for mekanisme",
+    "xp.waterfall_subtitle": "{method}.<br>Søjler: gennemsnitlig ændring; streger: 95 %-KI over "
+    "{n} gentagelser med de samme borgere.",
+    "xp.axis_change": "ændring fra {frm} ({unit})",
+    "xp.method_sequential": "Mekanismerne skiftet én ad gangen i den viste rækkefølge",
+    "xp.method_shapley": "Shapley-værdier: hver mekanismes ændring i gennemsnit over alle "
+    "rækkefølger",
+    "xp.method_shapley_sampled": "Shapley-værdier anslået ud fra {n} tilfældige rækkefølger",
+    "xp.method_sequential_short": "trinvis",
+    "xp.method_shapley_short": "Shapley",
+    "xp.methods_title": "Betyder rækkefølgen noget? Trinvise bidrag mod Shapley-bidrag",
+    "xp.methods_subtitle": "Gennemsnitlig ændring med 95 %-KI over {n} gentagelser med de samme "
+    "borgere.",
+    "xp.col_mechanism": "Mekanisme",
+    "xp.same_setting": "0 (samme indstilling)",
+    "xp.table_sequential": "Trinvise bidrag, gennemsnit (95 %-KI)",
+    "xp.table_shapley": "Shapley-bidrag, gennemsnit (95 %-KI)",
+    "xp.how_title": "Sådan er det regnet",
+    "xp.how_sequential": "Trinvis: fra den første model blev mekanismerne skiftet til den anden "
+    "models indstillinger én ad gangen, i denne rækkefølge: {order}. En mekanismes bidrag er den "
+    "ændring, den giver i sin tur; bidragene summerer præcis til den samlede forskel i hver "
+    "gentagelse. Svaret kan afhænge af rækkefølgen.",
+    "xp.how_shapley_exact": "Shapley: alle {k} kombinationer af de {n} mekanismer, der er "
+    "forskellige, blev simuleret; hver mekanismes bidrag er dens ændring i gennemsnit over alle "
+    "rækkefølger.",
+    "xp.how_shapley_sampled": "Shapley: anslået ud fra {n} tilfældige rækkefølger (hver med sin "
+    "omvendte).",
+    "xp.how_skipped": "Sat ens i begge modeller, derfor ikke simuleret og præcis nul: {names}.",
+    "xp.how_ci": "Alle mellemliggende modeller kørte med de samme borgere i hver gentagelse, så "
+    "hvert bidrag er en parret forskel; 95 %-konfidensintervallet er et t-interval over "
+    "gentagelserne.",
+    "op.title": "Den bedste fordeling af medarbejdere inden for budgettet: {scenario}",
+    "op.meta": "Kørsel {run}. Budget {budget} om året. Grænse: 90 % af borgerne starter i støtte "
+    "inden for {limit} uger.",
+    "op.headline": "{model}: {share} af budgettet til myndigheden ({a} + {p} årsværk) hjælper "
+    "{helped} borgere om året, og 90 % starter i støtte inden for {p90} uger (grænse {limit}).",
+    "op.headline_infeasible": "{model}: ingen fordeling overholder grænsen på {limit} uger; den "
+    "nærmeste, {share} til myndigheden ({a} + {p} årsværk), hjælper {helped} borgere om året med "
+    "en 90 %-fraktil for ventetiden på {p90} uger.",
+    "op.feasible_range": "Grænsen overholdes fra {lo} til {hi} til myndigheden.",
+    "op.near_best": "Mellem {lo} og {hi} er antallet hjulpet ikke signifikant lavere: dér betyder "
+    "fordelingen næsten intet.",
+    "op.defaults_note": "Scenariets bemanding er ikke 'optimise', så optimeringens "
+    "standardindstillinger blev brugt; scenariets egen bemanding er vist til sammenligning.",
+    "op.curve_title": "Borgere hjulpet pr. år mod myndighedens andel af budgettet",
+    "op.curve_subtitle": "Grov og fin søgning med de samme borgere ({n} gentagelser; bånd: "
+    "95 %-KI). Åbne markører overskrider ventetidsgrænsen.<br>Stjerner: den valgte fordeling, "
+    "kørt igen med {m} gentagelser og nye borgere (bedste af {k}).",
+    "op.legend_chosen": "{model}: valgt fordeling (95 %-KI)",
+    "op.legend_breaks": "overskrider grænsen",
+    "op.limit_line": "grænse: {x} uger",
+    "op.axis_helped": "hjulpet (borgere/år)",
+    "op.axis_p90": "90 % starter inden for (uger)",
+    "op.axis_share": "myndighedens andel af budgettet (%); resten går til udføreren",
+    "op.hover": "<b>{model}</b>, myndighed {share}<br>{a} + {p} årsværk<br>hjulpet/år: {helped}"
+    "<br>90 %-fraktil for ventetid: {p90} uger<br>venter ved slut: {waiting}<br>grænseforhold: "
+    "{ratio}<br>{n} gentagelser",
+    "op.chosen_title": "Den valgte fordeling pr. model",
+    "op.row_share": "Myndighedens andel af budgettet",
+    "op.row_fte": "Årsværk (myndighed + udfører)",
+    "op.row_helped": "Borgere hjulpet pr. år (95 %-KI)",
+    "op.row_p90": "Ventetid til opstart, 90 %-fraktil (uger)",
+    "op.row_waiting": "Venter stadig ved slut (borgere)",
+    "op.row_abandoned": "Opgav at vente (borgere/år)",
+    "op.row_ratio": "Grænseforhold (overholdt når ≤ 1)",
+    "op.row_binds": "Hvor grænsen binder",
+    "op.row_feasible": "Andele der overholder grænsen",
+    "op.row_near_best": "Andele der ikke er signifikant dårligere",
+    "op.row_runner_up": "Mod nummer to (parret)",
+    "op.row_current": "Mod scenariets bemanding (parret)",
+    "op.vs": "{share}: {diff}",
+    "op.none_feasible": "ingen",
+    "op.binds_none": "ikke ved den valgte fordeling",
+    "op.binds_below": "lige under: mindre til myndigheden overskrider grænsen",
+    "op.binds_above": "lige over: mere til myndigheden overskrider grænsen",
+    "op.binds_both": "på begge sider",
+    "op.binds_infeasible": "overalt: ingen fordeling overholder den",
+    "op.rule_title": "Grænsen og søgningen",
+    "op.rule": "En fordeling overholder grænsen på {limit} uger, når 90 %-fraktilen af de "
+    "afsluttede ventetider i gennemsnit over gentagelserne højst er {limit} uger, de borgere der "
+    "stadig venter ved slut højst svarer til {limit} ugers henvisninger (Littles lov: ellers "
+    "overstiger den gennemsnitlige ventetid grænsen), og højst 10 % af dem på ventelisten opgiver "
+    "(de starter aldrig). Grænseforholdet er det største af de tre, hver delt med sin grænse.",
+    "op.search": "Alle fordelinger i en søgning kørte med de samme borgere. En grov søgning over "
+    "hele intervallet blev fulgt af en fin søgning omkring den bedste fordeling, der overholder "
+    "grænsen; de bedste blev kørt igen med flere gentagelser og nye borgere, og den bedste af dem "
+    "i gennemsnit er valgt. Står antallet hjulpet lige (hvor ingen kø opstår, ændrer fordelingen "
+    "intet), vælges fordelingen midt i intervallet af næsten lige gode.",
+    "op.all_candidates": "Alle {n} kørsler",
+    "op.col_stage": "Søgning",
+    "op.stage_coarse": "grov",
+    "op.stage_fine": "fin",
+    "op.stage_confirm": "gentaget",
+    "op.stage_current": "scenariets bemanding",
+}
+
+_LABELS: dict[str, dict[str, str]] = {"en": _EN, "da": _DA}
+
+
+# --------------------------------------------------------------------------- terminal tables
+
+
+def _fmt_iv(mean: float, low: float, high: float, digits: int, sign: bool = False) -> str:
+    """'+1.2 [-0.3, 2.7]' for the terminal (en number style)."""
+    if not math.isfinite(mean):
+        return "n/a"
+    m = f"{mean:+,.{digits}f}" if sign else f"{mean:,.{digits}f}"
+    if not (math.isfinite(low) and math.isfinite(high)) or low == high:
+        return m
+    return f"{m} [{low:,.{digits}f}, {high:,.{digits}f}]"
+
+
+def explain_tables(res: ExplainResult) -> list[Any]:
+    """Rich tables of the contributions (one per method), with units and 95 % CIs."""
+    from rich.table import Table
+
+    from sim.metrics import unit_of
+
+    metrics = [m for m in SHOWN_METRICS if m in res.metrics]
+    digits = {"helped_per_year": 1, "time_to_start_median_weeks": 2, "core_task_share": 2}
+    tables = []
+    for method in res.methods():
+        label = "sequential (in this order)" if method == "sequential" else "Shapley"
+        if method == "shapley" and not res.shapley_exact:
+            label += f" (sampled, {res.shapley_orders} orders)"
+        table = Table(
+            title=f"{res.scenario.name}: {res.from_model} -> {res.to_model}, {label}: "
+            f"mean [95 % CI] over {res.replications} replications on the same citizens",
+            title_justify="left",
+        )
+        table.add_column("mechanism")
+        for m in metrics:
+            unit = "percentage points" if m.endswith("_share") else unit_of(m)
+            table.add_column(f"{m}\n({unit})", justify="right")
+        for i, p in enumerate(res.players):
+            cells = []
+            for m in metrics:
+                c = res.contributions(method, m)[i]
+                k = i18n.metric_scale(m)
+                iv = c.interval
+                cells.append(
+                    _fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2), True)
+                    if c.simulated
+                    else "0 (same setting)"
+                )
+            table.add_row(p.name, *cells)
+        cells = []
+        for m in metrics:
+            k = i18n.metric_scale(m)
+            iv = res.total[m]
+            cells.append(_fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2), True))
+        table.add_row(f"total ({res.to_model} - {res.from_model})", *cells, style="bold")
+        for model in (res.from_model, res.to_model):
+            cells = []
+            for m in metrics:
+                k = i18n.metric_scale(m)
+                iv = res.endpoints[model][m]
+                cells.append(_fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2)))
+            table.add_row(f"level in {model}", *cells, style="dim")
+        tables.append(table)
+    return tables
+
+
+def optimise_tables(res: OptimiseResult) -> list[Any]:
+    """Rich tables: the search curve per model and the named split per model."""
+    from rich.table import Table
+
+    limit = res.settings.max_p90_wait_weeks
+    curve = Table(
+        title=f"{res.scenario.name}: search over the authority share ({res.replications} "
+        f"replications, same citizens); x = breaks the limit (p90 <= {limit:g} weeks)",
+        title_justify="left",
+    )
+    curve.add_column("authority share", justify="right")
+    for m in res.models:
+        curve.add_column(f"{m}\nhelped/year", justify="right")
+        curve.add_column(f"{m}\np90 (weeks)", justify="right")
+    shares = sorted({round(c.share, 6) for m in res.models for c in res.curve(m)})
+    by = {(c.model, round(c.share, 6)): c for m in res.models for c in res.curve(m)}
+    for s in shares:
+        cells = [f"{s * 100:.1f} %"]
+        for m in res.models:
+            c = by.get((m, s))
+            if c is None:
+                cells += ["", ""]
+                continue
+            mark = "" if c.feasible else " x"
+            cells += [f"{c.helped.mean:,.1f}{mark}", f"{c.p90.mean:,.1f}"]
+        curve.add_row(*cells)
+    chosen = Table(
+        title="Named split per model (re-run on fresh citizens): mean [95 % CI]",
+        title_justify="left",
+    )
+    chosen.add_column("")
+    for m in res.models:
+        chosen.add_column(m, justify="right")
+    ops = [res.optima[m] for m in res.models]
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.1f} %"
+
+    def iv(x: Any, digits: int = 1, sign: bool = False) -> str:
+        return "-" if x is None else _fmt_iv(x.mean, x.low, x.high, digits, sign)
+
+    chosen.add_row("authority share of the budget", *(pct(o.chosen.share) for o in ops))
+    chosen.add_row(
+        "FTE authority + provider",
+        *(f"{o.chosen.authority_fte:.2f} + {o.chosen.provider_fte:.2f}" for o in ops),
+    )
+    chosen.add_row("helped (citizens/year)", *(iv(o.chosen.helped) for o in ops))
+    chosen.add_row("p90 time to start (weeks)", *(iv(o.chosen.p90) for o in ops))
+    chosen.add_row("still waiting at the end (citizens)", *(iv(o.chosen.waiting) for o in ops))
+    chosen.add_row("gave up waiting (citizens/year)", *(iv(o.chosen.abandoned) for o in ops))
+    chosen.add_row("limit ratio (met when <= 1)", *(f"{o.chosen.ratio:.2f}" for o in ops))
+    chosen.add_row("limit binds", *(o.binds for o in ops))
+    chosen.add_row(
+        "shares that meet the limit",
+        *(
+            f"{pct(o.feasible_low)} to {pct(o.feasible_high)}"
+            if o.feasible_low is not None
+            else "none"
+            for o in ops
+        ),
+    )
+    chosen.add_row(
+        "shares not significantly worse",
+        *(f"{pct(o.near_best[0])} to {pct(o.near_best[1])}" if o.near_best else "-" for o in ops),
+    )
+    chosen.add_row(
+        "minus runner-up (paired)",
+        *(
+            f"{iv(o.difference, 2, True)} vs {pct(o.runner_up.share)}" if o.runner_up else "-"
+            for o in ops
+        ),
+    )
+    if any(o.current is not None for o in ops):
+        chosen.add_row(
+            "minus the scenario's staffing (paired)",
+            *(
+                f"{iv(o.current_difference, 1, True)} vs {pct(o.current.share)}"
+                if o.current
+                else "-"
+                for o in ops
+            ),
+        )
+    return [curve, chosen]
