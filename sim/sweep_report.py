@@ -1,0 +1,732 @@
+"""The sweep report: a self-contained ``report.html`` of a sweep folder, in English or Danish.
+
+Three figures, built from the sweep's tables only:
+
+- a chosen metric against one swept parameter, one line per model with its 95 % CI band (one
+  panel per value of the other swept parameters);
+- for two swept numeric parameters, a heatmap of the paired difference (each model minus the
+  baseline) with the break-even contour (difference 0) and the contours where its 95 % CI reaches
+  zero, so the region where the models cannot be told apart is visible;
+- citizens helped per million DKK of budget, against the budget when it is swept.
+
+Like the run report, the page opens from ``file://`` with no network: plotly.js is inlined once,
+figures are ``<div>``s with ``include_plotlyjs=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim import i18n
+from sim.i18n import t
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+    import polars as pl
+
+REPORT_NAME = "report.html"
+BUDGET_KEY = "budget.annual_dkk"
+MAX_FACETS = 12
+FONT = "Segoe UI, Helvetica Neue, Helvetica, Arial, sans-serif"
+INK = "#222222"
+DIVERGING = "PuOr"
+"""Purple-orange: diverging, readable for colour-blind readers and distinct from model colours."""
+
+
+# --------------------------------------------------------------------------- the tables
+
+
+@dataclass
+class SweepResults:
+    """The tables of a sweep folder, read with polars."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    points: pl.DataFrame
+    summary: pl.DataFrame
+    differences: pl.DataFrame
+
+    @property
+    def parameters(self) -> list[str]:
+        return [p for p in self.manifest.get("parameters", []) if p in self.points.columns]
+
+    @property
+    def models(self) -> list[str]:
+        listed = list(self.manifest.get("models") or [])
+        return listed or list(dict.fromkeys(self.summary["model"].to_list()))
+
+    @property
+    def n_replications(self) -> int:
+        return int(max(self.manifest.get("replications") or [0]))
+
+    def varying(self) -> list[str]:
+        """Swept parameters that take more than one value, in sweep order."""
+        return [p for p in self.parameters if self.points[p].drop_nulls().n_unique() > 1]
+
+    def is_numeric(self, key: str) -> bool:
+        return self.points.schema[key].is_numeric()
+
+    def numeric_varying(self) -> list[str]:
+        return [p for p in self.varying() if self.is_numeric(p)]
+
+    def ok_points(self) -> list[int]:
+        import polars as pl
+
+        return self.points.filter(pl.col("status") == "ok")["point"].to_list()
+
+
+def load_sweep(folder: Path) -> SweepResults:
+    """Read a sweep folder (manifest.json and the four tables)."""
+    import polars as pl
+
+    folder = Path(folder)
+    meta = folder / "manifest.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"{meta} not found: is {folder} a sweep folder?")
+    manifest = json.loads(meta.read_text(encoding="utf-8"))
+    floats = {c: pl.Float64 for c in ("mean", "ci_low", "ci_high", "sd")}
+
+    def read(name: str) -> pl.DataFrame:
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: has the sweep finished?")
+        header = path.open(encoding="utf-8").readline().strip().split(",")
+        return pl.read_csv(
+            path,
+            schema_overrides={c: floats[c] for c in header if c in floats},
+            infer_schema_length=None,
+        )
+
+    return SweepResults(
+        folder, manifest, read("points.csv"), read("summary.csv"), read("differences.csv")
+    )
+
+
+# --------------------------------------------------------------------------- labels and scales
+
+
+def _last_name(key: str) -> str:
+    parts = [p for p in key.split(".") if not p.isdigit()]
+    return parts[-1] if parts else key
+
+
+def param_scale(key: str, values: Sequence[Any]) -> tuple[float, str]:
+    """(divisor, unit key) to show a swept parameter: budgets in millions, else as stored."""
+    name = _last_name(key)
+    big = any(isinstance(v, int | float) and abs(v) >= 1e6 for v in values)
+    if name.endswith("_dkk") or name.endswith("_dkk_per_year"):
+        per_year = name == "annual_dkk" or name.endswith("_per_year")
+        if big:
+            return 1e6, "million_dkk_per_year" if per_year else "million_dkk"
+        return 1.0, "DKK/year" if per_year else "DKK"
+    for suffix, unit in (
+        ("rate_per_week", ""),  # the label says it: "referrals per week"
+        ("_hours_per_week", "hours_per_week"),
+        ("_weeks", "weeks"),
+        ("_share", "share"),
+        ("_probability", "share"),
+        ("_fte", "fte"),
+        ("_per_year", "per_year"),
+        ("_hours", "hours"),
+    ):
+        if name.endswith(suffix):
+            return 1.0, unit
+    return 1.0, ""
+
+
+def param_title(key: str, lang: str, values: Sequence[Any] = (), *, unit: bool = True) -> str:
+    """The reader's name of a swept parameter with its unit, e.g. 'annual budget (M DKK/year)'."""
+    name = _last_name(key)
+    label = i18n.LABELS[i18n.check_lang(lang)].get(f"param.{name}", key)
+    unit_key = param_scale(key, values)[1] if unit else ""
+    return i18n.axis_title(label, unit_key, lang) if unit_key else label
+
+
+def _fmt_param(key: str, value: Any, values: Sequence[Any], lang: str) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        div, _ = param_scale(key, values)
+        return i18n.fmt_exact(value / div, lang)
+    return str(value)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _metric_title(metric: str, lang: str) -> str:
+    if metric == "helped_per_million":
+        return t("sweep.metric.helped_per_million", lang)
+    return i18n.metric_label(metric, lang)
+
+
+def _layout(fig: go.Figure, title: str, subtitle: str, lang: str, height: int) -> None:
+    axis = dict(
+        showline=True,
+        linecolor="#555555",
+        ticks="outside",
+        gridcolor="#e3e3e3",
+        zerolinecolor="#999999",
+        exponentformat="none",
+        automargin=True,
+    )
+    fig.update_layout(
+        title=dict(
+            text=title,
+            x=0,
+            xanchor="left",
+            font=dict(size=22),
+            subtitle=dict(text=subtitle, font=dict(size=14)),
+        ),
+        font=dict(family=FONT, size=16, color=INK),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        separators=i18n.plotly_separators(lang),
+        height=height,
+        margin=dict(l=80, r=30, t=120, b=70),
+        legend=dict(font=dict(size=15)),
+        hoverlabel=dict(font=dict(size=15, family=FONT)),
+    )
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+
+
+# --------------------------------------------------------------------------- data helpers (pure)
+
+
+def _stats(res: SweepResults, metric: str, model: str) -> dict[int, tuple[float, float, float]]:
+    """Point -> (mean, ci_low, ci_high) of a model's metric; ``helped_per_million`` is derived."""
+    import polars as pl
+
+    def grab(m: str) -> dict[int, tuple[float, float, float]]:
+        df = res.summary.filter((pl.col("model") == model) & (pl.col("metric") == m))
+        return {
+            int(r["point"]): (_f(r["mean"]), _f(r["ci_low"]), _f(r["ci_high"]))
+            for r in df.iter_rows(named=True)
+        }
+
+    if metric != "helped_per_million":
+        scale = i18n.metric_scale(metric)
+        return {p: (a * scale, b * scale, c * scale) for p, (a, b, c) in grab(metric).items()}
+    helped = grab("helped_per_year")
+    budget = budgets(res, model)
+    out = {}
+    for p, (mean, lo, hi) in helped.items():
+        b = budget.get(p, math.nan) / 1e6
+        out[p] = (mean / b, lo / b, hi / b) if b and math.isfinite(b) else (math.nan,) * 3
+    return out
+
+
+def budgets(res: SweepResults, model: str) -> dict[int, float]:
+    """Point -> annual budget (DKK): the swept value, else staff cost + unspent (the budget
+    identity holds exactly in every replication)."""
+    import polars as pl
+
+    if BUDGET_KEY in res.points.columns:
+        return {
+            int(r["point"]): float(r[BUDGET_KEY])
+            for r in res.points.iter_rows(named=True)
+            if r[BUDGET_KEY] is not None
+        }
+    df = res.summary.filter(
+        (pl.col("model") == model)
+        & pl.col("metric").is_in(["staff_cost_dkk_per_year", "unspent_dkk_per_year"])
+    )
+    out: dict[int, float] = {}
+    for r in df.iter_rows(named=True):
+        out[int(r["point"])] = out.get(int(r["point"]), 0.0) + _f(r["mean"])
+    return out
+
+
+def _f(x: Any) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _point_values(res: SweepResults) -> dict[int, dict[str, Any]]:
+    return {
+        int(r["point"]): {k: r[k] for k in res.parameters} for r in res.points.iter_rows(named=True)
+    }
+
+
+def _facets(res: SweepResults, x: str) -> list[dict[str, Any]]:
+    """Combinations of the other varying parameters, in point order."""
+    others = [p for p in res.varying() if p != x]
+    combos: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for p, vals in _point_values(res).items():
+        del p
+        combos.setdefault(tuple(vals[k] for k in others), {k: vals[k] for k in others})
+    return list(combos.values()) or [{}]
+
+
+def _spread(items: list[Any], k: int) -> list[Any]:
+    """``k`` items evenly spread over ``items`` (first and last kept)."""
+    if len(items) <= k:
+        return items
+    idx = sorted({round(i * (len(items) - 1) / (k - 1)) for i in range(k)})
+    return [items[i] for i in idx]
+
+
+def crosses_zero(values: Sequence[float]) -> bool:
+    """Whether a field has finite values on both sides of zero (so its zero contour exists)."""
+    finite = [v for v in values if math.isfinite(v)]
+    return bool(finite) and min(finite) < 0 < max(finite)
+
+
+def difference_grid(
+    res: SweepResults, metric: str, x: str, y: str, model: str, baseline: str
+) -> dict[str, Any]:
+    """The paired difference on the (x, y) grid: axes and mean/low/high matrices (NaN = no point).
+
+    With more than two varying parameters the others are held at their first value.
+    """
+    import polars as pl
+
+    vals = _point_values(res)
+    others = [p for p in res.varying() if p not in (x, y)]
+    fixed = {k: next(iter(vals.values()))[k] for k in others} if vals else {}
+    keep = {p for p, v in vals.items() if all(v[k] == fixed[k] for k in others)}
+    xs = sorted({v[x] for p, v in vals.items() if p in keep and v[x] is not None})
+    ys = sorted({v[y] for p, v in vals.items() if p in keep and v[y] is not None})
+    nan = math.nan
+    mean = [[nan] * len(xs) for _ in ys]
+    low = [[nan] * len(xs) for _ in ys]
+    high = [[nan] * len(xs) for _ in ys]
+    scale = i18n.metric_scale(metric)
+    df = res.differences.filter(
+        (pl.col("model") == model) & (pl.col("baseline") == baseline) & (pl.col("metric") == metric)
+    )
+    for r in df.iter_rows(named=True):
+        p = int(r["point"])
+        if p not in keep:
+            continue
+        i, j = ys.index(vals[p][y]), xs.index(vals[p][x])
+        mean[i][j] = _f(r["mean"]) * scale
+        low[i][j] = _f(r["ci_low"]) * scale
+        high[i][j] = _f(r["ci_high"]) * scale
+    return {"x": xs, "y": ys, "mean": mean, "low": low, "high": high, "fixed": fixed}
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Figure:
+    """``metric`` against parameter ``x``: a line per model with its 95 % CI band, one panel per
+    combination of the other swept parameters."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from sim.plots import model_styles
+
+    vals = _point_values(res)
+    all_x = [v[x] for v in vals.values() if v[x] is not None]
+    div, _ = param_scale(x, all_x)
+    numeric = res.is_numeric(x)
+    facets = _facets(res, x)
+    shown = _spread(facets, MAX_FACETS)
+    cols = 1 if len(shown) == 1 else 2 if len(shown) <= 4 else 3
+    rows = math.ceil(len(shown) / cols)
+    titles = [
+        "; ".join(
+            t(
+                "sweep.facet",
+                lang,
+                param=param_title(k, lang, unit=False),
+                value=_fmt_param(k, v, [v], lang),
+            )
+            for k, v in combo.items()
+        )
+        for combo in shown
+    ]
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_xaxes=True,
+        shared_yaxes=True,
+        subplot_titles=titles if any(titles) else None,
+        horizontal_spacing=0.05,
+        vertical_spacing=0.12 if rows > 1 else 0.1,
+    )
+    styles = model_styles(res.models)
+    for f, combo in enumerate(shown):
+        row, col = f // cols + 1, f % cols + 1
+        members = [p for p, v in vals.items() if all(v[k] == val for k, val in combo.items())]
+        for m in res.models:
+            stats = _stats(res, metric, m)
+            pts = [p for p in members if p in stats and vals[p][x] is not None]
+            if numeric:
+                pts.sort(key=lambda p: vals[p][x])
+            xs = [vals[p][x] / div if numeric else str(vals[p][x]) for p in pts]
+            mean = [stats[p][0] for p in pts]
+            lo = [stats[p][1] if math.isfinite(stats[p][1]) else stats[p][0] for p in pts]
+            hi = [stats[p][2] if math.isfinite(stats[p][2]) else stats[p][0] for p in pts]
+            st = styles[m]
+            name = i18n.model_name(m, lang)
+            fig.add_trace(
+                go.Scatter(
+                    x=[*xs, *xs[::-1]],
+                    y=[*hi, *lo[::-1]],
+                    fill="toself",
+                    mode="lines",
+                    fillcolor=st.rgba(0.18),
+                    line=dict(width=0),
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=m,
+                ),
+                row=row,
+                col=col,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=mean,
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=m,
+                    showlegend=f == 0,
+                    line=dict(color=st.colour, dash=st.dash, width=3),
+                    marker=dict(symbol=st.symbol, size=9, color=st.colour),
+                    customdata=list(zip(lo, hi, strict=True)),
+                    hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y:,.1f}}"
+                    f"<br>{t('hover.ci', lang)}: %{{customdata[0]:,.1f}} – "
+                    "%{customdata[1]:,.1f}<extra></extra>",
+                ),
+                row=row,
+                col=col,
+            )
+    subtitle = t("sweep.fig.lines.subtitle", lang, n=res.n_replications)
+    if len(shown) < len(facets):
+        subtitle += "; " + t("sweep.facets_capped", lang, shown=len(shown), total=len(facets))
+    label = _cap(_metric_title(metric, lang))
+    unit = "per_million_dkk" if metric == "helped_per_million" else i18n.metric_unit(metric)
+    title = t("sweep.fig.lines.title", lang, metric=label, param=param_title(x, lang, unit=False))
+    _layout(fig, title, subtitle, lang, height=max(480, 340 * rows + 160))
+    fig.update_xaxes(title_text=param_title(x, lang, all_x), row=rows)
+    fig.update_yaxes(title_text=i18n.axis_title(label, unit, lang), col=1)
+    fig.update_annotations(font=dict(size=14))
+    return fig
+
+
+def fig_heatmap(
+    res: SweepResults,
+    metric: str,
+    x: str,
+    y: str,
+    lang: str = "en",
+    model: str | None = None,
+) -> go.Figure:
+    """Paired difference ``model`` - baseline of ``metric`` on the (x, y) grid, with the
+    break-even contour and the contours where the 95 % CI reaches zero (each drawn only where
+    its field crosses zero)."""
+    import plotly.graph_objects as go
+
+    baseline = res.models[0]
+    model = model or (res.models[1] if len(res.models) > 1 else baseline)
+    grid = difference_grid(res, metric, x, y, model, baseline)
+    xdiv, _ = param_scale(x, grid["x"])
+    ydiv, _ = param_scale(y, grid["y"])
+    xs = [v / xdiv for v in grid["x"]]
+    ys = [v / ydiv for v in grid["y"]]
+    mean, low, high = grid["mean"], grid["low"], grid["high"]
+    flat = [v for row in mean for v in row if math.isfinite(v)]
+    span = max((abs(v) for v in flat), default=1.0) or 1.0
+    unit = i18n.metric_unit(metric)
+    digits = 0 if span >= 20 else 1
+
+    def cell(v: float) -> str:
+        return i18n.fmt_num(v, lang, digits, sign=True) if math.isfinite(v) else ""
+
+    def z(rows: list[list[float]]) -> list[list[float | None]]:
+        return [[v if math.isfinite(v) else None for v in row] for row in rows]
+
+    fig = go.Figure()
+    fig.add_trace(
+        go.Heatmap(
+            x=xs,
+            y=ys,
+            z=z(mean),
+            zmid=0,
+            zmin=-span,
+            zmax=span,
+            colorscale=DIVERGING,
+            text=[[cell(v) for v in row] for row in mean],
+            texttemplate="%{text}",
+            textfont=dict(size=13),
+            customdata=[
+                [[lo, hi] for lo, hi in zip(lr, hr, strict=True)]
+                for lr, hr in zip(low, high, strict=True)
+            ],
+            hovertemplate="%{x}, %{y}: %{z:+,.1f}<br>"
+            + t("hover.ci", lang)
+            + ": %{customdata[0]:+,.1f} – %{customdata[1]:+,.1f}<extra></extra>",
+            colorbar=dict(title=dict(text=i18n.unit_label(unit, lang), side="right")),
+            showscale=True,
+            name="",
+        )
+    )
+    zero_x, zero_y = [], []
+    for i, yy in enumerate(ys):
+        for j, xx in enumerate(xs):
+            if math.isfinite(low[i][j]) and low[i][j] <= 0 <= high[i][j]:
+                zero_x.append(xx)
+                zero_y.append(yy)
+    if zero_x:
+        fig.add_trace(
+            go.Scatter(
+                x=zero_x,
+                y=zero_y,
+                mode="markers",
+                marker=dict(symbol="circle-open", size=34, color=INK, line=dict(width=2)),
+                name=t("sweep.legend.ci_zero", lang),
+                hoverinfo="skip",
+            )
+        )
+    for field, key, dash, width in (
+        (mean, "sweep.legend.break_even", "solid", 4),
+        (low, "sweep.legend.ci_edge", "dash", 2.5),
+        (high, "sweep.legend.ci_edge", "dash", 2.5),
+    ):
+        if not crosses_zero([v for row in field for v in row]):
+            continue
+        shown_before = any(
+            tr.type == "contour" and tr.name == t(key, lang) for tr in fig.data if tr.showlegend
+        )
+        fig.add_trace(
+            go.Contour(
+                x=xs,
+                y=ys,
+                z=z(field),
+                autocontour=False,
+                contours=dict(start=0, end=0, size=1, coloring="none", showlabels=False),
+                line=dict(color=INK, width=width, dash=dash, smoothing=0.6),
+                showscale=False,
+                hoverinfo="skip",
+                name=t(key, lang),
+                showlegend=not shown_before,
+            )
+        )
+    diff = t(
+        "col.difference",
+        lang,
+        model=i18n.model_name(model, lang),
+        minus=i18n.MINUS,
+        baseline=i18n.model_name(baseline, lang),
+    )
+    label = i18n.metric_label(metric, lang)
+    subtitle = t("sweep.fig.heatmap.subtitle", lang, n=res.n_replications)
+    if grid["fixed"]:
+        held = "; ".join(
+            f"{param_title(k, lang, [v])} = {_fmt_param(k, v, [v], lang)}"
+            for k, v in grid["fixed"].items()
+        )
+        subtitle += "<br>" + t("sweep.fig.heatmap.fixed", lang, values=held)
+    _layout(
+        fig,
+        t("sweep.fig.heatmap.title", lang, difference=diff, metric=label),
+        subtitle,
+        lang,
+        height=640,
+    )
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="top", y=-0.16, x=0, xanchor="left"),
+        margin=dict(b=130),
+    )
+    fig.update_xaxes(
+        title_text=param_title(x, lang, grid["x"]), tickvals=xs, showgrid=False, zeroline=False
+    )
+    fig.update_yaxes(
+        title_text=param_title(y, lang, grid["y"]), tickvals=ys, showgrid=False, zeroline=False
+    )
+    return fig
+
+
+def sweep_figures(
+    res: SweepResults, lang: str = "en", metric: str = "helped_per_year"
+) -> dict[str, go.Figure]:
+    """The report's figures: lines of ``metric``, the heatmap of its paired difference (two or
+    more swept numeric parameters) and citizens helped per million DKK."""
+    figs: dict[str, go.Figure] = {}
+    numeric = res.numeric_varying()
+    varying = res.varying()
+    if not res.ok_points():
+        return figs
+    x = numeric[0] if numeric else (varying[0] if varying else None)
+    if x is None:
+        return figs
+    figs["lines"] = fig_lines(res, metric, x, lang)
+    if len(numeric) >= 2 and len(res.models) >= 2:
+        figs["heatmap"] = fig_heatmap(res, metric, numeric[0], numeric[1], lang)
+    per_x = BUDGET_KEY if BUDGET_KEY in numeric else x
+    figs["per_million"] = fig_lines(res, "helped_per_million", per_x, lang)
+    figs["per_million"].update_layout(
+        title=dict(
+            text=t("sweep.fig.per_million.title", lang),
+            subtitle=dict(text=t("sweep.fig.per_million.subtitle", lang, n=res.n_replications)),
+        )
+    )
+    return figs
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def _points_table(res: SweepResults, metric: str, lang: str) -> str:
+    import polars as pl
+
+    from sim.report import esc
+
+    params = res.parameters
+    head = [t("sweep.col.point", lang), *(param_title(k, lang, []) for k in params)]
+    head += [i18n.model_name(m, lang) for m in res.models]
+    base = res.models[0]
+    for m in res.models[1:]:
+        head.append(
+            t(
+                "col.difference",
+                lang,
+                model=i18n.model_name(m, lang),
+                minus=i18n.MINUS,
+                baseline=i18n.model_name(base, lang),
+            )
+        )
+    head.append(t("sweep.col.status", lang))
+    stats = {m: _stats(res, metric, m) for m in res.models}
+    diffs: dict[str, dict[int, tuple[float, float, float]]] = {}
+    scale = i18n.metric_scale(metric)
+    for m in res.models[1:]:
+        df = res.differences.filter(
+            (pl.col("model") == m) & (pl.col("baseline") == base) & (pl.col("metric") == metric)
+        )
+        diffs[m] = {
+            int(r["point"]): (
+                _f(r["mean"]) * scale,
+                _f(r["ci_low"]) * scale,
+                _f(r["ci_high"]) * scale,
+            )
+            for r in df.iter_rows(named=True)
+        }
+    rows = []
+    for r in res.points.iter_rows(named=True):
+        p = int(r["point"])
+        cells = [f'<td class="num">{p}</td>']
+        for k in params:
+            col = res.points[k].to_list()
+            cells.append(f'<td class="num">{esc(_fmt_param(k, r[k], col, lang))}</td>')
+        for m in res.models:
+            s = stats[m].get(p)
+            cells.append(f'<td class="num">{esc(i18n.fmt_ci(*s, lang)) if s else ""}</td>')
+        for m in res.models[1:]:
+            d = diffs[m].get(p)
+            text = i18n.fmt_ci(*d, lang, sign=True) if d else ""
+            cells.append(f'<td class="num">{esc(text)}</td>')
+        cells.append(f"<td>{esc(t('sweep.status.' + str(r['status']), lang))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head_html = "".join(f"<th>{esc(h)}</th>" for h in head)
+    return (
+        f'<table class="kpi"><thead><tr>{head_html}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def render_sweep_report(
+    res: SweepResults,
+    lang: str = "en",
+    metric: str = "helped_per_year",
+    figs: dict[str, go.Figure] | None = None,
+) -> str:
+    """The HTML text of a sweep's report."""
+    import polars as pl
+    from plotly.offline import get_plotlyjs
+
+    from sim.report import CSS, PLOTLY_CONFIG, esc
+
+    i18n.check_lang(lang)
+    figs = figs if figs is not None else sweep_figures(res, lang, metric)
+    man = res.manifest
+    total = res.points.height
+    failed = res.points.filter(pl.col("status") == "failed")
+    missing = res.points.filter(pl.col("status") == "missing").height
+    if missing:
+        status = t("sweep.status.incomplete", lang, missing=missing, total=total)
+    elif failed.height:
+        status = t("sweep.status.failures", lang, failed=failed.height, total=total)
+    else:
+        status = t("sweep.status.complete", lang)
+    label = _metric_title(metric, lang)
+    title = t("sweep.title", lang, name=man.get("sweep", ""), metric=label, n=total)
+    parts = [f"<h1>{esc(title)}</h1>"]
+    subtitle = t(
+        "sweep.subtitle",
+        lang,
+        run=man.get("run_id", res.folder.name),
+        created=man.get("created", ""),
+        reps=res.n_replications,
+        status=status,
+    )
+    parts.append(f'<p class="meta">{esc(subtitle)}</p>')
+    parts.append(f"<p>{esc(t('sweep.intro', lang))}</p>")
+    parts.append(f"<h2>{esc(t('report.figures', lang))}</h2>")
+    if "heatmap" not in figs:
+        parts.append(f"<p>{esc(t('sweep.no_heatmap', lang))}</p>")
+    for name, fig in figs.items():
+        body = fig.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            config=PLOTLY_CONFIG,
+            default_width="100%",
+            default_height=f"{int(fig.layout.height or 520)}px",
+            div_id=f"fig-{name}",
+        )
+        parts.append(f'<figure id="figure-{esc(name)}">{body}</figure>')
+    parts.append(f"<h2>{esc(t('sweep.points', lang))}</h2>")
+    note = t(
+        "sweep.points_note",
+        lang,
+        folder=f"<code>{esc(res.folder.name)}/points/&lt;point_id&gt;/scenario.yaml</code>",
+        command="<code>sim run</code>",
+    )
+    parts.append(f"<p>{note}</p>")
+    parts.append(_points_table(res, metric, lang))
+    if failed.height:
+        parts.append(f"<h2>{esc(t('sweep.failed', lang))}</h2><ul>")
+        for r in failed.iter_rows(named=True):
+            parts.append(f"<li><b>{r['point']}</b> ({esc(r['point_id'])}): {esc(r['error'])}</li>")
+        parts.append("</ul>")
+    parts.append(
+        "<footer>"
+        + t(
+            "report.generated",
+            lang,
+            version=esc((man.get("versions") or {}).get("sim", "")),
+            folder=f"<code>{esc(res.folder.name)}</code>",
+        )
+        + "</footer>"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n"
+        f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
+        f"</head>\n<body>\n<main>\n{chr(10).join(parts)}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def write_sweep_report(folder: Path, lang: str = "en", metric: str = "helped_per_year") -> Path:
+    """Write ``folder/report.html`` (to a temporary name, then renamed)."""
+    folder = Path(folder)
+    res = load_sweep(folder)
+    out = folder / REPORT_NAME
+    tmp = out.with_name(f".{REPORT_NAME}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(render_sweep_report(res, lang, metric), encoding="utf-8")
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
