@@ -436,6 +436,105 @@ _EN: dict[str, str] = {
     "unit.million_dkk": "M DKK",
     "unit.million_dkk_per_year": "M DKK/year",
     "unit.per_million_dkk": "citizens/year per M DKK",
+    # ---------------------------------------------------------------- explain and optimise
+    "xp.title": "Which mechanism makes the difference: {frm} to {to}",
+    "xp.meta": "Scenario {scenario}, run {run}, {n} replications on the same citizens.",
+    "xp.headline": "{to} helps {total} citizens a year more than {frm}; the largest part, "
+    "{value} ({share} of the total, {method}), comes from {mech}.",
+    "xp.headline_none": "{to} and {frm} are set identically; there is nothing to decompose.",
+    "xp.total_bar": "total: {to} − {frm}",
+    "xp.level_of": "level in {model}",
+    "xp.hover_step": "change",
+    "xp.waterfall_title": "{metric}: from {frm} to {to}, mechanism by mechanism",
+    "xp.waterfall_subtitle": "{method}.<br>Bars: mean change; whiskers: 95 % CI over {n} "
+    "replications on the same citizens.",
+    "xp.axis_change": "change from {frm} ({unit})",
+    "xp.method_sequential": "Mechanisms switched one at a time in the order shown",
+    "xp.method_shapley": "Shapley values: each mechanism's change averaged over all orders",
+    "xp.method_shapley_sampled": "Shapley values estimated from {n} random orders",
+    "xp.method_sequential_short": "sequential",
+    "xp.method_shapley_short": "Shapley",
+    "xp.methods_title": "Does the order matter? Sequential against Shapley contributions",
+    "xp.methods_subtitle": "Mean change with 95 % CI over {n} replications on the same citizens.",
+    "xp.col_mechanism": "Mechanism",
+    "xp.same_setting": "0 (same setting)",
+    "xp.table_sequential": "Sequential contributions, mean (95 % CI)",
+    "xp.table_shapley": "Shapley contributions, mean (95 % CI)",
+    "xp.how_title": "How this was computed",
+    "xp.how_sequential": "Sequential: starting from the first model, the mechanisms were switched "
+    "to the second model's settings one at a time, in this order: {order}. A mechanism's "
+    "contribution is the change it makes at its turn; the contributions add up to the total "
+    "difference exactly, in every replication. The answer can depend on the order.",
+    "xp.how_shapley_exact": "Shapley: all {k} combinations of the {n} differing mechanisms were "
+    "simulated; each mechanism's contribution is its change averaged over every order.",
+    "xp.how_shapley_sampled": "Shapley: estimated from {n} random orders (each with its reverse).",
+    "xp.how_skipped": "Set identically in both models, so not simulated and exactly zero: {names}.",
+    "xp.how_ci": "Every intermediate model ran on the same citizens in each replication, so each "
+    "contribution is a paired difference; the 95 % confidence interval is a t-interval over the "
+    "replications.",
+    "op.title": "The best staff mix for the budget: {scenario}",
+    "op.meta": "Run {run}. Budget {budget} a year. Limit: 90 % of citizens start support within "
+    "{limit} weeks.",
+    "op.headline": "{model}: {share} of the budget to the authority ({a} + {p} FTE) helps {helped} "
+    "citizens a year, with 90 % starting support within {p90} weeks (limit {limit}).",
+    "op.headline_infeasible": "{model}: no split meets the limit of {limit} weeks; the closest, "
+    "{share} to the authority ({a} + {p} FTE), helps {helped} citizens a year, with a 90th "
+    "percentile wait of {p90} weeks.",
+    "op.feasible_range": "The limit is met from {lo} to {hi} authority share.",
+    "op.near_best": "Between {lo} and {hi} the number helped is not significantly lower: there "
+    "the split hardly matters.",
+    "op.defaults_note": "The scenario's staffing mode is not 'optimise', so the optimiser's "
+    "default settings were used; the scenario's own staffing is shown for comparison.",
+    "op.curve_title": "Citizens helped per year against the authority's share of the budget",
+    "op.curve_subtitle": "Coarse and fine pass on the same citizens ({n} replications; band: "
+    "95 % CI). Open markers break the waiting-time limit.<br>Stars: the named split, re-run with "
+    "{m} replications on fresh citizens (best of {k}).",
+    "op.legend_chosen": "{model}: named split (95 % CI)",
+    "op.legend_breaks": "breaks the limit",
+    "op.limit_line": "limit: {x} weeks",
+    "op.axis_helped": "helped (citizens/year)",
+    "op.axis_p90": "90 % start within (weeks)",
+    "op.axis_share": "authority's share of the budget (%); the rest goes to the provider",
+    "op.hover": "<b>{model}</b>, authority {share}<br>{a} + {p} FTE<br>helped/year: {helped}"
+    "<br>90th percentile wait: {p90} weeks<br>waiting at the end: {waiting}<br>limit ratio: "
+    "{ratio}<br>{n} replications",
+    "op.chosen_title": "The named split per model",
+    "op.row_share": "Authority share of the budget",
+    "op.row_fte": "FTE (authority + provider)",
+    "op.row_helped": "Citizens helped per year (95 % CI)",
+    "op.row_p90": "Wait to support start, 90th percentile (weeks)",
+    "op.row_waiting": "Still waiting at the end (citizens)",
+    "op.row_abandoned": "Gave up waiting (citizens/year)",
+    "op.row_ratio": "Limit ratio (met when ≤ 1)",
+    "op.row_binds": "Where the limit binds",
+    "op.row_feasible": "Shares that meet the limit",
+    "op.row_near_best": "Shares not significantly worse",
+    "op.row_runner_up": "Against the runner-up (paired)",
+    "op.row_current": "Against the scenario's staffing (paired)",
+    "op.vs": "{share}: {diff}",
+    "op.none_feasible": "none",
+    "op.binds_none": "not at the named split",
+    "op.binds_below": "just below it: less to the authority breaks the limit",
+    "op.binds_above": "just above it: more to the authority breaks the limit",
+    "op.binds_both": "on both sides",
+    "op.binds_infeasible": "everywhere: no split meets it",
+    "op.rule_title": "The limit and the search",
+    "op.rule": "A split meets the limit of {limit} weeks when, on the mean over replications, the "
+    "90th percentile of completed waits is at most {limit} weeks, the citizens still waiting at "
+    "the end are at most {limit} weeks' worth of referrals (Little's law: otherwise the mean wait "
+    "exceeds the limit), and at most 10 % of those on the waiting list give up (they never start). "
+    "The limit ratio is the largest of the three, each divided by its bound.",
+    "op.search": "All splits of a pass ran on the same citizens. A coarse pass over the range was "
+    "followed by a fine pass around the best split that meets the limit; the best few were re-run "
+    "with more replications on fresh citizens, and the best of those by mean is named. Ties in "
+    "the number helped (where no queue forms, the split changes nothing) go to the split in the "
+    "middle of the near-best range.",
+    "op.all_candidates": "All {n} runs",
+    "op.col_stage": "Pass",
+    "op.stage_coarse": "coarse",
+    "op.stage_fine": "fine",
+    "op.stage_confirm": "re-run",
+    "op.stage_current": "scenario's staffing",
 }
 
 _DA: dict[str, str] = {
@@ -855,6 +954,109 @@ _DA: dict[str, str] = {
     "unit.million_dkk": "mio. kr.",
     "unit.million_dkk_per_year": "mio. kr./år",
     "unit.per_million_dkk": "borgere/år pr. mio. kr.",
+    # ---------------------------------------------------------------- explain and optimise
+    "xp.title": "Hvilken mekanisme gør forskellen: fra {frm} til {to}",
+    "xp.meta": "Scenarie {scenario}, kørsel {run}, {n} gentagelser med de samme borgere.",
+    "xp.headline": "{to} hjælper {total} borgere mere om året end {frm}; den største del, "
+    "{value} ({share} af det hele, {method}), kommer fra {mech}.",
+    "xp.headline_none": "{to} og {frm} er sat ens op; der er intet at dele op.",
+    "xp.total_bar": "i alt: {to} − {frm}",
+    "xp.level_of": "niveau i {model}",
+    "xp.hover_step": "ændring",
+    "xp.waterfall_title": "{metric}: fra {frm} til {to}, mekanisme for mekanisme",
+    "xp.waterfall_subtitle": "{method}.<br>Søjler: gennemsnitlig ændring; streger: 95 %-KI over "
+    "{n} gentagelser med de samme borgere.",
+    "xp.axis_change": "ændring fra {frm} ({unit})",
+    "xp.method_sequential": "Mekanismerne skiftet én ad gangen i den viste rækkefølge",
+    "xp.method_shapley": "Shapley-værdier: hver mekanismes ændring i gennemsnit over alle "
+    "rækkefølger",
+    "xp.method_shapley_sampled": "Shapley-værdier anslået ud fra {n} tilfældige rækkefølger",
+    "xp.method_sequential_short": "trinvis",
+    "xp.method_shapley_short": "Shapley",
+    "xp.methods_title": "Betyder rækkefølgen noget? Trinvise bidrag mod Shapley-bidrag",
+    "xp.methods_subtitle": "Gennemsnitlig ændring med 95 %-KI over {n} gentagelser med de samme "
+    "borgere.",
+    "xp.col_mechanism": "Mekanisme",
+    "xp.same_setting": "0 (samme indstilling)",
+    "xp.table_sequential": "Trinvise bidrag, gennemsnit (95 %-KI)",
+    "xp.table_shapley": "Shapley-bidrag, gennemsnit (95 %-KI)",
+    "xp.how_title": "Sådan er det regnet",
+    "xp.how_sequential": "Trinvis: fra den første model blev mekanismerne skiftet til den anden "
+    "models indstillinger én ad gangen, i denne rækkefølge: {order}. En mekanismes bidrag er den "
+    "ændring, den giver i sin tur; bidragene summerer præcis til den samlede forskel i hver "
+    "gentagelse. Svaret kan afhænge af rækkefølgen.",
+    "xp.how_shapley_exact": "Shapley: alle {k} kombinationer af de {n} mekanismer, der er "
+    "forskellige, blev simuleret; hver mekanismes bidrag er dens ændring i gennemsnit over alle "
+    "rækkefølger.",
+    "xp.how_shapley_sampled": "Shapley: anslået ud fra {n} tilfældige rækkefølger (hver med sin "
+    "omvendte).",
+    "xp.how_skipped": "Sat ens i begge modeller, derfor ikke simuleret og præcis nul: {names}.",
+    "xp.how_ci": "Alle mellemliggende modeller kørte med de samme borgere i hver gentagelse, så "
+    "hvert bidrag er en parret forskel; 95 %-konfidensintervallet er et t-interval over "
+    "gentagelserne.",
+    "op.title": "Den bedste fordeling af medarbejdere inden for budgettet: {scenario}",
+    "op.meta": "Kørsel {run}. Budget {budget} om året. Grænse: 90 % af borgerne starter i støtte "
+    "inden for {limit} uger.",
+    "op.headline": "{model}: {share} af budgettet til myndigheden ({a} + {p} årsværk) hjælper "
+    "{helped} borgere om året, og 90 % starter i støtte inden for {p90} uger (grænse {limit}).",
+    "op.headline_infeasible": "{model}: ingen fordeling overholder grænsen på {limit} uger; den "
+    "nærmeste, {share} til myndigheden ({a} + {p} årsværk), hjælper {helped} borgere om året med "
+    "en 90 %-fraktil for ventetiden på {p90} uger.",
+    "op.feasible_range": "Grænsen overholdes fra {lo} til {hi} til myndigheden.",
+    "op.near_best": "Mellem {lo} og {hi} er antallet hjulpet ikke signifikant lavere: dér betyder "
+    "fordelingen næsten intet.",
+    "op.defaults_note": "Scenariets bemanding er ikke 'optimise', så optimeringens "
+    "standardindstillinger blev brugt; scenariets egen bemanding er vist til sammenligning.",
+    "op.curve_title": "Borgere hjulpet pr. år mod myndighedens andel af budgettet",
+    "op.curve_subtitle": "Grov og fin søgning med de samme borgere ({n} gentagelser; bånd: "
+    "95 %-KI). Åbne markører overskrider ventetidsgrænsen.<br>Stjerner: den valgte fordeling, "
+    "kørt igen med {m} gentagelser og nye borgere (bedste af {k}).",
+    "op.legend_chosen": "{model}: valgt fordeling (95 %-KI)",
+    "op.legend_breaks": "overskrider grænsen",
+    "op.limit_line": "grænse: {x} uger",
+    "op.axis_helped": "hjulpet (borgere/år)",
+    "op.axis_p90": "90 % starter inden for (uger)",
+    "op.axis_share": "myndighedens andel af budgettet (%); resten går til udføreren",
+    "op.hover": "<b>{model}</b>, myndighed {share}<br>{a} + {p} årsværk<br>hjulpet/år: {helped}"
+    "<br>90 %-fraktil for ventetid: {p90} uger<br>venter ved slut: {waiting}<br>grænseforhold: "
+    "{ratio}<br>{n} gentagelser",
+    "op.chosen_title": "Den valgte fordeling pr. model",
+    "op.row_share": "Myndighedens andel af budgettet",
+    "op.row_fte": "Årsværk (myndighed + udfører)",
+    "op.row_helped": "Borgere hjulpet pr. år (95 %-KI)",
+    "op.row_p90": "Ventetid til opstart, 90 %-fraktil (uger)",
+    "op.row_waiting": "Venter stadig ved slut (borgere)",
+    "op.row_abandoned": "Opgav at vente (borgere/år)",
+    "op.row_ratio": "Grænseforhold (overholdt når ≤ 1)",
+    "op.row_binds": "Hvor grænsen binder",
+    "op.row_feasible": "Andele der overholder grænsen",
+    "op.row_near_best": "Andele der ikke er signifikant dårligere",
+    "op.row_runner_up": "Mod nummer to (parret)",
+    "op.row_current": "Mod scenariets bemanding (parret)",
+    "op.vs": "{share}: {diff}",
+    "op.none_feasible": "ingen",
+    "op.binds_none": "ikke ved den valgte fordeling",
+    "op.binds_below": "lige under: mindre til myndigheden overskrider grænsen",
+    "op.binds_above": "lige over: mere til myndigheden overskrider grænsen",
+    "op.binds_both": "på begge sider",
+    "op.binds_infeasible": "overalt: ingen fordeling overholder den",
+    "op.rule_title": "Grænsen og søgningen",
+    "op.rule": "En fordeling overholder grænsen på {limit} uger, når 90 %-fraktilen af de "
+    "afsluttede ventetider i gennemsnit over gentagelserne højst er {limit} uger, de borgere der "
+    "stadig venter ved slut højst svarer til {limit} ugers henvisninger (Littles lov: ellers "
+    "overstiger den gennemsnitlige ventetid grænsen), og højst 10 % af dem på ventelisten opgiver "
+    "(de starter aldrig). Grænseforholdet er det største af de tre, hver delt med sin grænse.",
+    "op.search": "Alle fordelinger i en søgning kørte med de samme borgere. En grov søgning over "
+    "hele intervallet blev fulgt af en fin søgning omkring den bedste fordeling, der overholder "
+    "grænsen; de bedste blev kørt igen med flere gentagelser og nye borgere, og den bedste af dem "
+    "i gennemsnit er valgt. Står antallet hjulpet lige (hvor ingen kø opstår, ændrer fordelingen "
+    "intet), vælges fordelingen midt i intervallet af næsten lige gode.",
+    "op.all_candidates": "Alle {n} kørsler",
+    "op.col_stage": "Søgning",
+    "op.stage_coarse": "grov",
+    "op.stage_fine": "fin",
+    "op.stage_confirm": "gentaget",
+    "op.stage_current": "scenariets bemanding",
 }
 
 
