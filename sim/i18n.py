@@ -439,8 +439,8 @@ _EN: dict[str, str] = {
     # ---------------------------------------------------------------- explain and optimise
     "xp.title": "Which mechanism makes the difference: {frm} to {to}",
     "xp.meta": "Scenario {scenario}, run {run}, {n} replications on the same citizens.",
-    "xp.headline": "{to} helps {total} citizens a year more than {frm}; the largest part, "
-    "{value} ({share} of the total, {method}), comes from {mech}.",
+    "xp.headline": "From {frm} to {to}, the number of citizens helped per year changes by "
+    "{total}; the largest part, {value} ({share} of the total, {method}), comes from {mech}.",
     "xp.headline_none": "{to} and {frm} are set identically; there is nothing to decompose.",
     "xp.total_bar": "total: {to} − {frm}",
     "xp.level_of": "level in {model}",
@@ -957,8 +957,8 @@ _DA: dict[str, str] = {
     # ---------------------------------------------------------------- explain and optimise
     "xp.title": "Hvilken mekanisme gør forskellen: fra {frm} til {to}",
     "xp.meta": "Scenarie {scenario}, kørsel {run}, {n} gentagelser med de samme borgere.",
-    "xp.headline": "{to} hjælper {total} borgere mere om året end {frm}; den største del, "
-    "{value} ({share} af det hele, {method}), kommer fra {mech}.",
+    "xp.headline": "Fra {frm} til {to} ændres antallet af borgere hjulpet pr. år med {total}; "
+    "den største del, {value} ({share} af det hele, {method}), kommer fra {mech}.",
     "xp.headline_none": "{to} og {frm} er sat ens op; der er intet at dele op.",
     "xp.total_bar": "i alt: {to} − {frm}",
     "xp.level_of": "niveau i {model}",
