@@ -410,14 +410,16 @@ _EN: dict[str, str] = {
     "sweep.fig.lines.subtitle": "Line = mean of {n} replications per point; band = 95 % CI",
     "sweep.fig.heatmap.title": "{difference}: {metric}",
     "sweep.fig.heatmap.subtitle": "Paired difference per point (same citizens), mean of {n} "
-    "replications. Solid line: break-even (difference 0); dashed: where the 95 % CI reaches 0; "
-    "open circle: the CI includes 0",
+    "replications. Open circle: its 95 % CI includes 0.<br>Shaded, dashed edge: the same between "
+    "the points (interpolated); the edge is the break-even contour. Solid line: mean difference 0",
     "sweep.fig.heatmap.fixed": "Other parameters held at: {values}",
+    "sweep.fig.heatmap.no_crossing": "The 95 % CI of the difference excludes 0 at every point: "
+    "no break-even inside this grid",
     "sweep.fig.per_million.title": "Citizens helped per million DKK of budget",
     "sweep.fig.per_million.subtitle": "Citizens helped per year over the annual budget in "
     "millions; line = mean of {n} replications per point, band = 95 % CI",
-    "sweep.legend.break_even": "break-even (difference 0)",
-    "sweep.legend.ci_edge": "95 % CI reaches 0",
+    "sweep.legend.break_even": "mean difference 0",
+    "sweep.legend.ci_edge": "no clear difference (95 % CI includes 0)",
     "sweep.legend.ci_zero": "CI includes 0",
     "sweep.facet": "{param} = {value}",
     "sweep.facets_capped": "{shown} of {total} panels shown",
@@ -928,14 +930,17 @@ _DA: dict[str, str] = {
     "sweep.fig.lines.subtitle": "Linje = gennemsnit af {n} gentagelser pr. punkt; bånd = 95 %-KI",
     "sweep.fig.heatmap.title": "{difference}: {metric}",
     "sweep.fig.heatmap.subtitle": "Parret forskel pr. punkt (samme borgere), gennemsnit af {n} "
-    "gentagelser. Fuldt optrukket linje: break-even (forskel 0); stiplet: hvor 95 %-KI når 0; "
-    "åben cirkel: KI indeholder 0",
+    "gentagelser. Åben cirkel: 95 %-KI indeholder 0.<br>Gråt felt med stiplet kant: det samme "
+    "mellem punkterne (interpoleret); kanten er break-even-konturen. Fuld linje: gennemsnitlig "
+    "forskel 0",
     "sweep.fig.heatmap.fixed": "Øvrige parametre holdt fast på: {values}",
+    "sweep.fig.heatmap.no_crossing": "95 %-KI for forskellen udelukker 0 i alle punkter: intet "
+    "break-even inden for gitteret",
     "sweep.fig.per_million.title": "Hjulpne borgere pr. million kr. i budget",
     "sweep.fig.per_million.subtitle": "Hjulpne borgere pr. år delt med årsbudgettet i millioner; "
     "linje = gennemsnit af {n} gentagelser pr. punkt, bånd = 95 %-KI",
-    "sweep.legend.break_even": "break-even (forskel 0)",
-    "sweep.legend.ci_edge": "95 %-KI når 0",
+    "sweep.legend.break_even": "gennemsnitlig forskel 0",
+    "sweep.legend.ci_edge": "ingen klar forskel (95 %-KI indeholder 0)",
     "sweep.legend.ci_zero": "KI indeholder 0",
     "sweep.facet": "{param} = {value}",
     "sweep.facets_capped": "{shown} af {total} paneler vist",

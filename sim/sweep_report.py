@@ -345,11 +345,9 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        shared_xaxes=True,
-        shared_yaxes=True,
         subplot_titles=titles if any(titles) else None,
-        horizontal_spacing=0.05,
-        vertical_spacing=0.12 if rows > 1 else 0.1,
+        horizontal_spacing=0.07,
+        vertical_spacing=0.14 if rows > 1 else 0.1,
     )
     styles = model_styles(res.models)
     for f, combo in enumerate(shown):
@@ -406,8 +404,14 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
     unit = "per_million_dkk" if metric == "helped_per_million" else i18n.metric_unit(metric)
     title = t("sweep.fig.lines.title", lang, metric=label, param=param_title(x, lang, unit=False))
     _layout(fig, title, subtitle, lang, height=max(480, 340 * rows + 160))
-    fig.update_xaxes(title_text=param_title(x, lang, all_x), row=rows)
-    fig.update_yaxes(title_text=i18n.axis_title(label, unit, lang), col=1)
+    # Each panel keeps its own value axis: the models are compared within a panel. The axis
+    # titles are written once (bottom row, middle row) so they do not crowd the panels.
+    ticks = sorted({v / div for v in all_x}) if numeric else None
+    fig.update_xaxes(tickvals=ticks if ticks and len(ticks) <= 12 else None)
+    for c in range(1, cols + 1):
+        last = max(r for r in range(1, rows + 1) if (r - 1) * cols + c <= len(shown))
+        fig.update_xaxes(title_text=param_title(x, lang, all_x), row=last, col=c)
+    fig.update_yaxes(title_text=i18n.axis_title(label, unit, lang), row=(rows + 1) // 2, col=1)
     fig.update_annotations(font=dict(size=14))
     return fig
 
@@ -486,28 +490,39 @@ def fig_heatmap(
                 hoverinfo="skip",
             )
         )
-    for field, key, dash, width in (
-        (mean, "sweep.legend.break_even", "solid", 4),
-        (low, "sweep.legend.ci_edge", "dash", 2.5),
-        (high, "sweep.legend.ci_edge", "dash", 2.5),
-    ):
-        if not crosses_zero([v for row in field for v in row]):
-            continue
-        shown_before = any(
-            tr.type == "contour" and tr.name == t(key, lang) for tr in fig.data if tr.showlegend
-        )
+    # Where the CI includes 0, min(-low, high) >= 0: one field whose zero contour is where the
+    # CI reaches 0, drawn as a shaded region (closed along the grid's edges) with a dashed edge.
+    inside = [
+        [min(-lo, hi) if math.isfinite(lo) and math.isfinite(hi) else math.nan
+         for lo, hi in zip(lr, hr, strict=True)]
+        for lr, hr in zip(low, high, strict=True)
+    ]  # fmt: skip
+    if crosses_zero([v for row in inside for v in row]):
         fig.add_trace(
             go.Contour(
                 x=xs,
                 y=ys,
-                z=z(field),
-                autocontour=False,
-                contours=dict(start=0, end=0, size=1, coloring="none", showlabels=False),
-                line=dict(color=INK, width=width, dash=dash, smoothing=0.6),
+                z=z(inside),
+                contours=dict(type="constraint", operation="<", value=0),  # shades f >= 0
+                fillcolor="rgba(34,34,34,0.14)",
+                line=dict(color=INK, width=2.5, dash="dash", smoothing=0),
                 showscale=False,
                 hoverinfo="skip",
-                name=t(key, lang),
-                showlegend=not shown_before,
+                name=t("sweep.legend.ci_edge", lang),
+            )
+        )
+    if crosses_zero([v for row in mean for v in row]):
+        fig.add_trace(
+            go.Contour(
+                x=xs,
+                y=ys,
+                z=z(mean),
+                autocontour=False,
+                contours=dict(start=0, end=0, size=1, coloring="none", showlabels=False),
+                line=dict(color=INK, width=4, smoothing=0),
+                showscale=False,
+                hoverinfo="skip",
+                name=t("sweep.legend.break_even", lang),
             )
         )
     diff = t(
@@ -519,6 +534,8 @@ def fig_heatmap(
     )
     label = i18n.metric_label(metric, lang)
     subtitle = t("sweep.fig.heatmap.subtitle", lang, n=res.n_replications)
+    if not any(tr.type == "contour" for tr in fig.data) and not zero_x:
+        subtitle += "<br>" + t("sweep.fig.heatmap.no_crossing", lang)
     if grid["fixed"]:
         held = "; ".join(
             f"{param_title(k, lang, [v])} = {_fmt_param(k, v, [v], lang)}"
@@ -534,7 +551,7 @@ def fig_heatmap(
     )
     fig.update_layout(
         legend=dict(orientation="h", yanchor="top", y=-0.16, x=0, xanchor="left"),
-        margin=dict(b=130),
+        margin=dict(b=130, t=150),
     )
     fig.update_xaxes(
         title_text=param_title(x, lang, grid["x"]), tickvals=xs, showgrid=False, zeroline=False
