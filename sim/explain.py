@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.experiment import ExperimentResult, run_experiment
+from sim.experiment import ExperimentResult, RepTask, execute
 from sim.metrics import Interval, t_interval
 from sim.scenario import MECHANISMS, Scenario
 
@@ -240,6 +240,43 @@ class ExplainResult:
         return table[metric]
 
 
+MAX_MODELS_PER_TASK = 32
+"""A replication of many hybrids is split into tasks of at most this many models, so the 2^n
+hybrids of a Shapley run keep every worker busy and the progress bar moving."""
+
+
+def run_chunked(
+    scenario: Scenario,
+    models: Sequence[str],
+    replications: int,
+    *,
+    jobs: int = 1,
+    fte: dict[str, tuple[float, float]],
+    base_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExperimentResult:
+    """Like ``run_experiment``, but each replication's models may be split over several tasks.
+
+    Every task of replication r uses the key (r,), so all models still see the same citizens
+    (the streams depend on seed and replication only) and the numbers equal those of
+    ``run_experiment``. Results are ordered by replication, then model.
+    """
+    per_rep = max(
+        1, math.ceil(4 * jobs / replications), math.ceil(len(models) / MAX_MODELS_PER_TASK)
+    )
+    size = math.ceil(len(models) / per_rep)
+    chunks = [tuple(models[i : i + size]) for i in range(0, len(models), size)]
+    payload = scenario.model_dump_json(by_alias=True)
+    base = str(base_dir) if base_dir else None
+    tasks = [
+        RepTask(payload, chunk, r, (r,), base, {m: fte[m] for m in chunk})
+        for r in range(replications)
+        for chunk in chunks
+    ]
+    flat = [res for task in execute(tasks, jobs, progress) for res in task]
+    return ExperimentResult(scenario, tuple(models), dict(fte), flat)
+
+
 def _hybrid_name(switched: Iterable[str]) -> str:
     on = set(switched)
     return "explain[" + "".join("1" if m in on else "0" for m in MECHANISMS) + "]"
@@ -310,10 +347,8 @@ def explain(
     sc = with_models(scenario, models, list(models))
     reps = replications or scenario.experiment.replications
     fte = {m: scenario.staffing_fte() for m in models}
-    res = run_experiment(
-        sc, models=list(models), replications=reps, jobs=jobs, fte=fte, base_dir=base_dir,
-        progress=progress,
-    )  # fmt: skip
+    res = run_chunked(sc, list(models), reps, jobs=jobs, fte=fte, base_dir=base_dir,
+                      progress=progress)  # fmt: skip
 
     seq: dict[str, list[Contribution]] = {}
     shp: dict[str, list[Contribution]] | None = {} if shapley else None

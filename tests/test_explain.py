@@ -21,6 +21,7 @@ from sim.explain import (
     explain,
     parse_order,
     prefixes,
+    run_chunked,
     sample_orders,
     sequential_contributions,
     shapley_exact,
@@ -193,6 +194,18 @@ def test_last_hybrid_is_the_to_model_and_first_the_from_model(scenario: Scenario
         assert result.endpoints["changed"][metric].mean == pytest.approx(
             float(np.mean(direct.values("changed", metric))), abs=0
         )
+
+
+def test_splitting_a_replication_over_tasks_changes_no_number(scenario: Scenario) -> None:
+    fte = {m: scenario.staffing_fte() for m in ("base", "changed", "classic")}
+    whole = run_experiment(scenario, models=list(fte), replications=2, fte=fte)
+    split = run_chunked(scenario, list(fte), 2, jobs=4, fte=fte)  # 2 tasks per replication
+    assert [(r.model, r.replication) for r in split.replications] == [
+        (m, r) for r in range(2) for m in fte
+    ]
+    for m in fte:
+        for metric in METRICS:
+            assert split.values(m, metric) == whole.values(m, metric)
 
 
 def test_copies_of_one_mechanism_share_its_effect_equally(scenario: Scenario) -> None:
