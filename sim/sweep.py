@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -625,6 +626,19 @@ class ExecutorError(RuntimeError):
     """The executor could not start: Dask missing, or no scheduler at the address."""
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C in this process while child processes are started (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _ignore_sigint() -> None:
     """In workers: Ctrl-C is the main process's to handle (it cancels what has not started)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -726,14 +740,18 @@ class DaskExecutor:
                 # Connect timeout: Dask's own setting (distributed.comm.timeouts.connect, 30 s).
                 self._client = Client(self.address)
             else:
-                self._cluster = LocalCluster(
-                    n_workers=self.n_local,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
+                # Workers start with Ctrl-C ignored (inherited): the terminal sends it to the
+                # whole process group, and only this process should handle it (it closes the
+                # cluster), not each worker with a traceback of its own.
+                with _sigint_ignored():
+                    self._cluster = LocalCluster(
+                        n_workers=self.n_local,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
                 self._client = Client(self._cluster)
             self._client.wait_for_workers(1, timeout=self.timeout)
         except (OSError, TimeoutError) as exc:
@@ -1151,7 +1169,7 @@ def run_sweep(
                 expected[t.point_id] += 1
             partial: dict[str, list[BatchResult]] = {pid: [] for pid in by_id}
             done = 0
-            if progress is not None:
+            if progress is not None and todo:
                 progress(0, len(todo))
             for i, out in executor.imap_unordered(run_batch, tasks) if tasks else ():
                 task = tasks[i]
