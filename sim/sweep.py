@@ -1286,7 +1286,7 @@ def sweep_table(folder: Path, metric: str = "helped_per_year", limit: int = 40) 
     table.add_column("status")
     for r in points.head(limit).iter_rows(named=True):
         i = int(r["point"])
-        cells = [str(i), *(_show(r[p]) for p in params)]
+        cells = [str(i), *("" if r[p] is None else _show(r[p]) for p in params)]
         cells += [fmt(s[(i, m)], digits) if (i, m) in s else "" for m in models]
         cells += [fmt(d[(i, c)], digits) if (i, c) in d else "" for c in comparisons]
         cells.append(str(r["status"]))

@@ -149,6 +149,8 @@ def param_title(key: str, lang: str, values: Sequence[Any] = (), *, unit: bool =
 
 
 def _fmt_param(key: str, value: Any, values: Sequence[Any], lang: str) -> str:
+    if value is None:
+        return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         div, _ = param_scale(key, values)
         return i18n.fmt_exact(value / div, lang)
