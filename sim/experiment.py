@@ -163,6 +163,8 @@ def run_experiment(
     first.
     """
     names = tuple(models or scenario.compare)
+    if not key_prefix and scenario.experiment.stream_key is not None:
+        key_prefix = (scenario.experiment.stream_key,)
     reps = replications or scenario.experiment.replications
     staff = fte or resolve_fte(scenario, names)
     payload = scenario.model_dump_json(by_alias=True)

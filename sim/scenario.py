@@ -523,6 +523,14 @@ class Experiment(Strict):
         520.0, le=52 * 200, description="Simulated length including the warm-up, weeks."
     )
     warmup_weeks: NonNeg = Field(52.0, description="Warm-up, weeks; nothing before it is measured.")
+    stream_key: int | None = Field(
+        None,
+        ge=0,
+        lt=2**63,
+        description="Extra number mixed into every random stream. A sweep writes each point's "
+        "key into the point's scenario.yaml, so `sim run` on it reproduces the point exactly; "
+        "leave it unset otherwise.",
+    )
 
     @field_validator("warmup_weeks")
     @classmethod

@@ -147,9 +147,10 @@ def point_identity(scenario: Scenario, version: str = __version__) -> tuple[str,
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     data.pop("sweep", None)
     point_id = hashlib.sha256(f"{_canonical(data)}\n{version}".encode()).hexdigest()[:16]
+    explicit = data["experiment"].pop("stream_key", None)
     data["experiment"] = {k: v for k, v in data["experiment"].items() if k != "replications"}
     digest = hashlib.sha256(f"{_canonical(data)}\n{version}".encode()).hexdigest()
-    return point_id, int(digest[:15], 16)
+    return point_id, explicit if explicit is not None else int(digest[:15], 16)
 
 
 def auto_batch(replications: int, points: int, workers: int, tasks_per_worker: int = 4) -> int:
@@ -892,16 +893,18 @@ def _write_point(
 
 
 def _rerunnable(point: Point) -> Scenario:
-    """The point's scenario with a referral CSV path made absolute, so it reruns from anywhere."""
+    """The point's scenario with its stream key spelled out and a referral CSV path made
+    absolute, so `sim run` on it reproduces the point's numbers exactly, from anywhere."""
     from sim.scenario import CsvArrivals
 
-    arrivals = point.scenario.arrivals
+    sc = point.scenario
+    exp = sc.experiment.model_copy(update={"stream_key": point.stream_key})
+    sc = sc.model_copy(update={"experiment": exp})
+    arrivals = sc.arrivals
     if not isinstance(arrivals, CsvArrivals):
-        return point.scenario
+        return sc
     path = str((Path(point.base_dir) / arrivals.path).resolve())
-    return point.scenario.model_copy(
-        update={"arrivals": arrivals.model_copy(update={"path": path})}
-    )
+    return sc.model_copy(update={"arrivals": arrivals.model_copy(update={"path": path})})
 
 
 def _param_column(values: list[Any]) -> tuple[Any, list[Any]]:

@@ -312,6 +312,21 @@ def test_a_point_reruns_alone_with_sim_run(reference: Path, tmp_path: Path) -> N
     assert summary["n"].max() == 2
     meta = json.loads((out / "manifest.json").read_text())
     assert meta["budget_dkk_per_year"] == 18_000_000
+    # The point's own stream key is in its scenario.yaml: the rerun gives the same numbers.
+    points = pl.read_csv(reference / "points.csv")
+    swept = (
+        pl.read_csv(reference / "replications.csv")
+        .filter(pl.col("point") == int(points.filter(pl.col("point_id") == pid)["point"][0]))
+        .select("replication", "model", "metric", "value")
+        .sort("replication", "model", "metric")
+    )
+    alone = (
+        pl.read_csv(out / "replications.csv")
+        .select("replication", "model", "metric", "value")
+        .sort("replication", "model", "metric")
+    )
+    assert swept.height > 0
+    assert swept.equals(alone)
 
 
 def test_jobs_2_gives_the_same_bytes_and_a_report(
