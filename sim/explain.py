@@ -257,10 +257,13 @@ def run_chunked(
 ) -> ExperimentResult:
     """Like ``run_experiment``, but each replication's models may be split over several tasks.
 
-    Every task of replication r uses the key (r,), so all models still see the same citizens
-    (the streams depend on seed and replication only) and the numbers equal those of
-    ``run_experiment``. Results are ordered by replication, then model.
+    Every task of replication r uses the key ``run_experiment`` would (r, or the scenario's
+    ``stream_key`` and r), so all models still see the same citizens (the streams depend on the
+    seed and that key only) and the numbers equal those of ``run_experiment``. Results are ordered
+    by replication, then model.
     """
+    stream_key = scenario.experiment.stream_key
+    prefix: tuple[int, ...] = () if stream_key is None else (stream_key,)
     per_rep = max(
         1, math.ceil(4 * jobs / replications), math.ceil(len(models) / MAX_MODELS_PER_TASK)
     )
@@ -269,7 +272,7 @@ def run_chunked(
     payload = scenario.model_dump_json(by_alias=True)
     base = str(base_dir) if base_dir else None
     tasks = [
-        RepTask(payload, chunk, r, (r,), base, {m: fte[m] for m in chunk})
+        RepTask(payload, chunk, r, (*prefix, r), base, {m: fte[m] for m in chunk})
         for r in range(replications)
         for chunk in chunks
     ]

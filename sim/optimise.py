@@ -44,8 +44,16 @@ from sim.experiment import ExperimentResult, run_experiment
 from sim.metrics import Interval, paired_interval, t_interval
 from sim.scenario import MECHANISMS, OptimiseStaffing, Scenario
 
-CONFIRM_KEY: tuple[int, ...] = (0x0C0F,)
-"""Key prefix of the confirmation streams: other citizens than the search (and `sim run`) saw."""
+CONFIRM_KEY = 0x0C0F
+"""Mixed into the confirmation's stream keys: other citizens than the search (and `sim run`) saw."""
+
+
+def confirm_prefix(scenario: Scenario) -> tuple[int, ...]:
+    """Key prefix of the confirmation run: after the scenario's ``stream_key`` when it has one, so
+    every sweep point is confirmed on citizens of its own."""
+    key = scenario.experiment.stream_key
+    return (CONFIRM_KEY,) if key is None else (key, CONFIRM_KEY)
+
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: pass label, tasks done, tasks in the pass."""
@@ -373,7 +381,7 @@ def optimise(
         confirm_points,
         replications=confirm_reps,
         stage="confirm",
-        key_prefix=CONFIRM_KEY,
+        key_prefix=confirm_prefix(scenario),
         progress=cb("confirmation"),
         **common,
     )

@@ -196,7 +196,9 @@ def test_last_hybrid_is_the_to_model_and_first_the_from_model(scenario: Scenario
         )
 
 
-def test_splitting_a_replication_over_tasks_changes_no_number(scenario: Scenario) -> None:
+@pytest.mark.parametrize("stream_key", [None, 7])
+def test_splitting_a_replication_over_tasks_changes_no_number(stream_key: int | None) -> None:
+    scenario = make_scenario(MODELS, seed=3, stream_key=stream_key, **SHORT)
     fte = {m: scenario.staffing_fte() for m in ("base", "changed", "classic")}
     whole = run_experiment(scenario, models=list(fte), replications=2, fte=fte)
     split = run_chunked(scenario, list(fte), 2, jobs=4, fte=fte)  # 2 tasks per replication
