@@ -9,8 +9,9 @@ Booking rules:
 - an activity involving several pools (a joint meeting) is booked atomically: it starts only when
   every pool can supply its rate at once, and holds nothing while it waits;
 - intake work (assessments, meetings, decisions, reviews) is served first-fit in arrival order and
-  always before support starts that are waiting; a support start waits while any intake booking
-  needing the provider waits;
+  always before support starts that are waiting: a support start waits while intake waits for
+  provider hours, and never takes the provider hours that intake waiting on the authority (a joint
+  meeting waiting for a case worker) will need;
 - the support waiting list is strict FIFO (default) or first-fit.
 """
 
@@ -33,6 +34,10 @@ DAYS_PER_WEEK = 7.0
 
 def _seq_of(b: Booking) -> int:
     return b.seq
+
+
+def _provider_units(b: Booking) -> int:
+    return sum(u for p, u, _ in b.parts if p.name == "provider")
 
 
 def to_units(hours_per_week: float) -> int:
@@ -132,7 +137,10 @@ class Staff:
         self._min_need = [0, 0]  # a lower bound of what any booking on the list needs there
         self._seq = 0
         self.support: deque[Booking] = deque()
-        self._intake_needing_provider = 0
+        # Provider units kept free for waiting intake that needs the provider but is blocked on
+        # the authority (a joint meeting waiting for a case worker): support starts may use the
+        # provider's free hours, but not these.
+        self._reserve = 0
         # Release callbacks per parts tuple (keyed by identity: parts belong to long-lived steps
         # that keep them alive), so the hot path allocates no closure.
         self._releasers: dict[int, Callable[[simpy.Event], None]] = {}
@@ -191,8 +199,6 @@ class Staff:
         self._seq += 1
         booking = Booking(env.event(), parts, any(p[0] is self.provider for p in parts), self._seq)
         booking.event.callbacks.append(granted)
-        if booking.needs_provider:
-            self._intake_needing_provider += 1
         self._block(booking, self._failing(parts))
         return done
 
@@ -206,6 +212,8 @@ class Staff:
     def _block(self, booking: Booking, where: int) -> None:
         """Put a booking that does not fit on the list of the pool it does not fit."""
         booking.where = where
+        if where == 0 and booking.needs_provider:
+            self._reserve += _provider_units(booking)
         lst = self.blocked[where]
         need = next(u for p, u, _ in booking.parts if p is self.pools[where])
         self._min_need[where] = min(self._min_need[where], need) if lst else need
@@ -225,7 +233,7 @@ class Staff:
     def acquire_support(self, units: int) -> simpy.Event | None:
         """Book a support start on the provider pool, behind intake and earlier support starts."""
         parts = ((self.provider, units, SUPPORT),)
-        if not self.support and not self._intake_needing_provider and self.provider.free >= units:
+        if not self.support and self._support_may_take(units):
             self.provider.hold(self.env.now, units, SUPPORT)
             return None
         booking = Booking(self.env.event(), parts, True, 0)
@@ -260,10 +268,15 @@ class Staff:
         is waiting for provider hours; running support is never pre-empted to make room."""
         if units <= 0:
             return True
-        if self.support or self._intake_needing_provider or self.provider.free < units:
+        if self.support or not self._support_may_take(units):
             return False
         self.provider.hold(self.env.now, units, SUPPORT)
         return True
+
+    def _support_may_take(self, units: int) -> bool:
+        """Intake comes first on the provider: no support start while intake waits for provider
+        hours, and none that would use the hours kept for intake waiting on the authority."""
+        return not self.blocked[1] and self.provider.free - units >= self._reserve
 
     def _intake_waiting(self) -> bool:
         return bool(self.blocked[0] or self.blocked[1])
@@ -292,11 +305,13 @@ class Staff:
                 if fail < 0:
                     self._hold(b.parts)
                     b.started = changed = True
-                    if b.needs_provider:
-                        self._intake_needing_provider -= 1
+                    if b.where == 0 and b.needs_provider:
+                        self._reserve -= _provider_units(b)
                     b.event.succeed()
                 elif fail != b.where:
                     b.started = changed = True  # leaves this list for the other one
+                    if b.where == 0 and b.needs_provider:
+                        self._reserve -= _provider_units(b)
                     moved.append(b)
             if changed:
                 for i in stale:
@@ -310,7 +325,7 @@ class Staff:
                 for i in (0, 1):
                     blocked[i].sort(key=_seq_of)
         support = self.support
-        if not support or self._intake_needing_provider:
+        if not support or blocked[1]:
             return
         provider, now = self.provider, self.env.now
         if self.first_fit:
@@ -318,14 +333,14 @@ class Staff:
             while support:
                 b = support.popleft()
                 units = b.parts[0][1]
-                if provider.free >= units:
+                if provider.free - units >= self._reserve:
                     provider.hold(now, units, SUPPORT)
                     b.event.succeed()
                 else:
                     kept.append(b)
             self.support = kept
         else:
-            while support and provider.free >= support[0].parts[0][1]:
+            while support and provider.free - support[0].parts[0][1] >= self._reserve:
                 b = support.popleft()
                 provider.hold(now, b.parts[0][1], SUPPORT)
                 b.event.succeed()

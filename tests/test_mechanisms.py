@@ -203,3 +203,21 @@ def test_abandoning_the_waiting_list_shortens_it() -> None:
     q_hi = res_hi.values("classic", "support_queue_mean_citizens")
     q_lo = res_lo.values("classic", "support_queue_mean_citizens")
     assert all(h < lo for h, lo in zip(q_hi, q_lo, strict=True))
+
+
+def test_support_may_start_beside_intake_waiting_for_the_authority() -> None:
+    """A joint meeting waiting for a case worker keeps its provider hours free, but does not
+    stop support starts that fit beside them (no idle provider next to a waiting list)."""
+    staff = _staff(10, 10)  # 600 units each
+    env = staff.env
+    staff.occupy(((staff.authority, 600, 2),), 7.0)  # the authority is busy for a week
+    joint = staff.occupy(((staff.authority, 100, 1), (staff.provider, 200, 1)), 7.0)
+    small = staff.acquire_support(300)  # 600 - 300 >= 200 kept for the meeting: starts at once
+    assert small is None
+    big = staff.acquire_support(200)  # would leave 100 < 200: must wait
+    assert big is not None and not big.triggered
+    env.run(until=7.5)
+    assert staff.provider.rate[1] == 200  # the meeting got its provider hours first
+    assert joint.triggered is False  # still running
+    env.run(until=15)
+    assert joint.processed and big.triggered
