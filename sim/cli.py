@@ -65,6 +65,19 @@ def load_or_exit(path: Path, overrides: list[str] | None = None) -> "Scenario":
         report_scenario_error(error)
 
 
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Master seed (overrides the file).")]
+JobsOption = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, help="Worker processes; default: all cores."),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a setting: key.path=value (repeatable)."),
+]
+LangOption = Annotated[str, typer.Option("--lang", help="Report language: en or da.")]
+"""Options shared by the simulation commands, declared once."""
+
+
 # --------------------------------------------------------------------------- scenario files
 
 
@@ -159,20 +172,13 @@ def run(
     reps: Annotated[
         int | None, typer.Option("--reps", help="Replications (overrides the file).")
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Master seed (overrides the file).")
-    ] = None,
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Worker processes; default: all cores.")
-    ] = None,
+    seed: SeedOption = None,
+    jobs: JobsOption = None,
     models: Annotated[
         str | None,
         typer.Option("--models", help="Models to compare, baseline first, e.g. classic,joint."),
     ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a setting: key.path=value (repeatable)."),
-    ] = None,
+    overrides: SetOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Results folder (default results/<scenario>/<run-id>)."),
@@ -181,10 +187,14 @@ def run(
         bool, typer.Option("--events", help="Also write the per-citizen event log.")
     ] = False,
     events_format: Annotated[str, typer.Option("--events-format", help="csv or parquet.")] = "csv",
-    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    lang: LangOption = "en",
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     png: Annotated[
-        bool, typer.Option("--png", help="Also write each figure as PNG (needs sim[images]).")
+        bool,
+        typer.Option(
+            "--png",
+            help="Also write each figure as PNG (needs the images extra: kaleido and chromium).",
+        ),
     ] = False,
     pairs: Annotated[
         str | None,
@@ -308,9 +318,13 @@ def _results_dir_or_exit(path: Path) -> Path:
 @app.command()
 def report(
     results_dir: Annotated[Path, typer.Argument(help="A results folder written by `sim run`.")],
-    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    lang: LangOption = "en",
     png: Annotated[
-        bool, typer.Option("--png", help="Also write each figure as PNG (needs sim[images]).")
+        bool,
+        typer.Option(
+            "--png",
+            help="Also write each figure as PNG (needs the images extra: kaleido and chromium).",
+        ),
     ] = False,
 ) -> None:
     """Rebuild report.html of a results folder from its tables."""
@@ -334,7 +348,7 @@ def compare(
     out: Annotated[Path, typer.Option("--out", help="The report file to write.")] = Path(
         "compare.html"
     ),
-    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    lang: LangOption = "en",
 ) -> None:
     """One report with several runs side by side (e.g. two budgets, or before and after)."""
     _check_lang(lang)
@@ -365,7 +379,7 @@ def sweep(
         typer.Option(
             "--scheduler",
             help="Run on a Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
-            "(needs sim[dask] and sim installed on every worker).",
+            "(needs the dask extra, and sim installed on every worker).",
         ),
     ] = None,
     workers: Annotated[
@@ -403,7 +417,7 @@ def sweep(
     metric: Annotated[
         str, typer.Option("--metric", help="Metric of the printed table and the report.")
     ] = "helped_per_year",
-    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    lang: LangOption = "en",
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
 ) -> None:
     """Run every point of a sweep (local processes or a Dask cluster); write tables and report.
@@ -564,22 +578,14 @@ def explain(
             "--reps", min=2, help="Replications (default: the file's; 10 with --shapley)."
         ),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Master seed (overrides the file).")
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option("--jobs", "-j", min=1, help="Worker processes; default: all cores."),
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a setting: key.path=value (repeatable)."),
-    ] = None,
+    seed: SeedOption = None,
+    jobs: JobsOption = None,
+    overrides: SetOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Results folder (default results/<scenario>/explain-<id>)."),
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    lang: LangOption = "en",
     png: Annotated[
         bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
     ] = False,
@@ -680,22 +686,14 @@ def optimise(
             help="Replications of the re-run of the best few (default: confirm_replications).",
         ),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Master seed (overrides the file).")
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option("--jobs", "-j", min=1, help="Worker processes; default: all cores."),
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a setting: key.path=value (repeatable)."),
-    ] = None,
+    seed: SeedOption = None,
+    jobs: JobsOption = None,
+    overrides: SetOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Results folder (default results/<scenario>/optimise-<id>)."),
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    lang: LangOption = "en",
     png: Annotated[
         bool, typer.Option("--png", help="Also write the figure as PNG (needs kaleido).")
     ] = False,
