@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiment import ExperimentResult, iter_timeseries_rows
-from sim.metrics import unit_of
+from sim.metrics import Interval, unit_of
 
 PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
 EVENT_COLUMNS = ("case_id", "activity", "start_day", "end_day", "resource", "model", "replication")
@@ -112,44 +112,35 @@ def replication_rows(result: ExperimentResult) -> list[dict[str, Any]]:
     ]
 
 
+def interval_columns(metric: str, iv: Interval) -> dict[str, Any]:
+    """A metric's unit and its interval as table columns (mean, ci_low, ci_high, sd, n)."""
+    return {
+        "metric": metric,
+        "unit": unit_of(metric),
+        "mean": iv.mean,
+        "ci_low": iv.low,
+        "ci_high": iv.high,
+        "sd": iv.sd,
+        "n": iv.n,
+    }
+
+
 def summary_rows(result: ExperimentResult) -> list[dict[str, Any]]:
-    rows = []
-    for m, metrics in result.summary().items():
-        for k, iv in metrics.items():
-            rows.append(
-                {
-                    "model": m,
-                    "metric": k,
-                    "unit": unit_of(k),
-                    "mean": iv.mean,
-                    "ci_low": iv.low,
-                    "ci_high": iv.high,
-                    "sd": iv.sd,
-                    "n": iv.n,
-                }
-            )
-    return rows
+    """summary.csv: per model and metric, the mean over replications with its 95 % CI."""
+    return [
+        {"model": m, **interval_columns(k, iv)}
+        for m, metrics in result.summary().items()
+        for k, iv in metrics.items()
+    ]
 
 
 def difference_rows(result: ExperimentResult) -> list[dict[str, Any]]:
-    rows = []
-    for (m, b), metrics in result.differences().items():
-        for k, iv in metrics.items():
-            rows.append(
-                {
-                    "comparison": f"{m} - {b}",
-                    "model": m,
-                    "baseline": b,
-                    "metric": k,
-                    "unit": unit_of(k),
-                    "mean": iv.mean,
-                    "ci_low": iv.low,
-                    "ci_high": iv.high,
-                    "sd": iv.sd,
-                    "n": iv.n,
-                }
-            )
-    return rows
+    """differences.csv: per pair and metric, the paired difference with its 95 % CI."""
+    return [
+        {"comparison": f"{m} - {b}", "model": m, "baseline": b, **interval_columns(k, iv)}
+        for (m, b), metrics in result.differences().items()
+        for k, iv in metrics.items()
+    ]
 
 
 def write_tables(folder: Path, result: ExperimentResult) -> None:
