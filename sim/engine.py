@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 import simpy
+from simpy.core import NORMAL
 
 SUPPORT, MEETING, CASEWORK, DOCUMENTATION = 0, 1, 2, 3
 CATEGORIES = ("support", "meetings", "casework", "documentation")
@@ -102,7 +103,17 @@ Part = tuple[Pool, int, int]
 class Booking:
     """A waiting request for one or more pools; its event fires when all parts are held."""
 
-    __slots__ = ("event", "needs_provider", "parts", "seq", "started", "where")
+    __slots__ = (
+        "days",
+        "event",
+        "finish",
+        "needs_provider",
+        "on_start",
+        "parts",
+        "seq",
+        "started",
+        "where",
+    )
 
     def __init__(
         self, event: simpy.Event, parts: tuple[Part, ...], needs_provider: bool, seq: int
@@ -110,6 +121,24 @@ class Booking:
         self.event, self.parts, self.needs_provider, self.seq = event, parts, needs_provider, seq
         self.started = False
         self.where = 0
+        self.days = 0.0
+        self.on_start: Callable[[], None] | None = None
+        self.finish: Callable[[simpy.Event], None] | None = None
+
+
+class DeferredTimeout(simpy.Event):
+    """An activity that waits for its hours: created when it is booked, started as a timeout
+    when the hours are granted. One event per activity, waiting or not (a plain booking event, a
+    timeout and a done event cost three). ``start`` does what ``simpy.Timeout`` does on creation.
+    """
+
+    def start(self, delay: float, finish: Callable[[simpy.Event], None] | None) -> None:
+        """Fire ``delay`` days from now; ``finish`` (the release) runs before anyone waiting."""
+        if finish is not None:
+            self.callbacks.insert(0, finish)  # type: ignore[union-attr]
+        self._ok = True
+        self._value = None
+        self.env.schedule(self, NORMAL, delay)
 
 
 class Staff:
@@ -187,20 +216,13 @@ class Staff:
             t = simpy.Timeout(env, days)
             t.callbacks.append(finish)
             return t
-        done = env.event()
-
-        def granted(_: simpy.Event) -> None:
-            if on_start is not None:
-                on_start()
-            t = simpy.Timeout(env, days)
-            t.callbacks.append(finish)
-            t.callbacks.append(lambda _e: done.succeed())
-
         self._seq += 1
-        booking = Booking(env.event(), parts, any(p[0] is self.provider for p in parts), self._seq)
-        booking.event.callbacks.append(granted)
+        booking = Booking(
+            DeferredTimeout(env), parts, any(p[0] is self.provider for p in parts), self._seq
+        )
+        booking.days, booking.on_start, booking.finish = days, on_start, finish
         self._block(booking, self._failing(parts))
-        return done
+        return booking.event
 
     def _failing(self, parts: tuple[Part, ...]) -> int:
         """Index of the first pool the parts do not fit (-1 when they fit)."""
@@ -307,7 +329,9 @@ class Staff:
                     b.started = changed = True
                     if b.where == 0 and b.needs_provider:
                         self._reserve -= _provider_units(b)
-                    b.event.succeed()
+                    if b.on_start is not None:
+                        b.on_start()
+                    b.event.start(b.days, b.finish)
                 elif fail != b.where:
                     b.started = changed = True  # leaves this list for the other one
                     if b.where == 0 and b.needs_provider:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from sim.streams import Buffered, generator
 
 Process = Generator[simpy.Event, Any, None]
 INTAKE, HANDOFF, SUPPORT_QUEUE, IN_SUPPORT = range(len(STAGES))
+GAVE_UP = object()
+"""The value a support start's event carries when the citizen gave up waiting instead."""
 EXIT_REASONS = ("completed", "dropout", "abandoned", "rejected")
 
 
@@ -413,16 +416,14 @@ class Simulation:
         if units:
             ev = staff.acquire_support(units)
             if ev is not None:
-                if c.patience_weeks == math.inf:
-                    yield ev
-                else:
-                    yield ev | env.timeout(c.patience_weeks * DAYS_PER_WEEK)
-                    if not ev.triggered:
-                        staff.cancel_support(ev)
-                        if self.events is not None:
-                            self._log(c, "support waiting list", waiting_since, "")
-                        self._leave(c, "abandoned")
-                        return
+                if c.patience_weeks != math.inf:
+                    give_up = env.timeout(c.patience_weeks * DAYS_PER_WEEK)
+                    give_up.callbacks.append(partial(self._give_up, ev))
+                if (yield ev) is GAVE_UP:
+                    if self.events is not None:
+                        self._log(c, "support waiting list", waiting_since, "")
+                    self._leave(c, "abandoned")
+                    return
         now = env.now
         if self.events is not None:
             self._log(c, "support waiting list", waiting_since, "")
@@ -456,6 +457,12 @@ class Simulation:
         else:
             yield env.timeout(t_goal - now)
             self._end_support(c, units, gap, "completed", "support", now)
+
+    def _give_up(self, waiting: simpy.Event, _timeout: simpy.Event) -> None:
+        """Patience ran out: if the citizen is still on the waiting list, take them off it."""
+        if not waiting.triggered:
+            self.staff.cancel_support(waiting)
+            waiting.succeed(GAVE_UP)
 
     def _support_with_reviews(
         self,
