@@ -358,19 +358,38 @@ class Simulation:
         self.rework_plan = self._plan(self.s_rework, *handoff)
 
     def _run(self, c: Citizen, plan: tuple[Step | Delay | Committee, ...]) -> Process:
-        """Walk a stretch of pathway: activities, pure delays and committee dates in order."""
+        """Walk a stretch of pathway: activities, pure delays and committee dates in order.
+
+        Back-to-back pure delays (a hearing, then the committee's next meeting) hold nothing, so
+        they are waited out as one timeout — unless the event log wants each of them.
+        """
         env = self.env
+        merge = self.events is None
+        pending = 0.0
         for item in plan:
             if isinstance(item, Step):
+                if pending > 0:
+                    yield env.timeout(pending)
+                    pending = 0.0
                 ev = self._act(c, item)
             elif isinstance(item, Delay):
-                ev = self._delay(c, _draw(item.stream) * DAYS_PER_WEEK, item.name)
+                days = _draw(item.stream) * DAYS_PER_WEEK
+                if merge:
+                    pending += days
+                    continue
+                ev = self._delay(c, days, item.name)
             else:
                 cadence = item.cadence_days
-                meeting = math.ceil(env.now / cadence - 1e-12) * cadence
+                at = env.now + pending
+                meeting = math.ceil(at / cadence - 1e-12) * cadence
+                if merge:
+                    pending += meeting - at
+                    continue
                 ev = self._delay(c, meeting - env.now, "waiting for committee")
             if ev is not None:
                 yield ev
+        if pending > 0:
+            yield env.timeout(pending)
 
     def referral(self, c: Citizen) -> Process:
         """From referral to decision, handoff and the support waiting list."""
