@@ -9,6 +9,7 @@ switched off costs nothing and takes no simulated time.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
@@ -164,10 +165,12 @@ class Simulation:
         self.counts = {k: 0 for k in ("referred", "helped", "short_course", "rework", "goals")}
         self.counts.update({r: 0 for r in EXIT_REASONS})
         self.totals = {k: 0 for k in ("referred", *EXIT_REASONS)}
-        self.decision_waits: list[float] = []
-        self.start_waits: list[float] = []
+        # One 8-byte float per citizen referred in the window (medians need them all); the rest
+        # of the statistics are streamed.
+        self.decision_waits = array("d")
+        self.start_waits = array("d")
         self.events: list[tuple[Any, ...]] | None = [] if record_events else None
-        self._snapshots: list[list[float]] = []
+        self._snapshots = array("d")  # weekly rows, flat
         self._warm: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ set-up
@@ -627,7 +630,7 @@ class Simulation:
     def weekly(self) -> Process:
         """Snapshot each week (one event a week) for the time-series plots."""
         while self.env.now < self.end:
-            self._snapshots.append(self._snapshot())
+            self._snapshots.extend(self._snapshot())
             yield self.env.timeout(DAYS_PER_WEEK)
 
     def warmup_mark(self) -> Process:
@@ -766,8 +769,10 @@ class Simulation:
 
     def _timeseries(self) -> np.ndarray:
         """Weekly rows: stage counts at the week's start, hours per category during the week."""
-        snaps = [*self._snapshots, self._snapshot()]
-        arr = np.asarray(snaps, dtype=float)
+        last = self._snapshot()
+        arr = np.concatenate([np.frombuffer(self._snapshots, dtype=float), last]).reshape(
+            -1, len(last)
+        )
         n_st = len(STAGES)
         counts = arr[:-1, :n_st]
         cols = [counts]
