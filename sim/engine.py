@@ -165,7 +165,7 @@ class Staff:
         self._marks = [0, 0]
         self._min_need = [0, 0]  # a lower bound of what any booking on the list needs there
         self._seq = 0
-        self.support: deque[Booking] = deque()
+        self.support: deque[tuple[simpy.Event, int]] = deque()  # (event, units) in order
         # Provider units kept free for waiting intake that needs the provider but is blocked on
         # the authority (a joint meeting waiting for a case worker): support starts may use the
         # provider's free hours, but not these.
@@ -254,18 +254,17 @@ class Staff:
 
     def acquire_support(self, units: int) -> simpy.Event | None:
         """Book a support start on the provider pool, behind intake and earlier support starts."""
-        parts = ((self.provider, units, SUPPORT),)
         if not self.support and self._support_may_take(units):
             self.provider.hold(self.env.now, units, SUPPORT)
             return None
-        booking = Booking(self.env.event(), parts, True, 0)
-        self.support.append(booking)
-        return booking.event
+        event = self.env.event()
+        self.support.append((event, units))
+        return event
 
     def cancel_support(self, event: simpy.Event) -> None:
         """Take a waiting support start off the list (the citizen gave up waiting)."""
-        for i, b in enumerate(self.support):
-            if b.event is event:
+        for i, (waiting, _) in enumerate(self.support):
+            if waiting is event:
                 del self.support[i]
                 break
         if self.support or self._intake_waiting():
@@ -353,18 +352,17 @@ class Staff:
             return
         provider, now = self.provider, self.env.now
         if self.first_fit:
-            kept: deque[Booking] = deque()
+            kept: deque[tuple[simpy.Event, int]] = deque()
             while support:
-                b = support.popleft()
-                units = b.parts[0][1]
+                event, units = support.popleft()
                 if provider.free - units >= self._reserve:
                     provider.hold(now, units, SUPPORT)
-                    b.event.succeed()
+                    event.succeed()
                 else:
-                    kept.append(b)
+                    kept.append((event, units))
             self.support = kept
         else:
-            while support and provider.free - support[0].parts[0][1] >= self._reserve:
-                b = support.popleft()
-                provider.hold(now, b.parts[0][1], SUPPORT)
-                b.event.succeed()
+            while support and provider.free - support[0][1] >= self._reserve:
+                event, units = support.popleft()
+                provider.hold(now, units, SUPPORT)
+                event.succeed()

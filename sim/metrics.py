@@ -55,27 +55,28 @@ class StageBook:
         self.sojourn_sum = [0.0] * n
         self.sojourn_n = [0] * n
 
-    def _out(self, stage: int, since: float, now: float) -> None:
-        self.area[stage] += self.count[stage] * (now - self.last[stage])
-        self.last[stage] = now
-        self.count[stage] -= 1
-        if since >= self.warmup:
-            self.sojourn_sum[stage] += now - since
-            self.sojourn_n[stage] += 1
-
     def move(self, old: int, since: float, new: int, now: float) -> None:
-        """A citizen moves from stage ``old`` (entered at ``since``; -1 = none) to ``new``."""
+        """A citizen moves from stage ``old`` (entered at ``since``; -1 = none) to ``new``, or
+        leaves the system when ``new`` is -1. Written out flat: it runs several times per
+        citizen."""
+        area, count, last = self.area, self.count, self.last
         if old >= 0:
-            self._out(old, since, now)
-        self.area[new] += self.count[new] * (now - self.last[new])
-        self.last[new] = now
-        self.count[new] += 1
-        if now >= self.warmup:
-            self.entries[new] += 1
+            area[old] += count[old] * (now - last[old])
+            last[old] = now
+            count[old] -= 1
+            if since >= self.warmup:
+                self.sojourn_sum[old] += now - since
+                self.sojourn_n[old] += 1
+        if new >= 0:
+            area[new] += count[new] * (now - last[new])
+            last[new] = now
+            count[new] += 1
+            if now >= self.warmup:
+                self.entries[new] += 1
 
     def leave(self, old: int, since: float, now: float) -> None:
         """A citizen leaves the system from stage ``old``."""
-        self._out(old, since, now)
+        self.move(old, since, -1, now)
 
     def area_until(self, stage: int, now: float) -> float:
         """Citizen-days spent in ``stage`` from time 0 to ``now``."""
