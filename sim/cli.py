@@ -78,6 +78,18 @@ LangOption = Annotated[str, typer.Option("--lang", help="Report language: en or 
 """Options shared by the simulation commands, declared once."""
 
 
+def _settings(
+    overrides: list[str] | None, *, reps: int | None = None, seed: int | None = None
+) -> list[str]:
+    """``--set`` overrides plus those that ``--reps`` and ``--seed`` stand for."""
+    sets = list(overrides or [])
+    if reps is not None:
+        sets.append(f"experiment.replications={reps}")
+    if seed is not None:
+        sets.append(f"experiment.seed={seed}")
+    return sets
+
+
 # --------------------------------------------------------------------------- scenario files
 
 
@@ -206,11 +218,7 @@ def run(
     ] = None,
 ) -> None:
     """Run both models on the same citizens, print the tables, write the results folder."""
-    sets = list(overrides or [])
-    if reps is not None:
-        sets.append(f"experiment.replications={reps}")
-    if seed is not None:
-        sets.append(f"experiment.seed={seed}")
+    sets = _settings(overrides, reps=reps, seed=seed)
     if models is not None:
         sets.append(f"compare=[{models}]")
     if events_format not in ("csv", "parquet"):
@@ -437,9 +445,7 @@ def sweep(
     if not i18n.has(f"metric.{metric}"):
         typer.echo(f"error: --metric: unknown metric '{metric}'", err=True)
         raise typer.Exit(EXIT_INVALID)
-    sets = list(overrides or [])
-    if reps is not None:
-        sets.append(f"experiment.replications={reps}")
+    sets = _settings(overrides, reps=reps)
 
     from rich.console import Console
 
@@ -593,10 +599,7 @@ def explain(
     """Which mechanism makes the difference: switch the mechanisms one at a time from one model's
     settings to the other's, on the same citizens, and report each one's contribution with a CI."""
     _check_lang(lang)
-    sets = list(overrides or [])
-    if seed is not None:
-        sets.append(f"experiment.seed={seed}")
-    sc = load_or_exit(scenario, sets)
+    sc = load_or_exit(scenario, _settings(overrides, seed=seed))
     _check_model(sc, "--from", from_model)
     _check_model(sc, "--to", to_model)
     if from_model == to_model:
@@ -701,10 +704,7 @@ def optimise(
     """The authority/provider split of the budget that helps most citizens per year under the
     waiting-time limit (staffing: {mode: optimise, ...}; defaults for another staffing mode)."""
     _check_lang(lang)
-    sets = list(overrides or [])
-    if seed is not None:
-        sets.append(f"experiment.seed={seed}")
-    sc = load_or_exit(scenario, sets)
+    sc = load_or_exit(scenario, _settings(overrides, seed=seed))
     names = [m.strip() for m in models.split(",")] if models else list(sc.compare)
     for m in names:
         _check_model(sc, "--models", m)

@@ -430,6 +430,20 @@ def optimise(
     )
 
 
+def _outcome_columns(c: Candidate) -> dict[str, Any]:
+    """A candidate's helped, p90 wait (each with its 95 % CI) and waiting at the end."""
+    return {
+        "replications": c.helped.n,
+        "helped_per_year": c.helped.mean,
+        "helped_ci_low": c.helped.low,
+        "helped_ci_high": c.helped.high,
+        "p90_wait_weeks": c.p90.mean,
+        "p90_ci_low": c.p90.low,
+        "p90_ci_high": c.p90.high,
+        "waiting_at_end": c.waiting.mean,
+    }
+
+
 def candidate_rows(result: OptimiseResult) -> list[dict[str, Any]]:
     """One row per candidate run: pass, model, split, helped, p90, waiting, with 95 % CIs."""
     limit = result.settings.max_p90_wait_weeks
@@ -442,14 +456,7 @@ def candidate_rows(result: OptimiseResult) -> list[dict[str, Any]]:
                 "authority_share": c.share,
                 "authority_fte": c.authority_fte,
                 "provider_fte": c.provider_fte,
-                "replications": c.helped.n,
-                "helped_per_year": c.helped.mean,
-                "helped_ci_low": c.helped.low,
-                "helped_ci_high": c.helped.high,
-                "p90_wait_weeks": c.p90.mean,
-                "p90_ci_low": c.p90.low,
-                "p90_ci_high": c.p90.high,
-                "waiting_at_end": c.waiting.mean,
+                **_outcome_columns(c),
                 "waiting_allowed": c.referred.mean / WEEKS_PER_YEAR * limit,
                 "abandoned_per_year": c.abandoned.mean,
                 "limit_ratio": c.ratio,
@@ -474,14 +481,7 @@ def chosen_rows(result: OptimiseResult) -> list[dict[str, Any]]:
                 "authority_fte": c.authority_fte,
                 "provider_fte": c.provider_fte,
                 "staff_cost_dkk_per_year": sc.staff_cost_dkk((c.authority_fte, c.provider_fte)),
-                "replications": c.helped.n,
-                "helped_per_year": c.helped.mean,
-                "helped_ci_low": c.helped.low,
-                "helped_ci_high": c.helped.high,
-                "p90_wait_weeks": c.p90.mean,
-                "p90_ci_low": c.p90.low,
-                "p90_ci_high": c.p90.high,
-                "waiting_at_end": c.waiting.mean,
+                **_outcome_columns(c),
                 "abandoned_per_year": c.abandoned.mean,
                 "limit_ratio": c.ratio,
                 "feasible": c.feasible,

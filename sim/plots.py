@@ -293,6 +293,22 @@ def _ci_arrays(stats: Sequence[Stat]) -> tuple[list[float], list[float]]:
     return plus, minus
 
 
+def _bar_marker(st: Style) -> dict[str, Any]:
+    """A model's bar: its colour, an ink outline and its hatch (legible in grey print)."""
+    return dict(
+        color=st.colour,
+        line=dict(color=INK, width=1),
+        pattern=dict(
+            shape=st.pattern, fgcolor=INK, fgopacity=0.3, solidity=0.12, fillmode="overlay"
+        ),
+    )
+
+
+def _error_bars(plus: list[float], minus: list[float], width: int) -> dict[str, Any]:
+    """95 % CI whiskers, drawn in ink."""
+    return dict(type="data", array=plus, arrayminus=minus, color=INK, thickness=2, width=width)
+
+
 def _hover_ci(lang: str, unit: str, digits: str = ",.1f") -> str:
     u = i18n.unit_label(unit, lang)
     return (
@@ -325,20 +341,8 @@ def _bar_ci(
                 x=[i18n.model_name(m, lang)],
                 y=[s.mean],
                 name=i18n.model_name(m, lang),
-                marker=dict(
-                    color=st.colour,
-                    line=dict(color=INK, width=1),
-                    pattern=dict(
-                        shape=st.pattern,
-                        fgcolor=INK,
-                        fgopacity=0.3,
-                        solidity=0.12,
-                        fillmode="overlay",
-                    ),
-                ),
-                error_y=dict(
-                    type="data", array=plus, arrayminus=minus, color=INK, thickness=2, width=12
-                ),
+                marker=_bar_marker(st),
+                error_y=_error_bars(plus, minus, width=12),
                 text=[_fmt_value(metric, s.mean, lang)],
                 textposition="inside",
                 insidetextanchor="middle",
@@ -883,20 +887,8 @@ def fig_metric_by_run(runs: Sequence[Results], metric: str, lang: str = "en") ->
                 x=labels,
                 y=[s.mean for s in stats],
                 name=i18n.model_name(m, lang),
-                marker=dict(
-                    color=st.colour,
-                    line=dict(color=INK, width=1),
-                    pattern=dict(
-                        shape=st.pattern,
-                        fgcolor=INK,
-                        fgopacity=0.3,
-                        solidity=0.12,
-                        fillmode="overlay",
-                    ),
-                ),
-                error_y=dict(
-                    type="data", array=plus, arrayminus=minus, color=INK, thickness=2, width=8
-                ),
+                marker=_bar_marker(st),
+                error_y=_error_bars(plus, minus, width=8),
                 text=[_fmt_value(metric, s.mean, lang) for s in stats],
                 textposition="inside",
                 insidetextanchor="middle",
