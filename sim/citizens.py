@@ -32,7 +32,9 @@ class Citizen:
         "decided_at",
         "dropout_weeks",
         "eligible",
+        "goal_at",
         "goals",
+        "granted",
         "id",
         "need",
         "patience_weeks",
@@ -42,6 +44,7 @@ class Citizen:
         "stage",
         "stage_since",
         "started_at",
+        "stretch_from",
         "u_reref",
         "u_rework",
         "u_route",
@@ -57,6 +60,10 @@ class Citizen:
         self.stage = -1
         self.stage_since = referred_at
         self.progress = 0.0
+        # Reviewed § 85 support only: when the goals are (or will be, at the current rate)
+        # reached; ``granted`` (hours per week) and ``stretch_from`` (since when they have run
+        # unchanged) are set beside it.
+        self.goal_at: float | None = None
 
 
 class CitizenFactory:
