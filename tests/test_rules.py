@@ -209,3 +209,68 @@ def test_post_goal_hours_follow_hours_adjusted_at_review(
     years = 200.0 / WEEKS_PER_YEAR
     assert m["post_goal_hours_per_year"] * years == pytest.approx(n * hours_after_goal, rel=1e-9)
     assert m["post_goal_weeks_per_episode"] == pytest.approx(28 - weeks_to_goal, abs=1e-9)
+
+
+# --------------------------------------------------------------------------- item 3: one reserve
+
+
+def _staff(authority: float, provider: float, queue: str = "fifo") -> Any:
+    import simpy
+
+    from sim.engine import Staff
+
+    return Staff(simpy.Environment(), authority, provider, queue)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("blocked", [2, 20])
+def test_provider_keeps_back_one_booking_not_the_backlog(blocked: int) -> None:
+    """Many joint meetings wait for a case worker (the authority is full for a week), each needing
+    100 provider units. Support starts may use all the provider's free units but those of the
+    next waiting meeting: with 600 units, five starts of 100 fit and exactly 100 stay free."""
+    staff = _staff(10, 10)  # 600 units each
+    env = staff.env
+    staff.occupy(((staff.authority, 600, 2),), 7.0)
+    meetings = [
+        staff.occupy(((staff.authority, 100, 1), (staff.provider, 100, 1)), 7.0)
+        for _ in range(blocked)
+    ]
+    starts = [staff.acquire_support(100) for _ in range(6)]
+    started = sum(ev is None for ev in starts)
+    assert started == 5
+    assert staff.provider.free == 100  # idle beside the list: one meeting's share, no more
+    assert starts[5] is not None and not starts[5].triggered
+    env.run(until=7.5)  # the authority frees up: the first meeting takes the kept units
+    assert staff.provider.rate[1] == 100 and staff.authority.rate[1] == 100
+    assert staff.provider.free == 0  # the others now wait for the provider
+    env.run(until=7.0 * blocked + 14)  # one meeting a week on the provider's 100 free units
+    assert all(m.processed for m in meetings)
+    assert starts[5].triggered  # and once no meeting waits, the waiting support start begins
+
+
+def test_a_saturated_authority_does_not_idle_the_provider_beside_a_waiting_list() -> None:
+    """12 M DKK, authority share 0.1, 6 referrals a week, classic: the authority's backlog grows
+    for years (hundreds of handoff orders waiting, each needing provider hours). In the weeks the
+    support waiting list is long, the provider's idle hours (capacity minus every held hour, from
+    the weekly series) stay below two mean awards a week; keeping hours back for the whole backlog
+    idled ~80 hours a week."""
+    from sim.pathway import TIMESERIES_COLUMNS
+
+    from .conftest import make_scenario
+
+    sc = make_scenario(
+        {
+            "budget": {"annual_dkk": 12_000_000},
+            "staffing": {"mode": "share", "authority_share": 0.1},
+            "arrivals": {"rate_per_week": 6.0},
+        },
+        horizon_weeks=520,
+    )
+    res = Simulation(sc, "classic", 0, sc.staffing_fte()).run()
+    ts = res.timeseries
+    waiting = ts[:, TIMESERIES_COLUMNS.index("support_queue_citizens")]
+    intake = ts[:, TIMESERIES_COLUMNS.index("intake_citizens")]
+    idle = ts[:, TIMESERIES_COLUMNS.index("provider_idle_hours")]
+    long_list = (waiting[1:] > 20) & (waiting[:-1] > 20)  # long at both ends of the week
+    assert long_list.sum() > 100 and intake[-1] > 200  # the case the rule is about
+    mean_award = sum(s.share * s.need_hours_per_week.mean() for s in sc.segments)
+    assert idle[:-1][long_list].mean() < 2 * mean_award
