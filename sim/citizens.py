@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario import CsvArrivals, PoissonArrivals, Scenario
+from sim.scenario import (
+    MIN_NEED_HOURS_PER_WEEK,
+    MIN_WEEKS_TO_GOAL,
+    CsvArrivals,
+    PoissonArrivals,
+    Scenario,
+)
 from sim.streams import CHUNK, generator
 
 DAYS_PER_WEEK = 7.0
@@ -126,8 +132,8 @@ class CitizenFactory:
         self._rows = list(
             zip(
                 seg.tolist(),
-                np.maximum(need, 0.05).tolist(),
-                np.maximum(weeks, 0.01).tolist(),
+                np.maximum(need, MIN_NEED_HOURS_PER_WEEK).tolist(),
+                np.maximum(weeks, MIN_WEEKS_TO_GOAL).tolist(),
                 np.maximum(np.rint(goals), 1).astype(int).tolist(),
                 eligible.tolist(),
                 r["error"].standard_normal(n).tolist(),

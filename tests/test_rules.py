@@ -274,3 +274,32 @@ def test_a_saturated_authority_does_not_idle_the_provider_beside_a_waiting_list(
     assert long_list.sum() > 100 and intake[-1] > 200  # the case the rule is about
     mean_award = sum(s.share * s.need_hours_per_week.mean() for s in sc.segments)
     assert idle[:-1][long_list].mean() < 2 * mean_award
+
+
+# --------------------------------------------------------------------------- item 6: floors
+
+
+def test_floors_on_drawn_values_are_documented_and_applied(tmp_path: Path) -> None:
+    """A need or weeks to goal of 0 cannot run (progress = granted / need); the documented floors
+    apply to draws below them and to nothing above."""
+    from sim.citizens import CitizenFactory
+    from sim.scenario import MIN_NEED_HOURS_PER_WEEK, MIN_WEEKS_TO_GOAL, json_schema
+
+    props = json_schema()["$defs"]["Segment"]["properties"]
+    assert f"{MIN_NEED_HOURS_PER_WEEK:g}" in props["need_hours_per_week"]["description"]
+    assert f"{MIN_WEEKS_TO_GOAL:g}" in props["weeks_to_goal"]["description"]
+    assert "at least 1" in props["goals"]["description"]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"below {MIN_NEED_HOURS_PER_WEEK:g} hours/week" in readme
+    for need, weeks, want_need, want_weeks in [
+        (0.0, 0.0, MIN_NEED_HOURS_PER_WEEK, MIN_WEEKS_TO_GOAL),
+        ({"kind": "uniform", "low": 0.0, "high": 0.04}, 0.005, MIN_NEED_HOURS_PER_WEEK, 0.01),
+        (0.2, 3.0, 0.2, 3.0),
+    ]:
+        sc = fixed_scenario(tmp_path, {"extends": "classic"}, need=need, weeks_to_goal=weeks)
+        factory = CitizenFactory(sc, 1, (0,), "arrivals")
+        citizens = [factory.make(i, 0.0) for i in range(200)]
+        assert {c.need for c in citizens} == {want_need}
+        assert {c.weeks_to_goal for c in citizens} == {want_weeks}
+        m = run_fixed(sc, tmp_path)  # runs to the end: no division by a zero need
+        assert m["completed_per_year"] > 0
