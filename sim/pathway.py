@@ -150,6 +150,7 @@ class Simulation:
             return Buffered(generator(seed, self.key, f"delay/{name}"), dist.sample)
 
         m = self.m
+        self._delay_coordination = delay("coordination", m.first_contact.coordination_weeks)
         self._delay_first = delay("first_contact", m.first_contact.delay_weeks)
         self._delay_decision = delay("decision", m.decision.delay_weeks)
         self._delay_transfer = delay("transfer", m.handoff.transfer_delay_weeks)
@@ -351,6 +352,7 @@ class Simulation:
     def _build_plans(self) -> None:
         m = self.m
         self.intake_plan = self._plan(
+            Delay("coordinating the first meeting", self._delay_coordination),
             *self.first_contact_steps,
             Delay("hearing and statements", self._delay_first),
             Committee(m.decision.committee_cadence_weeks * DAYS_PER_WEEK),

@@ -280,6 +280,13 @@ class FirstContact(Strict):
         Fixed(value=0),
         description="Pure delay after the assessment (hearing, doctor's statement), weeks.",
     )
+    coordination_weeks: Distribution = Field(
+        Fixed(value=0),
+        description="Pure delay before the first meeting, weeks: finding a time when everyone "
+        "can meet (citizen, case worker and, in a joint meeting, the provider). The joint preset "
+        "draws it from triangular(0, 1, 3), an ASSUMPTION: no published figure (domain notes, "
+        "pathway (b): coordinating diaries may lengthen the time to the first meeting).",
+    )
 
 
 class Decision(Strict):
@@ -427,6 +434,9 @@ JOINT: dict[str, Any] = {
         "assessment": {"authority_hours": 2.0, "provider_hours": 1.0, "duration_weeks": 1.0},
         "documentation": {"authority_hours": 0.5, "provider_hours": 0.5, "duration_weeks": 0.5},
         "delay_weeks": {"kind": "fixed", "value": 0.5},
+        # ASSUMPTION (no published figure): finding a time for citizen, case worker and provider
+        # takes 0-3 weeks, most often 1 (mean 1.33 weeks).
+        "coordination_weeks": {"kind": "triangular", "low": 0.0, "mode": 1.0, "high": 3.0},
     },
     "decision": {
         "committee_cadence_weeks": 0.0,

@@ -166,6 +166,7 @@ def test_post_goal_hours_count_only_inside_the_window(tmp_path: Path) -> None:
     need, warmup, horizon = 5.0, 26.0, 60.0
     model = {
         "extends": "joint",
+        "first_contact": {"coordination_weeks": 0.0},
         "accuracy": {"error_sd": 0.0},
         "routing": {"short_course_share": 0.0},
         "rework": {"probability": 0.0},
@@ -303,3 +304,36 @@ def test_floors_on_drawn_values_are_documented_and_applied(tmp_path: Path) -> No
         assert {c.weeks_to_goal for c in citizens} == {want_weeks}
         m = run_fixed(sc, tmp_path)  # runs to the end: no division by a zero need
         assert m["completed_per_year"] > 0
+
+
+# --------------------------------------------------------------------------- item 7: coordination
+
+
+@pytest.mark.parametrize(
+    ("coordination", "median", "p90"),
+    [
+        # The joint preset's default, triangular(0, 1, 3): median 3 - sqrt(3), p90 3 - sqrt(0.6).
+        (None, 3 - math.sqrt(3.0), 3 - math.sqrt(0.6)),
+        ({"kind": "uniform", "low": 1.0, "high": 5.0}, 3.0, 4.6),
+    ],
+)
+def test_joint_waits_have_the_spread_of_coordinating_a_meeting(
+    coordination: dict[str, Any] | None, median: float, p90: float
+) -> None:
+    """With roomy staff nothing queues, so the time to decision is the joint intake's fixed 3.7
+    weeks plus the coordination delay: its median and 90th percentile are the distribution's."""
+    from sim.experiment import run_experiment
+
+    from .conftest import make_scenario
+    from .test_mechanisms import ROOMY
+
+    fc = {} if coordination is None else {"first_contact": {"coordination_weeks": coordination}}
+    sc = make_scenario(
+        {"models": {"v": {"extends": "joint", **fc}}, "compare": ["v"], **ROOMY}, replications=3
+    )
+    res = run_experiment(sc, jobs=1)
+    for r in res.replications:
+        m = r.metrics
+        assert m["time_to_decision_p90_weeks"] > m["time_to_decision_median_weeks"] + 0.5
+        assert m["time_to_decision_median_weeks"] == pytest.approx(3.7 + median, abs=0.15)
+        assert m["time_to_decision_p90_weeks"] == pytest.approx(3.7 + p90, abs=0.15)
