@@ -367,6 +367,7 @@ class Simulation:
         self.handoff_plan = self._plan(*handoff)
         startup = (self.s_startup, self.s_plan) if m.startup_meeting.enabled else ()
         self.startup_plan = self._plan(*startup)
+        self.startup_after = bool(self.startup_plan) and m.startup_meeting.after_wait
         self.rework_plan = self._plan(self.s_rework, *handoff)
 
     def _run(self, c: Citizen, plan: tuple[Step | Delay | Committee, ...]) -> Process:
@@ -420,7 +421,7 @@ class Simulation:
         self._enter(c, HANDOFF)
         if self.handoff_plan:
             yield from self._run(c, self.handoff_plan)
-        if self.startup_plan:
+        if self.startup_plan and not self.m.startup_meeting.after_wait:
             yield from self._run(c, self.startup_plan)
         if c.u_rework < self.m.rework.probability:
             if env.now >= self.warmup:
@@ -433,9 +434,19 @@ class Simulation:
         return max(acc.min_granted_hours_per_week, c.need * (1.0 + acc.error_sd * c.z_error))
 
     def support(
-        self, c: Citizen, progress: float = 0.0, first_review_days: float | None = None
+        self,
+        c: Citizen,
+        progress: float = 0.0,
+        first_review_days: float | None = None,
+        *,
+        in_place: bool = False,
     ) -> Process:
-        """Wait for support hours, then support with reviews until the goals are reached."""
+        """Wait for support hours, then support with reviews until the goals are reached.
+
+        With the start-up meeting after the wait, the citizen takes the place (the wait to
+        support start ends there), and the provider's start-up meeting and plan come first in
+        it, booked from the provider's hours; progress starts when they end. ``in_place``: a
+        citizen already in support at time 0, past its start-up."""
         env, staff, m = self.env, self.staff, self.m
         self._enter(c, SUPPORT_QUEUE)
         short = c.u_route < m.routing.short_course_share
@@ -465,6 +476,9 @@ class Simulation:
             self.counts["short_course" if short else "s85"] += 1
         if c.referred_at >= self.warmup:
             self.start_waits.append((now - c.referred_at) / DAYS_PER_WEEK)
+        if self.startup_after and not in_place:
+            yield from self._run(c, self.startup_plan)
+            now = env.now
         if short:
             yield env.timeout(m.routing.short_course_weeks * DAYS_PER_WEEK)
             self._end_support(c, units, 0.0, "completed", "short course")
@@ -651,7 +665,7 @@ class Simulation:
             self._new_citizen(c)
             progress = elapsed.next() * c.weeks_to_goal
             first = phase.next() * cadence if cadence > 0 else None
-            self.env.process(self.support(c, progress, first))
+            self.env.process(self.support(c, progress, first, in_place=True))
         for _ in range(sc.initial_caseload.waiting):
             c = init.make(self.next_id, 0.0)
             self.next_id += 1

@@ -33,11 +33,14 @@ def fixed_scenario(
     horizon_weeks: float = 200.0,
     warmup_weeks: float = 0.0,
     over: dict[str, Any] | None = None,
+    referral_weeks: list[float] | None = None,
 ) -> Scenario:
     """Odder's staff with one segment of fixed need and weeks to goal, every referral eligible,
-    no drop-out, re-referral or initial caseload, and one referral a week read from a CSV file."""
+    no drop-out, re-referral or initial caseload, and one referral a week (or one at each of
+    ``referral_weeks``) read from a CSV file."""
     start = dt.date(2024, 1, 1)
-    lines = ["date", *((start + dt.timedelta(weeks=i)).isoformat() for i in range(referrals))]
+    weeks = referral_weeks if referral_weeks is not None else range(referrals)
+    lines = ["date", *((start + dt.timedelta(weeks=w)).isoformat() for w in weeks)]
     (tmp_path / "referrals.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     data = odder_data()
     data.update(
@@ -337,3 +340,60 @@ def test_joint_waits_have_the_spread_of_coordinating_a_meeting(
         assert m["time_to_decision_p90_weeks"] > m["time_to_decision_median_weeks"] + 0.5
         assert m["time_to_decision_median_weeks"] == pytest.approx(3.7 + median, abs=0.15)
         assert m["time_to_decision_p90_weeks"] == pytest.approx(3.7 + p90, abs=0.15)
+
+
+# --------------------------------------------------------------------------- item 8: start-up order
+
+FIXED_CLASSIC_INTAKE: dict[str, Any] = {
+    "first_contact": {"delay_weeks": 0.0},
+    "decision": {"committee_cadence_weeks": 0.0, "delay_weeks": 0.0},
+    "handoff": {"transfer_delay_weeks": 0.0},
+    "rework": {"probability": 0.0},
+    "accuracy": {"error_sd": 0.0},
+    "routing": {"short_course_share": 0.0},
+}
+"""Classic with every delay fixed: meeting 1 + assessment 1 + documentation 0.5 + decision 0.4
+weeks = 2.9 weeks to decision; the order 0.4 weeks more: ready for the provider at 3.3 weeks."""
+
+
+@pytest.mark.parametrize(("meeting_weeks", "plan_weeks"), [(1.0, 1.0), (2.0, 0.5)])
+@pytest.mark.parametrize("after_wait", [True, False])
+def test_startup_meeting_order_with_known_delays(
+    tmp_path: Path, meeting_weeks: float, plan_weeks: float, after_wait: bool
+) -> None:
+    """Two citizens referred the same day, 4 h/week each, 20 weeks to goal, no reviews; the
+    provider (7.9 h/week) fits one place beside the start-up work but not two places.
+
+    Start-up after the wait: the first takes its place when ready (3.3 weeks), holds its start-up
+    (s weeks) in it and is supported from 3.3 + s to 23.3 + s; the second takes the place then.
+    Start-up before the wait: both hold their start-up first; the first takes its place at 3.3 + s,
+    the second when it ends (23.3 + s) and is supported until 43.3 + s."""
+    s = meeting_weeks + plan_weeks
+    model = {
+        "extends": "classic",
+        **FIXED_CLASSIC_INTAKE,
+        "startup_meeting": {
+            "after_wait": after_wait,
+            "meeting": {"provider_hours": 2.5, "duration_weeks": meeting_weeks},
+            "plan": {"provider_hours": 1.5, "duration_weeks": plan_weeks},
+        },
+        "review": {"cadence_weeks": 0.0},
+    }
+    horizon = 43.3 + s + 1.0  # the second finishes only when its start-up came before the wait
+    sc = fixed_scenario(
+        tmp_path,
+        model,
+        referral_weeks=[0.0, 0.0],
+        need=4.0,
+        weeks_to_goal=20.0,
+        horizon_weeks=horizon,
+        over={"staffing": {"provider_fte": 7.9 / 27.75}},
+    )
+    sim = Simulation(sc, "v", 0, sc.staffing_fte(), base_dir=tmp_path)
+    m = sim.run().metrics
+    assert sorted(sim.decision_waits) == pytest.approx([2.9, 2.9])
+    first = 3.3 if after_wait else 3.3 + s
+    assert sorted(sim.start_waits) == pytest.approx([first, 23.3 + s])
+    assert m["completed_per_year"] * horizon / WEEKS_PER_YEAR == pytest.approx(
+        1 if after_wait else 2
+    )
