@@ -174,6 +174,10 @@ class Staff:
         # sum over the backlog; ``_n_reserve`` counts such bookings so none costs a scan.
         self._reserve = 0
         self._n_reserve = 0
+        # The least the reserve ever is: hours support starts never fill, so that a review
+        # booked from the provider's free hours can always run (else a provider full of places
+        # that end only at a review would wait for ever).
+        self._floor = 0
         # Release callbacks per parts tuple (keyed by identity: parts belong to long-lived steps
         # that keep them alive), so the hot path allocates no closure.
         self._releasers: dict[int, Callable[[simpy.Event], None]] = {}
@@ -241,7 +245,7 @@ class Staff:
         if where == 0 and booking.needs_provider:
             self._n_reserve += 1
             if self._n_reserve == 1:
-                self._reserve = _provider_units(booking)
+                self._reserve = max(_provider_units(booking), self._floor)
         lst = self.blocked[where]
         need = next(u for p, u, _ in booking.parts if p is self.pools[where])
         self._min_need[where] = min(self._min_need[where], need) if lst else need
@@ -251,12 +255,18 @@ class Staff:
     def _update_reserve(self) -> None:
         """Keep back the provider units of the earliest booking blocked on the authority that
         needs the provider (none when there is none)."""
-        self._reserve = 0
+        self._reserve = self._floor
         if self._n_reserve:
             for b in self.blocked[0]:
                 if b.needs_provider:
-                    self._reserve = _provider_units(b)
+                    self._reserve = max(_provider_units(b), self._floor)
                     return
+
+    def keep_free(self, units: int) -> None:
+        """Never let support starts fill the last ``units`` of the provider's hours (at most the
+        provider's capacity): room for the largest review booked from free hours."""
+        self._floor = min(units, self.provider.capacity)
+        self._update_reserve()
 
     def _make_releaser(
         self, parts: tuple[Part, ...], on_end: Callable[[], None] | None

@@ -306,6 +306,7 @@ _EN: dict[str, str] = {
     "param.duration_weeks": "duration",
     "param.compare": "models compared",
     "param.support_queue": "support waiting list",
+    "param.review_provider_hours": "provider's part of a review",
     "param.experiment": "experiment",
     "param.seed": "seed",
     "param.replications": "replications",
@@ -329,6 +330,8 @@ _EN: dict[str, str] = {
     "value.csv": "replayed dates",
     "value.grid": "grid",
     "value.zip": "zipped",
+    "value.free": "from the provider's free hours (costs capacity)",
+    "value.support": "inside the citizen's granted support hours",
     "queue.intake": "first fit in order of referral; meetings and assessments are served before "
     "waiting support starts",
     # ---------------------------------------------------------------- distributions
@@ -832,6 +835,7 @@ _DA: dict[str, str] = {
     "param.duration_weeks": "varighed",
     "param.compare": "modeller, der sammenlignes",
     "param.support_queue": "venteliste til støtte",
+    "param.review_provider_hours": "udførers del af en opfølgning",
     "param.experiment": "eksperiment",
     "param.seed": "frø",
     "param.replications": "gentagelser",
@@ -855,6 +859,8 @@ _DA: dict[str, str] = {
     "value.csv": "genafspillede datoer",
     "value.grid": "gitter",
     "value.zip": "parvis",
+    "value.free": "fra udførers ledige timer (koster kapacitet)",
+    "value.support": "inden for borgerens bevilgede støttetimer",
     "queue.intake": "første der passer, i henvisningsrækkefølge; møder og udredninger går forud "
     "for opstart af ventende støtte",
     # ---------------------------------------------------------------- distributions

@@ -103,6 +103,11 @@ def _rate(pool: Pool, hours: float, weeks: float) -> tuple[int, float]:
     return units, weeks
 
 
+def _provider_part(step: Step) -> int:
+    """Provider units a step books from the provider's pool."""
+    return sum(u for pool, u, _ in step.parts if pool.name == "provider")
+
+
 def _draw(stream: Buffered | float) -> float:
     """The next value of a delay stream, or the fixed delay."""
     return stream if isinstance(stream, float) else stream.next()
@@ -157,6 +162,8 @@ class Simulation:
         self._delay_reref = delay("rereferral", scenario.exits.rereferral_delay_weeks)
         self._build_steps()
         self._build_plans()
+        if scenario.review_provider_hours == "free":
+            self.staff.keep_free(max((_provider_part(s) for s in self.review_steps), default=0))
 
         self.book = StageBook(self.warmup)
         self.over = Level()
@@ -198,16 +205,27 @@ class Simulation:
         return Step(name, tuple(parts), weeks * DAYS_PER_WEEK)
 
     def _review_step(self, name: str, acts: list[tuple[Activity, int]]) -> Step:
-        """A review activity: the authority's part is booked from its pool; the provider's part is
-        done inside the citizen's running support hours and reclassified for its duration."""
+        """A review activity: the authority's part is booked from its pool. The provider's part
+        is booked from the provider's free hours (``review_provider_hours: free``: it costs
+        capacity, and waits like other intake work), or done inside the citizen's running
+        support hours and reclassified for its duration (``support``)."""
         weeks = max((a.duration_weeks for a, _ in acts), default=0.0)
         parts: list[Part] = []
         provider_units, provider_cat = 0, MEETING
-        for act, cat in acts:
-            if act.authority_hours > 0:
-                units, w = _rate(self.staff.authority, act.authority_hours, weeks)
-                parts.append((self.staff.authority, units, cat))
+        staff = self.staff
+        groups = [(staff.authority, "authority_hours")]
+        if self.scenario.review_provider_hours == "free":
+            groups.append((staff.provider, "provider_hours"))
+        for pool, field in groups:
+            # One part per pool (an atomic booking checks each part on its own), in the category
+            # of the activity that carries most of the hours.
+            hours = [(getattr(act, field), cat) for act, cat in acts if getattr(act, field) > 0]
+            if hours:
+                units, w = _rate(pool, sum(h for h, _ in hours), weeks)
+                parts.append((pool, units, max(hours)[1]))
                 weeks = max(weeks, w)
+        if len(groups) == 2:
+            return Step(name, tuple(parts), weeks * DAYS_PER_WEEK)
         for act, cat in acts:
             if act.provider_hours > 0 and weeks > 0:
                 provider_units += to_units(act.provider_hours / weeks)

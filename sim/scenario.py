@@ -619,6 +619,13 @@ class Scenario(Strict):
         description="Support waiting list: strict first-in-first-out, or first-fit (a later "
         "citizen whose hours fit may start before an earlier one whose hours do not).",
     )
+    review_provider_hours: Literal["free", "support"] = Field(
+        "free",
+        description="The provider's part of a review (status report, review meeting): booked "
+        "from the provider's free hours like any other activity, so it costs capacity (free), "
+        "or taken inside the citizen's granted support hours without slowing progress "
+        "(support).",
+    )
     experiment: Experiment = Experiment()
     sweep: Sweep | None = None
 

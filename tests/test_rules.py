@@ -397,3 +397,78 @@ def test_startup_meeting_order_with_known_delays(
     assert m["completed_per_year"] * horizon / WEEKS_PER_YEAR == pytest.approx(
         1 if after_wait else 2
     )
+
+
+# --------------------------------------------------------------------------- item 9: review hours
+
+
+@pytest.mark.parametrize(("mode", "reclassified"), [("free", 0.0), ("support", 2.0)])
+@pytest.mark.parametrize("need", [4.0, 6.0])
+def test_review_provider_hours_come_from_free_hours_or_from_support(
+    tmp_path: Path, mode: str, reclassified: float, need: float
+) -> None:
+    """40 citizens, each supported for 55 weeks (review at 52: a 2-hour provider report, then
+    the meeting and the authority's review, one week each; no start-up meeting). The places hold
+    40 x need x 55 support hours. With `free` the reports' 2 hours each come on top, from the
+    provider's free hours; with `support` they are taken out of the places' support hours. The
+    provider's documentation hours are the order (0.5 h) and the report (2 h) either way."""
+    model = {
+        "extends": "classic",
+        **FIXED_CLASSIC_INTAKE,
+        "startup_meeting": {"enabled": False},
+        "review": {"cadence_weeks": 52.0, "report": {"provider_hours": 2.0, "duration_weeks": 1}},
+    }
+    n = 40
+    sc = fixed_scenario(
+        tmp_path, model, referrals=n, need=need, over={"review_provider_hours": mode}
+    )
+    m = run_fixed(sc, tmp_path)
+    years = 200.0 / WEEKS_PER_YEAR
+    support = n * need * 55 - n * reclassified
+    assert m["provider_support_hours_per_year"] * years == pytest.approx(support, rel=1e-9)
+    assert m["provider_documentation_hours_per_year"] * years == pytest.approx(n * 2.5, rel=1e-9)
+
+
+def test_review_hours_from_free_hours_cost_support_capacity() -> None:
+    """Odder with 20 % more referrals (a long classic waiting list): booking the reviews'
+    provider hours from the provider's free hours leaves fewer for support starts, so on the same
+    citizens the waiting list is longer in every replication than when they are taken inside
+    the citizens' support."""
+    from sim.experiment import run_experiment
+
+    from .conftest import make_scenario
+
+    lists = {}
+    for mode in ("free", "support"):
+        sc = make_scenario(
+            {"review_provider_hours": mode, "arrivals": {"rate_per_week": 3.6}}, replications=4
+        )
+        lists[mode] = run_experiment(sc, models=["classic"], jobs=1).values(
+            "classic", "support_queue_mean_citizens"
+        )
+    assert all(f > s for f, s in zip(lists["free"], lists["support"], strict=True))
+
+
+def test_reviews_from_free_hours_never_wait_for_ever(tmp_path: Path) -> None:
+    """A provider with room for two 4-hour places and places that end only at a review needing
+    2 provider hours a week: if support starts could fill the provider, every review would wait
+    for hours that only a review can free. Support starts leave one review's hours free, so
+    everyone finishes and the pool is back at its capacity."""
+    model = {
+        "extends": "classic",
+        **FIXED_CLASSIC_INTAKE,
+        "startup_meeting": {"enabled": False},
+        "review": {"cadence_weeks": 13.0, "report": {"provider_hours": 2.0, "duration_weeks": 1}},
+    }
+    sc = fixed_scenario(
+        tmp_path,
+        model,
+        referral_weeks=[0.0] * 6,
+        horizon_weeks=40,
+        over={"staffing": {"provider_fte": 8.5 / 27.75}},
+    )
+    d = Simulation(sc, "v", 0, sc.staffing_fte(), base_dir=tmp_path).run_until_empty()
+    assert d["active"] == 0
+    assert d["exited_total"]["completed"] == 6
+    provider = d["pools"]["provider"]
+    assert provider["free"] == provider["capacity"]
