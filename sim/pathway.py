@@ -204,17 +204,19 @@ class Simulation:
                 weeks = max(weeks, w)
         return Step(name, tuple(parts), weeks * DAYS_PER_WEEK)
 
-    def _review_step(self, name: str, acts: list[tuple[Activity, int]]) -> Step:
+    def _review_step(
+        self, name: str, acts: list[tuple[Activity, int]], inside: bool | None = None
+    ) -> Step:
         """A review activity: the authority's part is booked from its pool. The provider's part
         is booked from the provider's free hours (``review_provider_hours: free``: it costs
         capacity, and waits like other intake work), or done inside the citizen's running
-        support hours and reclassified for its duration (``support``)."""
+        support hours and reclassified for its duration (``support``, or ``inside``)."""
         weeks = max((a.duration_weeks for a, _ in acts), default=0.0)
         parts: list[Part] = []
         provider_units, provider_cat = 0, MEETING
         staff = self.staff
         groups = [(staff.authority, "authority_hours")]
-        if self.scenario.review_provider_hours == "free":
+        if not (self.scenario.review_provider_hours == "support" if inside is None else inside):
             groups.append((staff.provider, "provider_hours"))
         for pool, field in groups:
             # One part per pool (an atomic booking checks each part on its own), in the category
@@ -247,6 +249,17 @@ class Simulation:
         self.s_order = self._step("order and handoff", m.handoff.order, DOCUMENTATION)
         self.s_startup = self._step("provider start-up meeting", m.startup_meeting.meeting, MEETING)
         self.s_plan = self._step("provider plan", m.startup_meeting.plan, DOCUMENTATION)
+        # After the waiting list, start-up meeting and plan are the first thing in the place:
+        # their provider hours come out of it, like a review's inside support.
+        su = m.startup_meeting
+        self.startup_in_place = tuple(
+            step
+            for step in (
+                self._review_step("provider start-up meeting", [(su.meeting, MEETING)], True),
+                self._review_step("provider plan", [(su.plan, DOCUMENTATION)], True),
+            )
+            if su.enabled and su.after_wait and (step.parts or step.days > 0)
+        )
         self.s_rework = self._step("re-assessment", m.rework.reassessment, CASEWORK)
         r = m.review
         if r.joint:
@@ -385,7 +398,6 @@ class Simulation:
         self.handoff_plan = self._plan(*handoff)
         startup = (self.s_startup, self.s_plan) if m.startup_meeting.enabled else ()
         self.startup_plan = self._plan(*startup)
-        self.startup_after = bool(self.startup_plan) and m.startup_meeting.after_wait
         self.rework_plan = self._plan(self.s_rework, *handoff)
 
     def _run(self, c: Citizen, plan: tuple[Step | Delay | Committee, ...]) -> Process:
@@ -463,8 +475,9 @@ class Simulation:
 
         With the start-up meeting after the wait, the citizen takes the place (the wait to
         support start ends there), and the provider's start-up meeting and plan come first in
-        it, booked from the provider's hours; progress starts when they end. ``in_place``: a
-        citizen already in support at time 0, past its start-up."""
+        it, their provider hours taken out of the place (at most its hours a week); progress
+        starts when they end. ``in_place``: a citizen already in support at time 0, past its
+        start-up."""
         env, staff, m = self.env, self.staff, self.m
         self._enter(c, SUPPORT_QUEUE)
         short = c.u_route < m.routing.short_course_share
@@ -494,8 +507,11 @@ class Simulation:
             self.counts["short_course" if short else "s85"] += 1
         if c.referred_at >= self.warmup:
             self.start_waits.append((now - c.referred_at) / DAYS_PER_WEEK)
-        if self.startup_after and not in_place:
-            yield from self._run(c, self.startup_plan)
+        if self.startup_in_place and not in_place:
+            for step in self.startup_in_place:
+                ev = self._review(c, step, units)
+                if ev is not None:
+                    yield ev
             now = env.now
         if short:
             yield env.timeout(m.routing.short_course_weeks * DAYS_PER_WEEK)

@@ -311,10 +311,11 @@ class StartupMeeting(Strict):
         True,
         description="True: the provider holds its start-up meeting and writes its plan when a "
         "support place frees up, after the waiting list (the domain's classic pathway): the "
-        "citizen takes the place, the meeting and plan come first in it, and progress toward "
-        "the goals starts when they end; the wait to support start runs to taking the place. "
-        "False: meeting and plan come before the waiting list, and the place is taken when "
-        "support itself starts.",
+        "citizen takes the place, the meeting and plan come first in it (their provider hours "
+        "taken out of the place's, at most its hours a week), and progress toward the goals "
+        "starts when they end; the wait to support start runs to taking the place. False: "
+        "meeting and plan are booked from the provider's free hours before the waiting list, "
+        "and the place is taken when support itself starts.",
     )
     meeting: Activity = Field(Activity(), description="Provider's own start-up meeting.")
     plan: Activity = Field(Activity(), description="Provider's own plan (documentation).")

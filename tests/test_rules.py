@@ -394,9 +394,16 @@ def test_startup_meeting_order_with_known_delays(
     assert sorted(sim.decision_waits) == pytest.approx([2.9, 2.9])
     first = 3.3 if after_wait else 3.3 + s
     assert sorted(sim.start_waits) == pytest.approx([first, 23.3 + s])
-    assert m["completed_per_year"] * horizon / WEEKS_PER_YEAR == pytest.approx(
-        1 if after_wait else 2
-    )
+    years = horizon / WEEKS_PER_YEAR
+    assert m["completed_per_year"] * years == pytest.approx(1 if after_wait else 2)
+    # Start-up hours: 2.5 h meeting and 1.5 h plan each, either way (the plans plus the orders'
+    # 0.5 h are the documentation). After the wait they come out of the place, which is held
+    # from taking it: the first's place for 20 + s weeks, the second's until the horizon
+    # (21 weeks): 4 h/week x (41 + s) weeks - 2 x 4 h. Before the wait: 2 x 20 weeks x 4 h.
+    assert m["provider_meetings_hours_per_year"] * years == pytest.approx(5.0)
+    assert m["provider_documentation_hours_per_year"] * years == pytest.approx(4.0)
+    support = 4 * (41 + s) - 8 if after_wait else 160.0
+    assert m["provider_support_hours_per_year"] * years == pytest.approx(support)
 
 
 # --------------------------------------------------------------------------- item 9: review hours
