@@ -14,11 +14,14 @@ Booking rules:
   authority (a joint meeting waiting for a case worker) will need. Only that one booking's hours
   are kept back, not the sum over all of them: a backlog at the authority would otherwise idle
   the provider beside a waiting list;
+- reviews queue with new intake in arrival order (default), or before all waiting new intake
+  (``review_priority: reviews_first``);
 - the support waiting list is strict FIFO (default) or first-fit.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -33,6 +36,9 @@ CATEGORIES = ("support", "meetings", "casework", "documentation")
 
 MINUTES_PER_HOUR = 60
 DAYS_PER_WEEK = 7.0
+PRIORITY = 1 << 52
+"""Subtracted from a priority booking's sequence number: it sorts before all other waiting
+bookings, and among priority bookings arrival order still holds."""
 
 
 def _seq_of(b: Booking) -> int:
@@ -203,9 +209,11 @@ class Staff:
         days: float,
         on_start: Callable[[], None] | None = None,
         on_end: Callable[[], None] | None = None,
+        first: bool = False,
     ) -> simpy.Event:
         """Hold ``parts`` for ``days`` as soon as they all fit; the returned event fires once the
         hours are released. Hooks run when the hours are taken and just before they are given back.
+        A ``first`` booking that has to wait is served before every waiting booking that is not.
 
         This is the hot path of the engine: an activity that fits at once costs one event.
         """
@@ -226,7 +234,10 @@ class Staff:
             return t
         self._seq += 1
         booking = Booking(
-            DeferredTimeout(env), parts, any(p[0] is self.provider for p in parts), self._seq
+            DeferredTimeout(env),
+            parts,
+            any(p[0] is self.provider for p in parts),
+            self._seq - PRIORITY if first else self._seq,
         )
         booking.days, booking.on_start, booking.finish = days, on_start, finish
         self._block(booking, self._failing(parts))
@@ -249,7 +260,12 @@ class Staff:
         lst = self.blocked[where]
         need = next(u for p, u, _ in booking.parts if p is self.pools[where])
         self._min_need[where] = min(self._min_need[where], need) if lst else need
-        lst.append(booking)
+        if lst and booking.seq < lst[-1].seq:
+            bisect.insort(lst, booking, key=_seq_of)  # a priority booking, or one moved
+            if where == 0 and booking.needs_provider:
+                self._update_reserve()  # it may now be the earliest
+        else:
+            lst.append(booking)
         self._marks[where] = min(self._marks[where], self.pools[where].free)
 
     def _update_reserve(self) -> None:

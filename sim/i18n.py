@@ -307,6 +307,7 @@ _EN: dict[str, str] = {
     "param.compare": "models compared",
     "param.support_queue": "support waiting list",
     "param.review_provider_hours": "provider's part of a review",
+    "param.review_priority": "reviews at the authority",
     "param.experiment": "experiment",
     "param.seed": "seed",
     "param.replications": "replications",
@@ -332,6 +333,8 @@ _EN: dict[str, str] = {
     "value.zip": "zipped",
     "value.free": "from the provider's free hours (costs capacity)",
     "value.support": "inside the citizen's granted support hours",
+    "value.arrival": "in arrival order with new intake",
+    "value.reviews_first": "before waiting new intake",
     "queue.intake": "first fit in order of referral; meetings and assessments are served before "
     "waiting support starts",
     # ---------------------------------------------------------------- distributions
@@ -836,6 +839,7 @@ _DA: dict[str, str] = {
     "param.compare": "modeller, der sammenlignes",
     "param.support_queue": "venteliste til støtte",
     "param.review_provider_hours": "udførers del af en opfølgning",
+    "param.review_priority": "opfølgninger hos myndigheden",
     "param.experiment": "eksperiment",
     "param.seed": "frø",
     "param.replications": "gentagelser",
@@ -861,6 +865,8 @@ _DA: dict[str, str] = {
     "value.zip": "parvis",
     "value.free": "fra udførers ledige timer (koster kapacitet)",
     "value.support": "inden for borgerens bevilgede støttetimer",
+    "value.arrival": "i ankomstrækkefølge sammen med nye henvisninger",
+    "value.reviews_first": "før ventende nye henvisninger",
     "queue.intake": "første der passer, i henvisningsrækkefølge; møder og udredninger går forud "
     "for opstart af ventende støtte",
     # ---------------------------------------------------------------- distributions

@@ -162,6 +162,7 @@ class Simulation:
         self._delay_reref = delay("rereferral", scenario.exits.rereferral_delay_weeks)
         self._build_steps()
         self._build_plans()
+        self._reviews_first = scenario.review_priority == "reviews_first"
         if scenario.review_provider_hours == "free":
             self.staff.keep_free(max((_provider_part(s) for s in self.review_steps), default=0))
 
@@ -579,7 +580,7 @@ class Simulation:
             t_last = now
             reached = progress >= goal - 1e-9
             for step in self.review_steps:
-                ev = self._review(c, step, units)
+                ev = self._review(c, step, units, self._reviews_first)
                 if ev is not None:
                     yield ev
             if reached:
@@ -620,9 +621,12 @@ class Simulation:
             c.goal_at = now + (c.goal_at - now) * eff / new_eff
         c.granted, c.stretch_from = g, now
 
-    def _review(self, c: Citizen, step: Step, held_units: int) -> simpy.Event | None:
-        """A review step; the provider's part is taken from the citizen's held support hours and
-        reclassified (support to meetings or documentation) while it runs."""
+    def _review(
+        self, c: Citizen, step: Step, held_units: int, first: bool = False
+    ) -> simpy.Event | None:
+        """A review step (or a start-up step inside the place); the provider's part inside
+        support is taken from the citizen's held hours and reclassified (support to meetings or
+        documentation) while it runs. ``first``: served before waiting new intake."""
         staff = self.staff
         provider = staff.provider
         pu = min(step.provider_units, held_units)
@@ -643,7 +647,7 @@ class Simulation:
 
         box = [0.0]
         if step.parts:
-            return staff.occupy(step.parts, step.days, on_start, on_end)
+            return staff.occupy(step.parts, step.days, on_start, on_end, first)
         if step.days <= 0:
             return None
         on_start()

@@ -620,6 +620,12 @@ class Scenario(Strict):
         description="Support waiting list: strict first-in-first-out, or first-fit (a later "
         "citizen whose hours fit may start before an earlier one whose hours do not).",
     )
+    review_priority: Literal["arrival", "reviews_first"] = Field(
+        "arrival",
+        description="Reviews of citizens in support queue for staff hours with new intake in "
+        "arrival order (arrival), or are served before all waiting new intake (reviews_first); "
+        "support runs on until its review happens.",
+    )
     review_provider_hours: Literal["free", "support"] = Field(
         "free",
         description="The provider's part of a review (status report, review meeting): booked "

@@ -479,3 +479,56 @@ def test_reviews_from_free_hours_never_wait_for_ever(tmp_path: Path) -> None:
     assert d["exited_total"]["completed"] == 6
     provider = d["pools"]["provider"]
     assert provider["free"] == provider["capacity"]
+
+
+# --------------------------------------------------------------------------- item 10: priority
+
+
+@pytest.mark.parametrize("waiting", [2, 5])
+@pytest.mark.parametrize("first", [False, True])
+def test_a_review_booking_waits_in_arrival_order_or_goes_first(waiting: int, first: bool) -> None:
+    """The authority (600 units) is busy for a week; ``waiting`` intake bookings of a week each
+    wait for all of it; then a review arrives. In arrival order it starts after all of them
+    (day 7 x (waiting + 1)); served first, as soon as the authority frees up (day 7)."""
+    staff = _staff(10, 10)
+    env = staff.env
+    staff.occupy(((staff.authority, 600, 2),), 7.0)
+    intake = [staff.occupy(((staff.authority, 600, 2),), 7.0) for _ in range(waiting)]
+    started: list[float] = []
+    review = staff.occupy(
+        ((staff.authority, 600, 2),), 7.0, on_start=lambda: started.append(env.now), first=first
+    )
+    env.run()
+    assert started == [7.0 if first else 7.0 * (waiting + 1)]
+    assert review.processed and all(ev.processed for ev in intake)
+
+
+def test_reviews_first_shortens_review_waits_at_a_saturated_authority() -> None:
+    """Odder classic with 1.2 authority FTE: intake backs up at the authority, and reviews wait
+    behind it, so support runs on past the goals until its review happens. Served before new
+    intake, reviews happen sooner: fewer weeks of support after the goals in every replication,
+    and new intake waits longer for its decision."""
+    from sim.experiment import run_experiment
+
+    from .conftest import make_scenario
+
+    out = {}
+    for priority in ("arrival", "reviews_first"):
+        staffing = {"mode": "fixed", "authority_fte": 1.2, "provider_fte": 28}
+        sc = make_scenario({"review_priority": priority, "staffing": staffing}, replications=4)
+        res = run_experiment(sc, models=["classic"], jobs=1)
+        out[priority] = {
+            k: res.values("classic", k)
+            for k in ("post_goal_weeks_per_episode", "time_to_decision_median_weeks")
+        }
+    arrival, first = out["arrival"], out["reviews_first"]
+    pairs = zip(
+        first["post_goal_weeks_per_episode"], arrival["post_goal_weeks_per_episode"], strict=True
+    )
+    assert all(f < a - 0.3 for f, a in pairs)
+    pairs = zip(
+        first["time_to_decision_median_weeks"],
+        arrival["time_to_decision_median_weeks"],
+        strict=True,
+    )
+    assert all(f > a for f, a in pairs)
