@@ -532,3 +532,47 @@ def test_reviews_first_shortens_review_waits_at_a_saturated_authority() -> None:
         strict=True,
     )
     assert all(f > a for f, a in pairs)
+
+
+# --------------------------------------------------------------------------- stated in the output
+
+
+@pytest.mark.parametrize(
+    ("priority", "hours", "said"),
+    [
+        (
+            "arrival",
+            "free",
+            "reviews in arrival order, provider's review hours from the provider's",
+        ),
+        ("reviews_first", "support", "reviews before new intake, provider's review hours inside"),
+    ],
+)
+def test_review_rules_are_stated_in_console_manifest_and_report(
+    tmp_path: Path, priority: str, hours: str, said: str
+) -> None:
+    import html
+    import json
+
+    from ruamel.yaml import YAML
+    from typer.testing import CliRunner
+
+    from sim import i18n
+    from sim.cli import app
+
+    data = odder_data()
+    data.update(review_priority=priority, review_provider_hours=hours)
+    data["experiment"] = {"replications": 2, "horizon_weeks": 60, "warmup_weeks": 8}
+    path = tmp_path / "s.yaml"
+    with path.open("w", encoding="utf-8") as fh:
+        YAML().dump(data, fh)
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert said in " ".join(result.output.split())
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["queue_discipline"]["reviews"] == priority
+    assert manifest["queue_discipline"]["review_provider_hours"] == hours
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for key in ("impl.queue_reviews", "impl.review_hours", f"value.{priority}", f"value.{hours}"):
+        assert html.escape(i18n.t(key, "en")) in report
