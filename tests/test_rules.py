@@ -34,6 +34,7 @@ def fixed_scenario(
     warmup_weeks: float = 0.0,
     over: dict[str, Any] | None = None,
     referral_weeks: list[float] | None = None,
+    eligible: float = 1.0,
 ) -> Scenario:
     """Odder's staff with one segment of fixed need and weeks to goal, every referral eligible,
     no drop-out, re-referral or initial caseload, and one referral a week (or one at each of
@@ -53,7 +54,7 @@ def fixed_scenario(
                 "share": 1.0,
                 "need_hours_per_week": need,
                 "weeks_to_goal": weeks_to_goal,
-                "eligible_probability": 1.0,
+                "eligible_probability": eligible,
             }
         ],
         initial_caseload={"in_support": 0, "waiting": 0},
@@ -576,3 +577,163 @@ def test_review_rules_are_stated_in_console_manifest_and_report(
     report = (out / "report.html").read_text(encoding="utf-8")
     for key in ("impl.queue_reviews", "impl.review_hours", f"value.{priority}", f"value.{hours}"):
         assert html.escape(i18n.t(key, "en")) in report
+
+
+# --------------------------------------------------------------------------- independent checks
+
+
+@pytest.mark.parametrize(
+    ("cadence", "decision", "start"),
+    [
+        # Referred in weeks 3 and 4. Meeting 1 + assessment 1 + documentation 0.5, hearing 1.5:
+        # both wait for the committee at week 7.0 and 8.0 -> its next meeting (every 2 weeks:
+        # week 8; every 3: week 9); decision work 0.4 and delay 0.5 after it; order 0.4 and
+        # transfer 1.0 later they are ready for the provider, nobody queues.
+        (2.0, [8.9 - 3, 8.9 - 4], [10.3 - 3, 10.3 - 4]),
+        (3.0, [9.9 - 3, 9.9 - 4], [11.3 - 3, 11.3 - 4]),
+    ],
+)
+def test_waits_are_measured_from_the_referral(
+    tmp_path: Path, cadence: float, decision: list[float], start: list[float]
+) -> None:
+    model = {
+        "extends": "classic",
+        **FIXED_CLASSIC_INTAKE,
+        "first_contact": {"delay_weeks": 1.5},
+        "decision": {"committee_cadence_weeks": cadence, "delay_weeks": 0.5},
+        "handoff": {"transfer_delay_weeks": 1.0},
+    }
+    sc = fixed_scenario(tmp_path, model, referral_weeks=[3.0, 4.0], horizon_weeks=30)
+    sim = Simulation(sc, "v", 0, sc.staffing_fte(), base_dir=tmp_path)
+    m = sim.run().metrics
+    assert sorted(sim.decision_waits) == pytest.approx(sorted(decision))
+    assert sorted(sim.start_waits) == pytest.approx(sorted(start))
+    assert m["time_to_decision_mean_weeks"] == pytest.approx(sum(decision) / 2)
+    assert m["time_to_start_mean_weeks"] == pytest.approx(sum(start) / 2)
+
+
+@pytest.mark.parametrize("base", ["classic", "joint"])
+def test_nothing_done_during_the_warm_up_is_counted(tmp_path: Path, base: str) -> None:
+    """Six referrals in the first weeks, each done within ~25 weeks (no reviews, 5 weeks to goal,
+    short courses, rework, drop-outs and rejections all possible): with a 60-week warm-up every
+    per-year figure is zero and every hour of staff time is idle; with no warm-up they are not."""
+    model = {
+        "extends": base,
+        "review": {"cadence_weeks": 0.0},
+        "routing": {"short_course_share": 0.3},
+        "rework": {"probability": 0.5},
+    }
+    per_year: dict[float, dict[str, float]] = {}
+    for warmup in (60.0, 0.0):
+        sc = fixed_scenario(
+            tmp_path,
+            model,
+            referral_weeks=[0, 0, 1, 2, 2, 3],
+            weeks_to_goal=5.0,
+            horizon_weeks=100,
+            warmup_weeks=warmup,
+            eligible=0.7,
+            over={"exits": {"dropout_per_year": 2.0}},
+        )
+        m = run_fixed(sc, tmp_path)
+        per_year[warmup] = {
+            k: v
+            for k, v in m.items()
+            if (k.endswith("_per_year") or k.endswith("_per_episode"))
+            and not k.endswith("_dkk_per_year")
+            and "idle" not in k
+        }
+        for g in ("authority", "provider"):
+            cap = sc.staff.authority if g == "authority" else sc.staff.provider
+            weekly = cap.capacity_hours_per_week(sc.staffing_fte()[g == "provider"])
+            if warmup:
+                idle = m[f"{g}_idle_hours_per_year"]
+                assert idle == pytest.approx(weekly * WEEKS_PER_YEAR, rel=1e-3)
+    assert all(v == 0 or math.isnan(v) for v in per_year[60.0].values()), per_year[60.0]
+    counted = {k for k, v in per_year[0.0].items() if v > 0}
+    assert {
+        "referred_per_year",
+        "helped_per_year",
+        "rejected_per_year",
+        "rework_per_year",
+    } <= counted
+    assert {"completed_per_year", "provider_support_hours_per_year"} <= counted
+
+
+def _moments(spec: dict[str, Any]) -> tuple[float, float]:
+    """Mean and sd of a distribution from its parameters, by the textbook formulas."""
+    kind = spec["kind"]
+    if kind == "fixed":
+        return spec["value"], 0.0
+    if kind == "exponential":
+        return spec["mean"], spec["mean"]
+    if kind in ("lognormal", "gamma"):
+        return spec["mean"], spec["sd"]
+    if kind == "triangular":
+        a, c, b = spec["low"], spec["mode"], spec["high"]
+        return (a + b + c) / 3, math.sqrt((a * a + b * b + c * c - a * b - a * c - b * c) / 18)
+    if kind == "uniform":
+        return (spec["low"] + spec["high"]) / 2, (spec["high"] - spec["low"]) / math.sqrt(12)
+    values, weights = spec["values"], spec.get("weights") or [1.0] * len(spec["values"])
+    total = sum(weights)
+    mean = sum(v * w for v, w in zip(values, weights, strict=True)) / total
+    var = sum(w * (v - mean) ** 2 for v, w in zip(values, weights, strict=True)) / total
+    return mean, math.sqrt(var)
+
+
+DISTRIBUTIONS = [
+    {"kind": "fixed", "value": 2.5},
+    *({"kind": "exponential", "mean": m} for m in (0.25, 1.0, 7.0)),
+    *({"kind": "lognormal", "mean": m, "sd": s} for m, s in ((0.5, 0.2), (4.5, 2.0), (40, 30))),
+    *({"kind": "gamma", "mean": m, "sd": s} for m, s in ((0.5, 0.7), (26, 12), (60, 5))),
+    {"kind": "triangular", "low": 0.0, "mode": 1.0, "high": 3.0},
+    {"kind": "triangular", "low": 10.0, "mode": 30.0, "high": 35.0},
+    {"kind": "uniform", "low": 13.0, "high": 52.0},
+    {"kind": "uniform", "low": 0.0, "high": 0.5},
+    {"kind": "empirical", "values": [1, 2, 3]},
+    {"kind": "empirical", "values": [0.5, 4, 12], "weights": [5, 3, 1]},
+]
+
+
+@pytest.mark.parametrize("spec", DISTRIBUTIONS, ids=lambda s: "-".join(map(str, s.values())))
+def test_every_distribution_matches_its_parameters(spec: dict[str, Any]) -> None:
+    """Sample mean and sd against the parameters (several means, so a mean read as a rate
+    shows), within 5 standard errors; and ``mean()`` is the parameters' mean."""
+    import numpy as np
+    from pydantic import TypeAdapter
+
+    from sim.distributions import Distribution
+
+    dist = TypeAdapter(Distribution).validate_python(spec)
+    mean, sd = _moments(spec)
+    assert dist.mean() == pytest.approx(mean, rel=1e-12)
+    n = 400_000
+    x = dist.sample(np.random.default_rng(11), n)
+    assert x.shape == (n,) and (x >= 0).all()
+    assert abs(x.mean() - mean) < 5 * sd / math.sqrt(n) + 1e-12
+    # The sd of the sample sd is about sd * sqrt((kurtosis - 1) / 4n); 3 % covers the skewed ones.
+    assert x.std() == pytest.approx(sd, rel=0.03, abs=1e-12)
+
+
+@pytest.mark.parametrize("queue", ["fifo", "first_fit"])
+@pytest.mark.parametrize("support_units", [50, 100])
+def test_support_start_booked_while_intake_waits_for_provider_hours(
+    queue: str, support_units: int
+) -> None:
+    """Support holds 500 of the provider's 600 units for a week; a start-up meeting needing 200
+    waits. A support start booked now would fit in the 100 free units, but intake comes first:
+    it waits, and so does a rise in a running award; when the week ends the meeting starts at
+    once and the support start only after it has its hours."""
+    staff = _staff(10, 10, queue)
+    env = staff.env
+    staff.occupy(((staff.provider, 500, 0),), 7.0)
+    meeting_started: list[float] = []
+    staff.occupy(((staff.provider, 200, 1),), 7.0, on_start=lambda: meeting_started.append(env.now))
+    ev = staff.acquire_support(support_units)
+    assert ev is not None and not ev.triggered
+    assert not staff.try_grow_support(10)
+    assert staff.provider.free == 100
+    env.run(until=7.0 + 1e-9)
+    assert meeting_started == [7.0]
+    assert ev.triggered and staff.provider.rate[1] == 200
+    assert staff.provider.rate[0] == support_units
