@@ -200,7 +200,8 @@ def _check_headline(folder: Path, lang: str) -> str:
         assert abs(value - want) <= tol, (text, value, want)
     assert WORDS[lang][helped] in text
     if waited == "same":
-        assert text.count(WORDS[lang]["same"]) >= 1
+        # Danish says "ingen klar forskel" of the helped, "uden klar forskel" of the wait.
+        assert text.count(WORDS[lang]["same"].replace("ingen ", "")) >= 1
     else:
         assert WORDS[lang][waited] in text
     return text
