@@ -285,6 +285,51 @@ def _hybrid_name(switched: Iterable[str]) -> str:
     return "explain[" + "".join("1" if m in on else "0" for m in MECHANISMS) + "]"
 
 
+def _active_players(players: Sequence[Player], diff: set[str]) -> list[str]:
+    """Names of the players that switch some differing mechanism; every differing mechanism
+    must belong to a player."""
+    missing = diff - {m for p in players for m in p.mechanisms}
+    if missing:
+        raise ValueError(
+            "the order leaves out mechanisms that differ: " + ", ".join(sorted(missing))
+        )
+    return [p.name for p in players if diff & set(p.mechanisms)]
+
+
+def _coalitions(
+    active: Sequence[str], all_subsets: bool, orders: Iterable[Sequence[str]]
+) -> set[Coalition]:
+    """The coalitions to simulate: the prefixes of the given order, every subset (exact
+    Shapley), and the prefixes of sampled orders."""
+    out: set[Coalition] = {frozenset(active[:k]) for k in range(len(active) + 1)}
+    if all_subsets:
+        out |= {
+            frozenset(c)
+            for size in range(len(active) + 1)
+            for c in itertools.combinations(active, size)
+        }
+    return out | prefixes(orders)
+
+
+def _hybrid_models(
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    coalitions: Iterable[Coalition],
+    switched: Callable[[Coalition], frozenset[str]],
+) -> tuple[dict[str, dict[str, Any]], dict[Coalition, str]]:
+    """One model per distinct set of switched mechanisms, and the model of each coalition
+    (coalitions that switch the same mechanisms share a model)."""
+    models: dict[str, dict[str, Any]] = {}
+    model_of: dict[Coalition, str] = {}
+    for c in sorted(coalitions, key=lambda c: (len(c), sorted(c))):
+        mech = switched(c)
+        name = _hybrid_name(mech)
+        model_of[c] = name
+        if name not in models:
+            models[name] = {**hybrid(a, b, mech), "description": "hybrid of the decomposition"}
+    return models, model_of
+
+
 def explain(
     scenario: Scenario,
     from_model: str = "classic",
@@ -308,43 +353,19 @@ def explain(
     a = mechanism_settings(scenario, from_model)
     b = mechanism_settings(scenario, to_model)
     diff = set(differing(a, b))
-    by_name = {p.name: p for p in players}
-    active = [p.name for p in players if diff & set(p.mechanisms)]
-    missing = diff - {m for p in players for m in p.mechanisms}
-    if missing:
-        raise ValueError(
-            "the order leaves out mechanisms that differ: " + ", ".join(sorted(missing))
-        )
-
-    # Coalitions of active players to simulate.
-    coalitions: set[Coalition] = {frozenset(active[:k]) for k in range(len(active) + 1)}
-    orders: list[tuple[str, ...]] = []
+    active = _active_players(players, diff)
     exact = len(active) <= MAX_EXACT_PLAYERS
-    if shapley:
-        if exact:
-            coalitions |= {
-                frozenset(c)
-                for size in range(len(active) + 1)
-                for c in itertools.combinations(active, size)
-            }
-        else:
-            orders = sample_orders(active, sample_count, scenario.experiment.seed)
-            coalitions |= prefixes(orders)
+    orders: list[tuple[str, ...]] = []
+    if shapley and not exact:
+        orders = sample_orders(active, sample_count, scenario.experiment.seed)
+    coalitions = _coalitions(active, shapley and exact, orders)
+    by_name = {p.name: p for p in players}
 
     def switched(coalition: Coalition) -> frozenset[str]:
         return frozenset(m for p in coalition for m in by_name[p].mechanisms if m in diff)
 
-    models: dict[str, dict[str, Any]] = {}
-    model_of: dict[Coalition, str] = {}
-    for c in sorted(coalitions, key=lambda c: (len(c), sorted(c))):
-        mech = switched(c)
-        name = _hybrid_name(mech)
-        model_of[c] = name
-        if name not in models:
-            settings = hybrid(a, b, mech)
-            models[name] = {**settings, "description": "hybrid of the decomposition"}
-    full = hybrid(a, b, diff)
-    if full != b:  # pragma: no cover - true by construction
+    models, model_of = _hybrid_models(a, b, coalitions, switched)
+    if hybrid(a, b, diff) != b:  # pragma: no cover - true by construction
         raise AssertionError("the last hybrid is not the 'to' model")
 
     sc = with_models(scenario, models, list(models))
@@ -352,26 +373,12 @@ def explain(
     fte = {m: scenario.staffing_fte() for m in models}
     res = run_chunked(sc, list(models), reps, jobs=jobs, fte=fte, base_dir=base_dir,
                       progress=progress)  # fmt: skip
-
-    seq: dict[str, list[Contribution]] = {}
-    shp: dict[str, list[Contribution]] | None = {} if shapley else None
-    endpoints: dict[str, dict[str, Interval]] = {from_model: {}, to_model: {}}
-    total: dict[str, Interval] = {}
-    total_reps: dict[str, tuple[float, ...]] = {}
-    empty, everyone = frozenset(), frozenset(active)
-    for metric in metrics:
-        values = {c: np.asarray(res.values(model_of[c], metric), dtype=float) for c in coalitions}
-        endpoints[from_model][metric] = t_interval(values[empty].tolist())
-        endpoints[to_model][metric] = t_interval(values[everyone].tolist())
-        tot = values[everyone] - values[empty]
-        total[metric] = t_interval(tot.tolist())
-        total_reps[metric] = tuple(tot.tolist())
-        seq_vals = sequential_contributions(values, active)
-        seq[metric] = _contributions(players, seq_vals, reps)
-        if shp is not None:
-            sh_vals = shapley_exact(values, active) if exact else shapley_sampled(values, orders)
-            shp[metric] = _contributions(players, sh_vals, reps)
-
+    values = {
+        metric: {c: np.asarray(res.values(model_of[c], metric), dtype=float) for c in coalitions}
+        for metric in metrics
+    }
+    shares = _decompose(values, players, active, (from_model, to_model), reps,
+                        shapley=shapley, exact=exact, orders=orders)  # fmt: skip
     return ExplainResult(
         scenario=scenario,
         from_model=from_model,
@@ -380,11 +387,7 @@ def explain(
         active=active,
         metrics=tuple(metrics),
         replications=reps,
-        endpoints=endpoints,
-        total=total,
-        total_per_replication=total_reps,
-        sequential=seq,
-        shapley=shp,
+        **shares,
         shapley_exact=exact,
         shapley_orders=len(orders),
         hybrids={
@@ -395,6 +398,45 @@ def explain(
         },
         experiment=res,
     )
+
+
+def _decompose(
+    values: Mapping[str, Mapping[Coalition, np.ndarray]],
+    players: Sequence[Player],
+    active: Sequence[str],
+    ends: tuple[str, str],
+    reps: int,
+    *,
+    shapley: bool,
+    exact: bool,
+    orders: Sequence[Sequence[str]],
+) -> dict[str, Any]:
+    """Per metric (``values``: per coalition, per replication): the two models' levels, the total
+    and the contributions (sequential, and Shapley if asked), as ``ExplainResult`` fields."""
+    frm, to = ends
+    seq: dict[str, list[Contribution]] = {}
+    shp: dict[str, list[Contribution]] | None = {} if shapley else None
+    endpoints: dict[str, dict[str, Interval]] = {frm: {}, to: {}}
+    total: dict[str, Interval] = {}
+    total_reps: dict[str, tuple[float, ...]] = {}
+    empty, everyone = frozenset(), frozenset(active)
+    for metric, v in values.items():
+        endpoints[frm][metric] = t_interval(v[empty].tolist())
+        endpoints[to][metric] = t_interval(v[everyone].tolist())
+        tot = v[everyone] - v[empty]
+        total[metric] = t_interval(tot.tolist())
+        total_reps[metric] = tuple(tot.tolist())
+        seq[metric] = _contributions(players, sequential_contributions(v, active), reps)
+        if shp is not None:
+            sh_vals = shapley_exact(v, active) if exact else shapley_sampled(v, orders)
+            shp[metric] = _contributions(players, sh_vals, reps)
+    return {
+        "endpoints": endpoints,
+        "total": total,
+        "total_per_replication": total_reps,
+        "sequential": seq,
+        "shapley": shp,
+    }
 
 
 def _contributions(
