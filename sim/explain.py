@@ -16,6 +16,12 @@ Two ways to share the total difference out:
   n <= 8 players, otherwise the mean over seeded random orders (each order still telescopes, so the
   contributions still add up to the total).
 
+Shapley values are the default (exact when at most 8 players differ); the sequential order is
+asked for explicitly. Since a sequential or sampled split depends on the order, each player's
+contribution also gets its *range over orders*: the smallest and largest mean contribution over the
+orders simulated (every order for exact Shapley; the sampled orders; for a sequential run, the
+order given and the player switched first or last, two extra hybrids per player).
+
 A *player* is one mechanism or a group of mechanisms switched together. A player whose mechanisms
 are set identically in both models is not simulated and contributes exactly zero. The statistics
 below are pure functions over per-replication values; ``explain`` runs the simulation around them.
@@ -194,6 +200,54 @@ def shapley_sampled(
     return {k: v / len(orders) for k, v in sums.items()}
 
 
+Pair = tuple[Coalition, Coalition]
+"""(S, S + i): the coalitions before and after player i is switched, in some order."""
+
+
+def pairs_all(players: Sequence[str], player: str) -> set[Pair]:
+    """Every (S, S + player) pair: the player's contribution in every order (for exact Shapley)."""
+    others = [q for q in players if q != player]
+    return {
+        (frozenset(c), frozenset(c) | {player})
+        for size in range(len(others) + 1)
+        for c in itertools.combinations(others, size)
+    }
+
+
+def pairs_of_orders(orders: Iterable[Sequence[str]], player: str) -> set[Pair]:
+    """The (S, S + player) pairs the given orders pass through."""
+    out: set[Pair] = set()
+    for order in orders:
+        before = frozenset(order[: list(order).index(player)])
+        out.add((before, before | {player}))
+    return out
+
+
+def extreme_orders(order: Sequence[str], player: str) -> list[tuple[str, ...]]:
+    """``order``, and ``order`` with ``player`` moved to the front and to the end: the orders a
+    sequential run simulates for the player's range (for a game whose marginal contributions grow
+    or shrink with the coalition, switched first and last are the extremes over all orders)."""
+    rest = tuple(q for q in order if q != player)
+    return [tuple(order), (player, *rest), (*rest, player)]
+
+
+def _nanmean(x: np.ndarray) -> float:
+    kept = x[~np.isnan(x)]
+    return float(kept.mean()) if kept.size else math.nan
+
+
+def marginal_range(
+    values: Mapping[Coalition, np.ndarray], pairs: Iterable[Pair]
+) -> tuple[float, float]:
+    """Smallest and largest mean (over replications) of ``v(S + i) - v(S)`` over ``pairs``."""
+    means = [
+        _nanmean(np.asarray(values[b], dtype=float) - np.asarray(values[a], dtype=float))
+        for a, b in pairs
+    ]
+    finite = [m for m in means if math.isfinite(m)]
+    return (min(finite), max(finite)) if finite else (math.nan, math.nan)
+
+
 # --------------------------------------------------------------------------- the experiment
 
 
@@ -229,9 +283,20 @@ class ExplainResult:
     hybrids: dict[str, tuple[str, ...]] = field(default_factory=dict)
     hybrid_means: dict[str, dict[str, float]] = field(default_factory=dict)
     experiment: ExperimentResult | None = None
+    order_range: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    """Per metric and active player: smallest and largest mean contribution over the orders in
+    ``range_basis``."""
+    range_basis: str = "all"
+    """Which orders ``order_range`` covers: ``all`` (exact Shapley), ``sampled`` (the sampled
+    orders) or ``first_last`` (the order given, and the player switched first or last)."""
 
     def methods(self) -> list[str]:
         return ["sequential", *(["shapley"] if self.shapley is not None else [])]
+
+    @property
+    def method(self) -> str:
+        """The method the headline and the figures use: Shapley when computed."""
+        return "shapley" if self.shapley is not None else "sequential"
 
     def contributions(self, method: str, metric: str) -> list[Contribution]:
         table = self.sequential if method == "sequential" else self.shapley
@@ -336,7 +401,7 @@ def explain(
     to_model: str = "joint",
     *,
     order: Sequence[Player] | None = None,
-    shapley: bool = False,
+    shapley: bool | None = None,
     metrics: Sequence[str] = EXPLAIN_METRICS,
     replications: int | None = None,
     jobs: int = 1,
@@ -344,8 +409,10 @@ def explain(
     base_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExplainResult:
-    """Decompose ``v(to) - v(from)`` into the players' contributions (sequential, and Shapley if
-    asked), every hybrid on the same citizens."""
+    """Decompose ``v(to) - v(from)`` into the players' contributions, every hybrid on the same
+    citizens: sequential in the order given, and Shapley values unless ``shapley`` is False
+    (``None``, the default, means Shapley: exact for at most 8 differing players, else sampled
+    orders). Each player also gets its range over orders (see ``ExplainResult.order_range``)."""
     players = list(order) if order is not None else [Player(m, (m,)) for m in MECHANISMS]
     names = [p.name for p in players]
     if len(set(names)) != len(names):
@@ -354,11 +421,15 @@ def explain(
     b = mechanism_settings(scenario, to_model)
     diff = set(differing(a, b))
     active = _active_players(players, diff)
+    shapley = True if shapley is None else shapley
     exact = len(active) <= MAX_EXACT_PLAYERS
     orders: list[tuple[str, ...]] = []
     if shapley and not exact:
         orders = sample_orders(active, sample_count, scenario.experiment.seed)
     coalitions = _coalitions(active, shapley and exact, orders)
+    if not shapley:  # each player switched first and last too, for its range over orders
+        for p in active:
+            coalitions |= {c for pair in _range_pairs("first_last", active, p, []) for c in pair}
     by_name = {p.name: p for p in players}
 
     def switched(coalition: Coalition) -> frozenset[str]:
@@ -400,6 +471,17 @@ def explain(
     )
 
 
+def _range_pairs(
+    basis: str, active: Sequence[str], player: str, orders: Sequence[Sequence[str]]
+) -> set[Pair]:
+    """The (S, S + player) pairs whose contributions make up the player's range over orders."""
+    if basis == "all":
+        return pairs_all(active, player)
+    if basis == "sampled":
+        return pairs_of_orders(orders, player)
+    return pairs_of_orders(extreme_orders(active, player), player)
+
+
 def _decompose(
     values: Mapping[str, Mapping[Coalition, np.ndarray]],
     players: Sequence[Player],
@@ -411,8 +493,9 @@ def _decompose(
     exact: bool,
     orders: Sequence[Sequence[str]],
 ) -> dict[str, Any]:
-    """Per metric (``values``: per coalition, per replication): the two models' levels, the total
-    and the contributions (sequential, and Shapley if asked), as ``ExplainResult`` fields."""
+    """Per metric (``values``: per coalition, per replication): the two models' levels, the total,
+    the contributions (sequential, and Shapley if asked) and each player's range over orders, as
+    ``ExplainResult`` fields."""
     frm, to = ends
     seq: dict[str, list[Contribution]] = {}
     shp: dict[str, list[Contribution]] | None = {} if shapley else None
@@ -430,7 +513,14 @@ def _decompose(
         if shp is not None:
             sh_vals = shapley_exact(v, active) if exact else shapley_sampled(v, orders)
             shp[metric] = _contributions(players, sh_vals, reps)
+    basis = "first_last" if not shapley else ("all" if exact else "sampled")
+    ranges = {
+        metric: {p: marginal_range(v, _range_pairs(basis, active, p, orders)) for p in active}
+        for metric, v in values.items()
+    }
     return {
+        "order_range": ranges,
+        "range_basis": basis,
         "endpoints": endpoints,
         "total": total,
         "total_per_replication": total_reps,

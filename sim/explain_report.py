@@ -542,9 +542,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], num_from: int =
 
 
 def explain_headline(res: ExplainResult, lang: str = "en") -> str:
-    """One sentence: the total gain in citizens helped and the mechanism that gives most of it."""
+    """The total gain in citizens helped and the mechanism that gives most of it; when the split
+    depends on the order (sequential, or Shapley from sampled orders), the same headline says so
+    and gives that mechanism's range over the orders simulated."""
     metric = "helped_per_year"
-    method = "shapley" if res.shapley is not None else "sequential"
+    method = res.method
     total = res.total[metric]
     cs = [c for c in res.contributions(method, metric) if c.simulated]
     if not cs:
@@ -558,9 +560,9 @@ def explain_headline(res: ExplainResult, lang: str = "en") -> str:
         )
     top = max(cs, key=lambda c: abs(c.interval.mean))
     share = top.interval.mean / total.mean if total.mean else math.nan
-    return _cap(
+    text = _cap(
         t(
-            "xp.headline",
+            "xp.headline" if method == "shapley" else "xp.headline_sequential",
             lang,
             to=_phrase(res.to_model, lang),
             frm=_phrase(res.from_model, lang),
@@ -572,6 +574,23 @@ def explain_headline(res: ExplainResult, lang: str = "en") -> str:
             share=_pct(share, lang) if math.isfinite(share) else i18n.t("num.na", lang),
             method=t(f"xp.method_{method}_short", lang),
         )
+    )
+    if res.range_basis == "all":
+        return text
+    return f"{text} {order_range_text(res, metric, top.player, lang)}"
+
+
+def order_range_text(res: ExplainResult, metric: str, player: str, lang: str) -> str:
+    """'The split depends on the order: ... {player} contributes between lo and hi.'"""
+    lo, hi = res.order_range[metric][player]
+    k = i18n.metric_scale(metric)
+    return t(
+        f"xp.headline_range_{res.range_basis}",
+        lang,
+        mech=player_label(player, lang),
+        lo=i18n.fmt_num(lo * k, lang, _digits(metric), sign=True),
+        hi=i18n.fmt_num(hi * k, lang, _digits(metric), sign=True),
+        n=res.shapley_orders,
     )
 
 
@@ -633,6 +652,8 @@ def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> st
     parts.append(f"<h2>{html.escape(t('xp.how_title', lang))}</h2>")
     order = ", ".join(player_label(p.name, lang) for p in res.players)
     parts.append(f"<p>{html.escape(t('xp.how_sequential', lang, order=order))}</p>")
+    if res.range_basis == "first_last":
+        parts.append(f"<p>{html.escape(t('xp.how_range_first_last', lang))}</p>")
     if res.shapley is not None:
         how = (
             t("xp.how_shapley_exact", lang, n=len(res.active), k=2 ** len(res.active))

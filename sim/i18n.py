@@ -445,6 +445,14 @@ _EN: dict[str, str] = {
     "xp.headline": "From {frm} to {to}, the number of citizens helped per year changes by "
     "{total}; the largest part, {value} ({share} of the total, {method}), comes from {mech}.",
     "xp.headline_none": "{to} and {frm} are set identically; there is nothing to decompose.",
+    "xp.headline_sequential": "From {frm} to {to}, the number of citizens helped per year changes "
+    "by {total}; with the mechanisms switched in the order shown, the largest part, {value} "
+    "({share} of the total), comes from {mech}.",
+    "xp.headline_range_sampled": "The split depends on the order: over the {n} sampled orders, "
+    "{mech} contributes between {lo} and {hi}.",
+    "xp.headline_range_first_last": "The split depends on the order: switched first, last or at "
+    "its place here, {mech} contributes between {lo} and {hi}; Shapley values (the default) "
+    "average over every order.",
     "xp.total_bar": "total: {to} − {frm}",
     "xp.level_of": "level in {model}",
     "xp.hover_step": "change",
@@ -472,6 +480,9 @@ _EN: dict[str, str] = {
     "simulated; each mechanism's contribution is its change averaged over every order.",
     "xp.how_shapley_sampled": "Shapley: estimated from {n} random orders (each with its reverse).",
     "xp.how_skipped": "Set identically in both models, so not simulated and exactly zero: {names}.",
+    "xp.how_range_first_last": "To show how much the order matters, each mechanism was also "
+    "switched first and last (up to two more intermediate models per mechanism); the headline "
+    "gives the smallest and largest of its contributions in these orders.",
     "xp.how_ci": "Every intermediate model ran on the same citizens in each replication, so each "
     "contribution is a paired difference; the 95 % confidence interval is a t-interval over the "
     "replications.",
@@ -967,6 +978,14 @@ _DA: dict[str, str] = {
     "xp.headline": "Fra {frm} til {to} ændres antallet af borgere hjulpet pr. år med {total}; "
     "den største del, {value} ({share} af det hele, {method}), kommer fra {mech}.",
     "xp.headline_none": "{to} og {frm} er sat ens op; der er intet at dele op.",
+    "xp.headline_sequential": "Fra {frm} til {to} ændres antallet af borgere hjulpet pr. år med "
+    "{total}; med mekanismerne skiftet i den viste rækkefølge kommer den største del, {value} "
+    "({share} af det hele), fra {mech}.",
+    "xp.headline_range_sampled": "Fordelingen afhænger af rækkefølgen: over de {n} udtrukne "
+    "rækkefølger bidrager {mech} med mellem {lo} og {hi}.",
+    "xp.headline_range_first_last": "Fordelingen afhænger af rækkefølgen: skiftet først, sidst "
+    "eller på sin plads her bidrager {mech} med mellem {lo} og {hi}; Shapley-værdier "
+    "(standardvalget) er gennemsnittet over alle rækkefølger.",
     "xp.total_bar": "i alt: {to} − {frm}",
     "xp.level_of": "niveau i {model}",
     "xp.hover_step": "ændring",
@@ -998,6 +1017,9 @@ _DA: dict[str, str] = {
     "xp.how_shapley_sampled": "Shapley: anslået ud fra {n} tilfældige rækkefølger (hver med sin "
     "omvendte).",
     "xp.how_skipped": "Sat ens i begge modeller, derfor ikke simuleret og præcis nul: {names}.",
+    "xp.how_range_first_last": "For at vise, hvor meget rækkefølgen betyder, blev hver mekanisme "
+    "også skiftet først og sidst (op til to ekstra mellemliggende modeller pr. mekanisme); "
+    "overskriften viser det mindste og største af dens bidrag i disse rækkefølger.",
     "xp.how_ci": "Alle mellemliggende modeller kørte med de samme borgere i hver gentagelse, så "
     "hvert bidrag er en parret forskel; 95 %-konfidensintervallet er et t-interval over "
     "gentagelserne.",
