@@ -1015,28 +1015,37 @@ def _fmt_iv(mean: float, low: float, high: float, digits: int, sign: bool = Fals
     return f"{m} [{low:,.{digits}f}, {high:,.{digits}f}]"
 
 
-def explain_tables(res: ExplainResult) -> list[Any]:
-    """Rich tables of the contributions (one per method), with units and 95 % CIs."""
+def explain_tables(res: ExplainResult, lang: str = "en") -> list[Any]:
+    """Rich tables of the contributions (one per method), with units and 95 % CIs; metrics and
+    mechanisms carry their reader's names (``lang``)."""
     from rich.table import Table
-
-    from sim.metrics import unit_of
 
     metrics = [m for m in SHOWN_METRICS if m in res.metrics]
     digits = {"helped_per_year": 1, "time_to_start_median_weeks": 2, "core_task_share": 2}
+    frm, to = _model(res.from_model, lang), _model(res.to_model, lang)
     tables = []
     for method in res.methods():
-        label = "sequential (in this order)" if method == "sequential" else "Shapley"
+        label = t(f"xp.method_{method}_short", lang)
+        if method == "sequential":
+            label = t("xp.console_in_order", lang, method=label)
         if method == "shapley" and not res.shapley_exact:
-            label += f" (sampled, {res.shapley_orders} orders)"
+            label = t("xp.method_shapley_sampled", lang, n=res.shapley_orders)
         table = Table(
-            title=f"{res.scenario.name}: {res.from_model} -> {res.to_model}, {label}: "
-            f"mean [95 % CI] over {res.replications} replications on the same citizens",
+            title=t(
+                "xp.console_title",
+                lang,
+                scenario=res.scenario.name,
+                frm=frm,
+                to=to,
+                method=label,
+                n=res.replications,
+            ),
             title_justify="left",
         )
-        table.add_column("mechanism")
+        table.add_column(t("xp.col_mechanism", lang))
         for m in metrics:
-            unit = "percentage points" if m.endswith("_share") else unit_of(m)
-            table.add_column(f"{m}\n({unit})", justify="right")
+            unit = i18n.unit_label(diff_unit(m), lang)
+            table.add_column(f"{i18n.metric_label(m, lang)}\n({unit})", justify="right")
         for i, p in enumerate(res.players):
             cells = []
             for m in metrics:
@@ -1046,22 +1055,22 @@ def explain_tables(res: ExplainResult) -> list[Any]:
                 cells.append(
                     _fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2), True)
                     if c.simulated
-                    else "0 (same setting)"
+                    else t("xp.same_setting", lang)
                 )
-            table.add_row(p.name, *cells)
+            table.add_row(player_label(p.name, lang), *cells)
         cells = []
         for m in metrics:
             k = i18n.metric_scale(m)
             iv = res.total[m]
             cells.append(_fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2), True))
-        table.add_row(f"total ({res.to_model} - {res.from_model})", *cells, style="bold")
+        table.add_row(t("xp.total_bar", lang, to=to, frm=frm), *cells, style="bold")
         for model in (res.from_model, res.to_model):
             cells = []
             for m in metrics:
                 k = i18n.metric_scale(m)
                 iv = res.endpoints[model][m]
                 cells.append(_fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2)))
-            table.add_row(f"level in {model}", *cells, style="dim")
+            table.add_row(t("xp.level_of", lang, model=_model(model, lang)), *cells, style="dim")
         tables.append(table)
     return tables
 

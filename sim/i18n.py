@@ -468,6 +468,9 @@ _EN: dict[str, str] = {
     "xp.methods_title": "Does the order matter? Sequential against Shapley contributions",
     "xp.methods_subtitle": "Mean change with 95 % CI over {n} replications on the same citizens.",
     "xp.col_mechanism": "Mechanism",
+    "xp.console_title": "{scenario}: {frm} -> {to}, {method}: mean [95 % CI] over {n} "
+    "replications on the same citizens",
+    "xp.console_in_order": "{method} (in this order)",
     "xp.same_setting": "0 (same setting)",
     "xp.table_sequential": "Sequential contributions, mean (95 % CI)",
     "xp.table_shapley": "Shapley contributions, mean (95 % CI)",
@@ -1003,6 +1006,9 @@ _DA: dict[str, str] = {
     "xp.methods_subtitle": "Gennemsnitlig ændring med 95 %-KI over {n} gentagelser med de samme "
     "borgere.",
     "xp.col_mechanism": "Mekanisme",
+    "xp.console_title": "{scenario}: {frm} -> {to}, {method}: gennemsnit [95 %-KI] over {n} "
+    "gentagelser med de samme borgere",
+    "xp.console_in_order": "{method} (i denne rækkefølge)",
     "xp.same_setting": "0 (samme indstilling)",
     "xp.table_sequential": "Trinvise bidrag, gennemsnit (95 %-KI)",
     "xp.table_shapley": "Shapley-bidrag, gennemsnit (95 %-KI)",

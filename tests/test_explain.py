@@ -278,7 +278,10 @@ def test_cli_explain_writes_tables_and_report(tmp_path: Path) -> None:
     assert "mekanisme" in html.lower()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "explain" and manifest["order"][:2] == ["review", "routing"]
-    assert "review" in r.output and "total (joint - classic)" in r.output
+    assert "review" in r.output and "total: joint − classic" in r.output
+    # The console names metrics and mechanisms as the report does, not by their keys.
+    assert "citizens helped per year" in r.output and "helped_per_year" not in r.output
+    assert "provider start-up meeting" in r.output and "startup_meeting" not in r.output
 
 
 @pytest.mark.parametrize(
