@@ -177,7 +177,7 @@ def unit_of(metric: str) -> str:
         return "DKK"
     if metric.endswith("_per_year"):
         return "goals/year" if metric.startswith("goals") else "citizens/year"
-    if metric.endswith("_weeks"):
+    if metric.endswith("_weeks") or metric.endswith("_weeks_per_episode"):
         return "weeks"
     if metric.endswith("_censored") or metric.endswith("_citizens"):
         return "citizens"
