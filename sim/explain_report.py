@@ -1015,14 +1015,14 @@ def _fmt_iv(mean: float, low: float, high: float, digits: int, sign: bool = Fals
     return f"{m} [{low:,.{digits}f}, {high:,.{digits}f}]"
 
 
+CONSOLE_DIGITS = {"helped_per_year": 1, "time_to_start_median_weeks": 2, "core_task_share": 2}
+"""Decimals of each metric in the terminal tables (2 when not listed)."""
+
+
 def explain_tables(res: ExplainResult, lang: str = "en") -> list[Any]:
     """Rich tables of the contributions (one per method), with units and 95 % CIs; metrics and
     mechanisms carry their reader's names (``lang``)."""
-    from rich.table import Table
-
     metrics = [m for m in SHOWN_METRICS if m in res.metrics]
-    digits = {"helped_per_year": 1, "time_to_start_median_weeks": 2, "core_task_share": 2}
-    frm, to = _model(res.from_model, lang), _model(res.to_model, lang)
     tables = []
     for method in res.methods():
         label = t(f"xp.method_{method}_short", lang)
@@ -1030,49 +1030,50 @@ def explain_tables(res: ExplainResult, lang: str = "en") -> list[Any]:
             label = t("xp.console_in_order", lang, method=label)
         if method == "shapley" and not res.shapley_exact:
             label = t("xp.method_shapley_sampled", lang, n=res.shapley_orders)
-        table = Table(
-            title=t(
-                "xp.console_title",
-                lang,
-                scenario=res.scenario.name,
-                frm=frm,
-                to=to,
-                method=label,
-                n=res.replications,
-            ),
-            title_justify="left",
+        title = t(
+            "xp.console_title",
+            lang,
+            scenario=res.scenario.name,
+            frm=_model(res.from_model, lang),
+            to=_model(res.to_model, lang),
+            method=label,
+            n=res.replications,
         )
-        table.add_column(t("xp.col_mechanism", lang))
-        for m in metrics:
-            unit = i18n.unit_label(diff_unit(m), lang)
-            table.add_column(f"{i18n.metric_label(m, lang)}\n({unit})", justify="right")
-        for i, p in enumerate(res.players):
-            cells = []
-            for m in metrics:
-                c = res.contributions(method, m)[i]
-                k = i18n.metric_scale(m)
-                iv = c.interval
-                cells.append(
-                    _fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2), True)
-                    if c.simulated
-                    else t("xp.same_setting", lang)
-                )
-            table.add_row(player_label(p.name, lang), *cells)
-        cells = []
-        for m in metrics:
-            k = i18n.metric_scale(m)
-            iv = res.total[m]
-            cells.append(_fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2), True))
-        table.add_row(t("xp.total_bar", lang, to=to, frm=frm), *cells, style="bold")
-        for model in (res.from_model, res.to_model):
-            cells = []
-            for m in metrics:
-                k = i18n.metric_scale(m)
-                iv = res.endpoints[model][m]
-                cells.append(_fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2)))
-            table.add_row(t("xp.level_of", lang, model=_model(model, lang)), *cells, style="dim")
-        tables.append(table)
+        tables.append(_console_table(res, method, metrics, title, lang))
     return tables
+
+
+def _console_table(
+    res: ExplainResult, method: str, metrics: Sequence[str], title: str, lang: str
+) -> Any:
+    """One terminal table: a row per mechanism, the total and both models' levels; a column
+    per metric with its unit."""
+    from rich.table import Table
+
+    frm, to = _model(res.from_model, lang), _model(res.to_model, lang)
+    table = Table(title=title, title_justify="left")
+    table.add_column(t("xp.col_mechanism", lang))
+    for m in metrics:
+        unit = i18n.unit_label(diff_unit(m), lang)
+        table.add_column(f"{i18n.metric_label(m, lang)}\n({unit})", justify="right")
+
+    def cell(iv: Any, m: str, sign: bool) -> str:
+        k = i18n.metric_scale(m)
+        return _fmt_iv(iv.mean * k, iv.low * k, iv.high * k, CONSOLE_DIGITS.get(m, 2), sign)
+
+    for i, p in enumerate(res.players):
+        cs = [res.contributions(method, m)[i] for m in metrics]
+        cells = [
+            cell(c.interval, m, True) if c.simulated else t("xp.same_setting", lang)
+            for c, m in zip(cs, metrics, strict=True)
+        ]
+        table.add_row(player_label(p.name, lang), *cells)
+    cells = [cell(res.total[m], m, True) for m in metrics]
+    table.add_row(t("xp.total_bar", lang, to=to, frm=frm), *cells, style="bold")
+    for model in (res.from_model, res.to_model):
+        cells = [cell(res.endpoints[model][m], m, False) for m in metrics]
+        table.add_row(t("xp.level_of", lang, model=_model(model, lang)), *cells, style="dim")
+    return table
 
 
 def optimise_tables(res: OptimiseResult) -> list[Any]:
