@@ -476,6 +476,19 @@ _EN: dict[str, str] = {
     "xp.console_title": "{scenario}: {frm} -> {to}, {method}: mean [95 % CI] over {n} "
     "replications on the same citizens",
     "xp.console_in_order": "{method} (in this order)",
+    "xp.console_breakdown_title": "{scenario}, {method}: citizens helped = § 85 starts + "
+    "short-course starts (§ 82b); support hours after the goals were reached",
+    "xp.headline_split": "Citizens helped are § 85 starts plus short-course starts (§ 82b): of "
+    "the total, {s85} are § 85 starts and {courses} short courses; of the part from {mech}, "
+    "{mech_s85} and {mech_courses}.",
+    "xp.breakdown_title": "Citizens helped: § 85 starts and short courses; support after the goals",
+    "xp.breakdown_note": "Citizens helped = citizens starting § 85 support + citizens starting a "
+    "short course (§ 82b), so in every row the § 85 and short-course changes add up to the change "
+    "in citizens helped. Support hours after the goals were reached: provider hours of § 85 "
+    "support given between the day a citizen's goals were reached and the review that ended the "
+    "support. {method}.",
+    "xp.breakdown_fig_title": "What the change in citizens helped is made of, mechanism by "
+    "mechanism",
     "xp.same_setting": "0 (same setting)",
     "xp.table_sequential": "Sequential contributions, mean (95 % CI)",
     "xp.table_shapley": "Shapley contributions, mean (95 % CI)",
@@ -1019,6 +1032,19 @@ _DA: dict[str, str] = {
     "xp.console_title": "{scenario}: {frm} -> {to}, {method}: gennemsnit [95 %-KI] over {n} "
     "gentagelser med de samme borgere",
     "xp.console_in_order": "{method} (i denne rækkefølge)",
+    "xp.console_breakdown_title": "{scenario}, {method}: borgere hjulpet = starter i § 85-støtte "
+    "+ starter på kortere forløb (§ 82b); støttetimer efter at målene var nået",
+    "xp.headline_split": "Hjulpne borgere er starter i § 85-støtte plus starter på kortere "
+    "forløb (§ 82b): af den samlede ændring er {s85} § 85-starter og {courses} kortere forløb; "
+    "af bidraget fra {mech} {mech_s85} og {mech_courses}.",
+    "xp.breakdown_title": "Hjulpne borgere: § 85-starter og kortere forløb; støtte efter at "
+    "målene var nået",
+    "xp.breakdown_note": "Borgere hjulpet = borgere startet i § 85-støtte + borgere startet på "
+    "kortere forløb (§ 82b), så i hver række summerer ændringerne i § 85-starter og kortere "
+    "forløb til ændringen i hjulpne borgere. Støttetimer efter at målene var nået: udførerens "
+    "timer med § 85-støtte fra den dag, borgerens mål var nået, til den opfølgning, der afsluttede "
+    "støtten. {method}.",
+    "xp.breakdown_fig_title": "Hvad ændringen i hjulpne borgere består af, mekanisme for mekanisme",
     "xp.same_setting": "0 (samme indstilling)",
     "xp.table_sequential": "Trinvise bidrag, gennemsnit (95 %-KI)",
     "xp.table_shapley": "Shapley-bidrag, gennemsnit (95 %-KI)",

@@ -33,7 +33,14 @@ from sim.scenario import Scenario
 from .conftest import SCENARIOS, make_scenario
 
 SHORT = {"horizon_weeks": 104, "warmup_weeks": 26, "replications": 3}
-METRICS = ("helped_per_year", "time_to_start_median_weeks", "core_task_share")
+METRICS = (
+    "helped_per_year",
+    "time_to_start_median_weeks",
+    "core_task_share",
+    "s85_starts_per_year",
+    "short_course_per_year",
+    "post_goal_hours_per_year",
+)
 
 # Two user models that differ in three mechanisms only: the other five are set identically.
 MODELS = {
@@ -282,6 +289,20 @@ def test_cli_explain_writes_tables_and_report(tmp_path: Path) -> None:
     # The console names metrics and mechanisms as the report does, not by their keys.
     assert "citizens helped per year" in r.output and "helped_per_year" not in r.output
     assert "provider start-up meeting" in r.output and "startup_meeting" not in r.output
+    # Helped, its two parts and the post-goal support hours: in the CSV for every mechanism ...
+    for metric, unit in [
+        ("s85_starts_per_year", "citizens/year"),
+        ("short_course_per_year", "citizens/year"),
+        ("post_goal_hours_per_year", "hours/year"),
+    ]:
+        rows = table.filter(pl.col("metric") == metric)
+        assert set(rows["mechanism"]) == {*MECHANISMS, "total (joint - classic)"}
+        assert set(rows["unit"]) == {unit}
+    # ... in the report (its own section, figure and table) and on the console.
+    assert 'id="figure-breakdown"' in html and "§ 85-starter og kortere forløb" in html
+    assert "støttetimer efter at målene var nået" in html.lower()
+    flat = " ".join(r.output.split())
+    assert "citizens helped = § 85 starts + short-course starts (§ 82b)" in flat
 
 
 @pytest.mark.parametrize(
@@ -464,3 +485,49 @@ def test_cli_explain_default_is_shapley_and_sequential_on_request(
         assert manifest["methods"] == ["sequential"] and methods == {"sequential"}
         assert "The split depends on the order" in " ".join(r.output.split())
         assert "The split depends on the order" in html
+
+
+# --------------------------------------------------------------------------- § 85 and short courses
+
+
+def test_each_contribution_to_helped_is_its_s85_part_plus_its_short_course_part(result) -> None:  # type: ignore[no-untyped-def]
+    parts = ("s85_starts_per_year", "short_course_per_year")
+    for method in ("sequential", "shapley"):
+        helped = result.contributions(method, "helped_per_year")
+        s85, course = (result.contributions(method, m) for m in parts)
+        for h, a, b in zip(helped, s85, course, strict=True):
+            np.testing.assert_allclose(
+                np.add(a.per_replication, b.per_replication), h.per_replication, atol=1e-9
+            )
+    # Routing sends citizens to short courses instead of § 85: its parts have opposite signs here.
+    routing = {m: result.contributions("shapley", m)[MECHANISMS.index("routing")] for m in parts}
+    assert routing["short_course_per_year"].interval.mean > 0
+    assert routing["s85_starts_per_year"].interval.mean < 0
+
+
+def test_headline_says_how_helped_splits_into_s85_starts_and_short_courses(
+    scenario: Scenario, default_result
+) -> None:  # type: ignore[no-untyped-def]
+    from sim.explain_report import explain_headline, player_label
+
+    res = default_result
+    direct = run_experiment(scenario, models=["base", "changed"], replications=3)
+    text = {lang: explain_headline(res, lang) for lang in ("en", "da")}
+    split = {}
+    for metric in ("s85_starts_per_year", "short_course_per_year"):
+        d = np.subtract(direct.values("changed", metric), direct.values("base", metric))
+        split[metric] = headline_number(float(np.mean(d)))
+    assert f"of the total, {split['s85_starts_per_year']} (" in text["en"]
+    assert f") are § 85 starts and {split['short_course_per_year']} (" in text["en"]
+    assert ") short courses" in text["en"]
+    assert "§ 85-starter" in text["da"] and "kortere forløb" in text["da"]
+    # ... and for the mechanism the headline names (its Shapley value, over all 3! orders).
+    top = max(
+        (c for c in res.contributions("shapley", "helped_per_year") if c.simulated),
+        key=lambda c: abs(c.interval.mean),
+    ).player
+    mine = [
+        headline_number(float(np.mean(by_permutations(coalition_values(res, m), res.active)[top])))
+        for m in ("s85_starts_per_year", "short_course_per_year")
+    ]
+    assert f"of the part from {player_label(top, 'en')}, {mine[0]} and {mine[1]}." in text["en"]
