@@ -301,7 +301,12 @@ def fig_breakdown(res: ExplainResult, lang: str = "en") -> go.Figure:
         shared_yaxes=True,
         horizontal_spacing=0.03,
         subplot_titles=[
-            _wrap(f"{i18n.metric_label(m, lang)} ({i18n.unit_label(diff_unit(m), lang)})", 26)
+            _wrap(
+                f"{i18n.metric_label(m, lang)} ({i18n.unit_label(diff_unit(m), lang)})".replace(
+                    "§ ", "§\u00a0"
+                ),
+                26,
+            )
             for m in BREAKDOWN_METRICS
         ],
     )
@@ -351,9 +356,16 @@ def fig_breakdown(res: ExplainResult, lang: str = "en") -> go.Figure:
             ),
         ),
         separators=i18n.plotly_separators(lang),
-        height=600,
+        height=680,
+        margin=dict(l=80, r=30, t=230, b=60),
     )
-    fig.update_yaxes(autorange="reversed")
+    axis = dict(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3",
+                zerolinecolor="#888888")  # fmt: skip
+    fig.update_xaxes(**axis)
+    for col, metric in enumerate(BREAKDOWN_METRICS, start=1):  # whole hours, not "10k"
+        if _digits(metric) == 0:
+            fig.update_xaxes(tickformat=",.0f", tickangle=0, nticks=4, row=1, col=col)
+    fig.update_yaxes(autorange="reversed", showline=True, linecolor="#555555")
     fig.update_annotations(font=dict(size=14))
     return fig
 
