@@ -551,7 +551,9 @@ def _contributions(
 
 
 def contribution_rows(result: ExplainResult) -> list[dict[str, Any]]:
-    """Long table: method, metric, step, player, mean and 95 % CI; plus the total per metric."""
+    """Long table: method, metric, step, player, mean and 95 % CI, and the player's smallest and
+    largest mean contribution over the orders simulated (``ExplainResult.order_range``; the same
+    under both methods); plus the total per metric, which no order changes."""
     from sim.metrics import unit_of
 
     rows: list[dict[str, Any]] = []
@@ -559,6 +561,7 @@ def contribution_rows(result: ExplainResult) -> list[dict[str, Any]]:
         for metric in result.metrics:
             for step, c in enumerate(result.contributions(method, metric), start=1):
                 iv = c.interval
+                lo, hi = result.order_range.get(metric, {}).get(c.player, (0.0, 0.0))
                 rows.append(
                     {
                         "method": method,
@@ -572,6 +575,8 @@ def contribution_rows(result: ExplainResult) -> list[dict[str, Any]]:
                         "ci_high": iv.high,
                         "sd": iv.sd,
                         "n": iv.n,
+                        "order_min": lo,
+                        "order_max": hi,
                     }
                 )
             iv = result.total[metric]
@@ -588,6 +593,8 @@ def contribution_rows(result: ExplainResult) -> list[dict[str, Any]]:
                     "ci_high": iv.high,
                     "sd": iv.sd,
                     "n": iv.n,
+                    "order_min": iv.mean,
+                    "order_max": iv.mean,
                 }
             )
     return rows

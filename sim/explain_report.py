@@ -1028,7 +1028,7 @@ def run_manifest(
 
 
 EXPLAIN_COLUMNS = ["method", "metric", "unit", "step", "mechanism", "simulated", "mean",
-                   "ci_low", "ci_high", "sd", "n"]  # fmt: skip
+                   "ci_low", "ci_high", "sd", "n", "order_min", "order_max"]  # fmt: skip
 
 
 def write_explain(

@@ -474,7 +474,15 @@ def test_cli_explain_default_is_shapley_and_sequential_on_request(
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     manifest = json.loads((out / "manifest.json").read_text())
-    methods = set(pl.read_csv(out / "contributions.csv")["method"])
+    table = pl.read_csv(out / "contributions.csv")
+    methods = set(table["method"])
+    # Each contribution lies within its range over orders (a Shapley value is a mean over orders;
+    # the sequential contribution is one of the orders); a mechanism set alike has none.
+    for row in table.filter(pl.col("step") > 0).iter_rows(named=True):
+        if row["mechanism"] in CHANGED:
+            assert row["order_min"] - 1e-9 <= row["mean"] <= row["order_max"] + 1e-9, row
+        else:
+            assert row["order_min"] == row["order_max"] == row["mean"] == 0.0
     html = (out / "report.html").read_text(encoding="utf-8")
     if flag is None:
         assert manifest["methods"] == ["sequential", "shapley"] and manifest["shapley_exact"]
