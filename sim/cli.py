@@ -575,13 +575,16 @@ def explain(
     shapley: Annotated[
         bool,
         typer.Option(
-            "--shapley", help="Also average over all orders (Shapley values; 2^n models)."
+            "--shapley/--sequential",
+            help="Shapley values, averaged over all orders (the default; 2^n models, exact up to "
+            "8 differing mechanisms), or only the sequential order (--order), with each "
+            "mechanism also switched first and last to show how much the order matters.",
         ),
-    ] = False,
+    ] = True,
     reps: Annotated[
         int | None,
         typer.Option(
-            "--reps", min=2, help="Replications (default: the file's; 10 with --shapley)."
+            "--reps", min=2, help="Replications (default: 10; the file's with --sequential)."
         ),
     ] = None,
     seed: SeedOption = None,
@@ -625,7 +628,7 @@ def explain(
     from sim.console import Progress
     from sim.experiment import default_jobs
     from sim.explain import explain as run_explain
-    from sim.explain_report import explain_tables, run_manifest, write_explain
+    from sim.explain_report import explain_headline, explain_tables, run_manifest, write_explain
     from sim.loader import dump_resolved
 
     n_jobs = jobs if jobs is not None else default_jobs()
@@ -657,6 +660,7 @@ def explain(
             "differing": res.active,
             "methods": res.methods(),
             "shapley_exact": res.shapley_exact if shapley else None,
+            "order_range_basis": res.range_basis,
             "replications": res.replications,
             "models_simulated": len(res.hybrid_means),
             "staff_fte": list(sc.staffing_fte()),
@@ -666,6 +670,7 @@ def explain(
     console = Console(width=None if sys.stdout.isatty() else 140)
     for table in explain_tables(res):
         console.print(table)
+    console.print(explain_headline(res, "en"), highlight=False)
     console.print(f"Results: {folder}")
     console.print(f"Report:  {folder / 'report.html'}")
 

@@ -39,6 +39,15 @@ SHOWN_METRICS: tuple[str, ...] = (
 )
 """The metrics the explain report and the CLI show (the CSV holds every decomposed metric)."""
 
+BREAKDOWN_METRICS: tuple[str, ...] = (
+    "helped_per_year",
+    "s85_starts_per_year",
+    "short_course_per_year",
+    "post_goal_hours_per_year",
+)
+"""Citizens helped, its two parts (§ 85 starts + short-course starts) and the support hours given
+after the goals were reached: the breakdown table and figure (primary method)."""
+
 
 # --------------------------------------------------------------------------- labels and numbers
 
@@ -58,7 +67,7 @@ def diff_unit(metric: str) -> str:
 
 
 def _digits(metric: str) -> int:
-    return 1
+    return 0 if i18n.metric_unit(metric) == "hours/year" else 1
 
 
 def _ci_text(mean: float, low: float, high: float, metric: str, lang: str, sign: bool) -> str:
@@ -278,6 +287,96 @@ def fig_methods(res: ExplainResult, lang: str = "en") -> go.Figure:
     return fig
 
 
+def fig_breakdown(res: ExplainResult, lang: str = "en") -> go.Figure:
+    """Small multiples, one panel per metric of ``BREAKDOWN_METRICS``: each mechanism's change
+    and the total, with 95 % CIs (Shapley if computed). The § 85 and short-course panels add up
+    to the helped panel, bar by bar."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    method = res.method
+    fig = make_subplots(
+        rows=1,
+        cols=len(BREAKDOWN_METRICS),
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        subplot_titles=[
+            _wrap(
+                f"{i18n.metric_label(m, lang)} ({i18n.unit_label(diff_unit(m), lang)})".replace(
+                    "§ ", "§\u00a0"
+                ),
+                26,
+            )
+            for m in BREAKDOWN_METRICS
+        ],
+    )
+    total_name = t(
+        "xp.total_bar", lang, to=_model(res.to_model, lang), frm=_model(res.from_model, lang)
+    )
+    for col, metric in enumerate(BREAKDOWN_METRICS, start=1):
+        cs = [c for c in res.contributions(method, metric) if c.simulated]
+        ivs = [c.interval for c in cs] + [res.total[metric]]
+        means = [iv.mean for iv in ivs]
+        fig.add_trace(
+            go.Bar(
+                y=[player_label(c.player, lang) for c in cs] + [total_name],
+                x=means,
+                orientation="h",
+                marker=dict(
+                    color=[UP if v >= 0 else DOWN for v in means[:-1]] + [TOTAL],
+                    line=dict(color=INK, width=1),
+                ),
+                error_x=dict(
+                    type="data",
+                    array=[
+                        max(iv.high - iv.mean, 0.0) if math.isfinite(iv.high) else 0.0 for iv in ivs
+                    ],
+                    arrayminus=[
+                        max(iv.mean - iv.low, 0.0) if math.isfinite(iv.low) else 0.0 for iv in ivs
+                    ],
+                    color=INK,
+                    thickness=1.5,
+                    width=5,
+                ),
+                showlegend=False,
+                hovertemplate="%{y}: %{x:+,.1f}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_layout(
+        _template(),
+        title=_title(
+            t("xp.breakdown_fig_title", lang),
+            t(
+                "xp.waterfall_subtitle",
+                lang,
+                method=_method_note(res, method, lang),
+                n=res.replications,
+            ),
+        ),
+        separators=i18n.plotly_separators(lang),
+        height=680,
+        margin=dict(l=80, r=30, t=230, b=60),
+    )
+    axis = dict(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3",
+                zerolinecolor="#888888")  # fmt: skip
+    fig.update_xaxes(**axis)
+    for col, metric in enumerate(BREAKDOWN_METRICS, start=1):  # whole hours, not "10k"
+        if _digits(metric) == 0:
+            fig.update_xaxes(tickformat=",.0f", tickangle=0, nticks=4, row=1, col=col)
+    fig.update_yaxes(autorange="reversed", showline=True, linecolor="#555555")
+    fig.update_annotations(font=dict(size=14))
+    return fig
+
+
+def _method_note(res: ExplainResult, method: str, lang: str) -> str:
+    """How the contributions were computed, for a figure's subtitle."""
+    if method == "shapley" and not res.shapley_exact:
+        return t("xp.method_shapley_sampled", lang, n=res.shapley_orders)
+    return t(f"xp.method_{method}", lang)
+
+
 def _plus(c: Contribution, k: float) -> float:
     iv = c.interval
     return max(iv.high - iv.mean, 0.0) * k if math.isfinite(iv.high) else 0.0
@@ -299,6 +398,8 @@ def explain_figures(res: ExplainResult, lang: str = "en") -> dict[str, go.Figure
     }
     if res.shapley is not None:
         figs["sequential_vs_shapley"] = fig_methods(res, lang)
+    if all(m in res.metrics for m in BREAKDOWN_METRICS):
+        figs["breakdown"] = fig_breakdown(res, lang)
     return figs
 
 
@@ -542,9 +643,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], num_from: int =
 
 
 def explain_headline(res: ExplainResult, lang: str = "en") -> str:
-    """One sentence: the total gain in citizens helped and the mechanism that gives most of it."""
+    """The total gain in citizens helped and the mechanism that gives most of it; when the split
+    depends on the order (sequential, or Shapley from sampled orders), the same headline says so
+    and gives that mechanism's range over the orders simulated."""
     metric = "helped_per_year"
-    method = "shapley" if res.shapley is not None else "sequential"
+    method = res.method
     total = res.total[metric]
     cs = [c for c in res.contributions(method, metric) if c.simulated]
     if not cs:
@@ -558,9 +661,9 @@ def explain_headline(res: ExplainResult, lang: str = "en") -> str:
         )
     top = max(cs, key=lambda c: abs(c.interval.mean))
     share = top.interval.mean / total.mean if total.mean else math.nan
-    return _cap(
+    text = _cap(
         t(
-            "xp.headline",
+            "xp.headline" if method == "shapley" else "xp.headline_sequential",
             lang,
             to=_phrase(res.to_model, lang),
             frm=_phrase(res.from_model, lang),
@@ -573,11 +676,55 @@ def explain_headline(res: ExplainResult, lang: str = "en") -> str:
             method=t(f"xp.method_{method}_short", lang),
         )
     )
+    split = split_text(res, top.player, lang)
+    if split:
+        text = f"{text} {split}"
+    if res.range_basis == "all":
+        return text
+    return f"{text} {order_range_text(res, metric, top.player, lang)}"
 
 
-def contribution_table_html(res: ExplainResult, method: str, lang: str) -> str:
-    """Players as rows, the shown metrics as columns: mean change (95 % CI)."""
-    metrics = [m for m in SHOWN_METRICS if m in res.metrics]
+def split_text(res: ExplainResult, player: str, lang: str) -> str:
+    """How the change in citizens helped splits into § 85 starts and short-course starts, in
+    total and for ``player``; empty when those metrics were not decomposed."""
+    parts = ("s85_starts_per_year", "short_course_per_year")
+    if not all(m in res.metrics for m in parts):
+        return ""
+    s85, course = (res.total[m] for m in parts)
+    mine = {
+        m: next(c for c in res.contributions(res.method, m) if c.player == player).interval.mean
+        for m in parts
+    }
+    return t(
+        "xp.headline_split",
+        lang,
+        s85=_ci_text(s85.mean, s85.low, s85.high, parts[0], lang, True),
+        courses=_ci_text(course.mean, course.low, course.high, parts[1], lang, True),
+        mech=player_label(player, lang),
+        mech_s85=i18n.fmt_num(mine[parts[0]], lang, 1, sign=True),
+        mech_courses=i18n.fmt_num(mine[parts[1]], lang, 1, sign=True),
+    )
+
+
+def order_range_text(res: ExplainResult, metric: str, player: str, lang: str) -> str:
+    """'The split depends on the order: ... {player} contributes between lo and hi.'"""
+    lo, hi = res.order_range[metric][player]
+    k = i18n.metric_scale(metric)
+    return t(
+        f"xp.headline_range_{res.range_basis}",
+        lang,
+        mech=player_label(player, lang),
+        lo=i18n.fmt_num(lo * k, lang, _digits(metric), sign=True),
+        hi=i18n.fmt_num(hi * k, lang, _digits(metric), sign=True),
+        n=res.shapley_orders,
+    )
+
+
+def contribution_table_html(
+    res: ExplainResult, method: str, lang: str, shown: Sequence[str] = SHOWN_METRICS
+) -> str:
+    """Players as rows, the ``shown`` metrics as columns: mean change (95 % CI)."""
+    metrics = [m for m in shown if m in res.metrics]
     header = [t("xp.col_mechanism", lang)] + [
         f"{html.escape(i18n.metric_label(m, lang))}<br><span class='ci'>"
         f"{html.escape(i18n.unit_label(diff_unit(m), lang))}</span>"
@@ -625,7 +772,14 @@ def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> st
         f'<p class="headline">{html.escape(explain_headline(res, lang))}</p>',
     ]
     for name, fig in figs.items():
-        parts.append(_fig_html(fig, name))
+        if name != "breakdown":
+            parts.append(_fig_html(fig, name))
+    if "breakdown" in figs:
+        method_note = _method_note(res, res.method, lang)
+        parts.append(f"<h2>{html.escape(t('xp.breakdown_title', lang))}</h2>")
+        parts.append(_p("note", t("xp.breakdown_note", lang, method=method_note)))
+        parts.append(_fig_html(figs["breakdown"], "breakdown"))
+        parts.append(contribution_table_html(res, res.method, lang, BREAKDOWN_METRICS))
     for method in res.methods():
         parts.append(f"<h2>{html.escape(t(f'xp.table_{method}', lang))}</h2>")
         parts.append(contribution_table_html(res, method, lang))
@@ -633,6 +787,8 @@ def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> st
     parts.append(f"<h2>{html.escape(t('xp.how_title', lang))}</h2>")
     order = ", ".join(player_label(p.name, lang) for p in res.players)
     parts.append(f"<p>{html.escape(t('xp.how_sequential', lang, order=order))}</p>")
+    if res.range_basis == "first_last":
+        parts.append(f"<p>{html.escape(t('xp.how_range_first_last', lang))}</p>")
     if res.shapley is not None:
         how = (
             t("xp.how_shapley_exact", lang, n=len(res.active), k=2 ** len(res.active))
@@ -872,7 +1028,7 @@ def run_manifest(
 
 
 EXPLAIN_COLUMNS = ["method", "metric", "unit", "step", "mechanism", "simulated", "mean",
-                   "ci_low", "ci_high", "sd", "n"]  # fmt: skip
+                   "ci_low", "ci_high", "sd", "n", "order_min", "order_max"]  # fmt: skip
 
 
 def write_explain(
@@ -994,55 +1150,75 @@ def _fmt_iv(mean: float, low: float, high: float, digits: int, sign: bool = Fals
     return f"{m} [{low:,.{digits}f}, {high:,.{digits}f}]"
 
 
-def explain_tables(res: ExplainResult) -> list[Any]:
-    """Rich tables of the contributions (one per method), with units and 95 % CIs."""
-    from rich.table import Table
+CONSOLE_DIGITS = {"helped_per_year": 1, "time_to_start_median_weeks": 2, "core_task_share": 2,
+                  "s85_starts_per_year": 1, "short_course_per_year": 1,
+                  "post_goal_hours_per_year": 0}  # fmt: skip
+"""Decimals of each metric in the terminal tables (2 when not listed)."""
 
-    from sim.metrics import unit_of
 
+def explain_tables(res: ExplainResult, lang: str = "en") -> list[Any]:
+    """Rich tables of the contributions (one per method), with units and 95 % CIs; metrics and
+    mechanisms carry their reader's names (``lang``)."""
     metrics = [m for m in SHOWN_METRICS if m in res.metrics]
-    digits = {"helped_per_year": 1, "time_to_start_median_weeks": 2, "core_task_share": 2}
     tables = []
     for method in res.methods():
-        label = "sequential (in this order)" if method == "sequential" else "Shapley"
+        label = t(f"xp.method_{method}_short", lang)
+        if method == "sequential":
+            label = t("xp.console_in_order", lang, method=label)
         if method == "shapley" and not res.shapley_exact:
-            label += f" (sampled, {res.shapley_orders} orders)"
-        table = Table(
-            title=f"{res.scenario.name}: {res.from_model} -> {res.to_model}, {label}: "
-            f"mean [95 % CI] over {res.replications} replications on the same citizens",
-            title_justify="left",
+            label = t("xp.method_shapley_sampled", lang, n=res.shapley_orders)
+        title = t(
+            "xp.console_title",
+            lang,
+            scenario=res.scenario.name,
+            frm=_model(res.from_model, lang),
+            to=_model(res.to_model, lang),
+            method=label,
+            n=res.replications,
         )
-        table.add_column("mechanism")
-        for m in metrics:
-            unit = "percentage points" if m.endswith("_share") else unit_of(m)
-            table.add_column(f"{m}\n({unit})", justify="right")
-        for i, p in enumerate(res.players):
-            cells = []
-            for m in metrics:
-                c = res.contributions(method, m)[i]
-                k = i18n.metric_scale(m)
-                iv = c.interval
-                cells.append(
-                    _fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2), True)
-                    if c.simulated
-                    else "0 (same setting)"
-                )
-            table.add_row(p.name, *cells)
-        cells = []
-        for m in metrics:
-            k = i18n.metric_scale(m)
-            iv = res.total[m]
-            cells.append(_fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2), True))
-        table.add_row(f"total ({res.to_model} - {res.from_model})", *cells, style="bold")
-        for model in (res.from_model, res.to_model):
-            cells = []
-            for m in metrics:
-                k = i18n.metric_scale(m)
-                iv = res.endpoints[model][m]
-                cells.append(_fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits.get(m, 2)))
-            table.add_row(f"level in {model}", *cells, style="dim")
-        tables.append(table)
+        tables.append(_console_table(res, method, metrics, title, lang))
+    if all(m in res.metrics for m in BREAKDOWN_METRICS):
+        title = t(
+            "xp.console_breakdown_title",
+            lang,
+            scenario=res.scenario.name,
+            method=t(f"xp.method_{res.method}_short", lang),
+        )
+        tables.append(_console_table(res, res.method, BREAKDOWN_METRICS, title, lang))
     return tables
+
+
+def _console_table(
+    res: ExplainResult, method: str, metrics: Sequence[str], title: str, lang: str
+) -> Any:
+    """One terminal table: a row per mechanism, the total and both models' levels; a column
+    per metric with its unit."""
+    from rich.table import Table
+
+    frm, to = _model(res.from_model, lang), _model(res.to_model, lang)
+    table = Table(title=title, title_justify="left")
+    table.add_column(t("xp.col_mechanism", lang))
+    for m in metrics:
+        unit = i18n.unit_label(diff_unit(m), lang)
+        table.add_column(f"{i18n.metric_label(m, lang)}\n({unit})", justify="right")
+
+    def cell(iv: Any, m: str, sign: bool) -> str:
+        k = i18n.metric_scale(m)
+        return _fmt_iv(iv.mean * k, iv.low * k, iv.high * k, CONSOLE_DIGITS.get(m, 2), sign)
+
+    for i, p in enumerate(res.players):
+        cs = [res.contributions(method, m)[i] for m in metrics]
+        cells = [
+            cell(c.interval, m, True) if c.simulated else t("xp.same_setting", lang)
+            for c, m in zip(cs, metrics, strict=True)
+        ]
+        table.add_row(player_label(p.name, lang), *cells)
+    cells = [cell(res.total[m], m, True) for m in metrics]
+    table.add_row(t("xp.total_bar", lang, to=to, frm=frm), *cells, style="bold")
+    for model in (res.from_model, res.to_model):
+        cells = [cell(res.endpoints[model][m], m, False) for m in metrics]
+        table.add_row(t("xp.level_of", lang, model=_model(model, lang)), *cells, style="dim")
+    return table
 
 
 def optimise_tables(res: OptimiseResult) -> list[Any]:

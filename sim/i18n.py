@@ -459,6 +459,14 @@ _EN: dict[str, str] = {
     "xp.headline": "From {frm} to {to}, the number of citizens helped per year changes by "
     "{total}; the largest part, {value} ({share} of the total, {method}), comes from {mech}.",
     "xp.headline_none": "{to} and {frm} are set identically; there is nothing to decompose.",
+    "xp.headline_sequential": "From {frm} to {to}, the number of citizens helped per year changes "
+    "by {total}; with the mechanisms switched in the order shown, the largest part, {value} "
+    "({share} of the total), comes from {mech}.",
+    "xp.headline_range_sampled": "The split depends on the order: over the {n} sampled orders, "
+    "{mech} contributes between {lo} and {hi}.",
+    "xp.headline_range_first_last": "The split depends on the order: switched first, last or at "
+    "its place here, {mech} contributes between {lo} and {hi}; Shapley values (the default) "
+    "average over every order.",
     "xp.total_bar": "total: {to} − {frm}",
     "xp.level_of": "level in {model}",
     "xp.hover_step": "change",
@@ -474,6 +482,22 @@ _EN: dict[str, str] = {
     "xp.methods_title": "Does the order matter? Sequential against Shapley contributions",
     "xp.methods_subtitle": "Mean change with 95 % CI over {n} replications on the same citizens.",
     "xp.col_mechanism": "Mechanism",
+    "xp.console_title": "{scenario}: {frm} -> {to}, {method}: mean [95 % CI] over {n} "
+    "replications on the same citizens",
+    "xp.console_in_order": "{method} (in this order)",
+    "xp.console_breakdown_title": "{scenario}, {method}: citizens helped = § 85 starts + "
+    "short-course starts (§ 82b); support hours after the goals were reached",
+    "xp.headline_split": "Citizens helped are § 85 starts plus short-course starts (§ 82b): of "
+    "the total, {s85} are § 85 starts and {courses} short courses; of the part from {mech}, "
+    "{mech_s85} and {mech_courses}.",
+    "xp.breakdown_title": "Citizens helped: § 85 starts and short courses; support after the goals",
+    "xp.breakdown_note": "Citizens helped = citizens starting § 85 support + citizens starting a "
+    "short course (§ 82b), so in every row the § 85 and short-course changes add up to the change "
+    "in citizens helped. Support hours after the goals were reached: provider hours of § 85 "
+    "support given between the day a citizen's goals were reached and the review that ended the "
+    "support. {method}.",
+    "xp.breakdown_fig_title": "What the change in citizens helped is made of, mechanism by "
+    "mechanism",
     "xp.same_setting": "0 (same setting)",
     "xp.table_sequential": "Sequential contributions, mean (95 % CI)",
     "xp.table_shapley": "Shapley contributions, mean (95 % CI)",
@@ -486,6 +510,9 @@ _EN: dict[str, str] = {
     "simulated; each mechanism's contribution is its change averaged over every order.",
     "xp.how_shapley_sampled": "Shapley: estimated from {n} random orders (each with its reverse).",
     "xp.how_skipped": "Set identically in both models, so not simulated and exactly zero: {names}.",
+    "xp.how_range_first_last": "To show how much the order matters, each mechanism was also "
+    "switched first and last (up to two more intermediate models per mechanism); the headline "
+    "gives the smallest and largest of its contributions in these orders.",
     "xp.how_ci": "Every intermediate model ran on the same citizens in each replication, so each "
     "contribution is a paired difference; the 95 % confidence interval is a t-interval over the "
     "replications.",
@@ -995,6 +1022,14 @@ _DA: dict[str, str] = {
     "xp.headline": "Fra {frm} til {to} ændres antallet af borgere hjulpet pr. år med {total}; "
     "den største del, {value} ({share} af det hele, {method}), kommer fra {mech}.",
     "xp.headline_none": "{to} og {frm} er sat ens op; der er intet at dele op.",
+    "xp.headline_sequential": "Fra {frm} til {to} ændres antallet af borgere hjulpet pr. år med "
+    "{total}; med mekanismerne skiftet i den viste rækkefølge kommer den største del, {value} "
+    "({share} af det hele), fra {mech}.",
+    "xp.headline_range_sampled": "Fordelingen afhænger af rækkefølgen: over de {n} udtrukne "
+    "rækkefølger bidrager {mech} med mellem {lo} og {hi}.",
+    "xp.headline_range_first_last": "Fordelingen afhænger af rækkefølgen: skiftet først, sidst "
+    "eller på sin plads her bidrager {mech} med mellem {lo} og {hi}; Shapley-værdier "
+    "(standardvalget) er gennemsnittet over alle rækkefølger.",
     "xp.total_bar": "i alt: {to} − {frm}",
     "xp.level_of": "niveau i {model}",
     "xp.hover_step": "ændring",
@@ -1012,6 +1047,22 @@ _DA: dict[str, str] = {
     "xp.methods_subtitle": "Gennemsnitlig ændring med 95 %-KI over {n} gentagelser med de samme "
     "borgere.",
     "xp.col_mechanism": "Mekanisme",
+    "xp.console_title": "{scenario}: {frm} -> {to}, {method}: gennemsnit [95 %-KI] over {n} "
+    "gentagelser med de samme borgere",
+    "xp.console_in_order": "{method} (i denne rækkefølge)",
+    "xp.console_breakdown_title": "{scenario}, {method}: borgere hjulpet = starter i § 85-støtte "
+    "+ starter på kortere forløb (§ 82b); støttetimer efter at målene var nået",
+    "xp.headline_split": "Hjulpne borgere er starter i § 85-støtte plus starter på kortere "
+    "forløb (§ 82b): af den samlede ændring er {s85} § 85-starter og {courses} kortere forløb; "
+    "af bidraget fra {mech} {mech_s85} og {mech_courses}.",
+    "xp.breakdown_title": "Hjulpne borgere: § 85-starter og kortere forløb; støtte efter at "
+    "målene var nået",
+    "xp.breakdown_note": "Borgere hjulpet = borgere startet i § 85-støtte + borgere startet på "
+    "kortere forløb (§ 82b), så i hver række summerer ændringerne i § 85-starter og kortere "
+    "forløb til ændringen i hjulpne borgere. Støttetimer efter at målene var nået: udførerens "
+    "timer med § 85-støtte fra den dag, borgerens mål var nået, til den opfølgning, der afsluttede "
+    "støtten. {method}.",
+    "xp.breakdown_fig_title": "Hvad ændringen i hjulpne borgere består af, mekanisme for mekanisme",
     "xp.same_setting": "0 (samme indstilling)",
     "xp.table_sequential": "Trinvise bidrag, gennemsnit (95 %-KI)",
     "xp.table_shapley": "Shapley-bidrag, gennemsnit (95 %-KI)",
@@ -1026,6 +1077,9 @@ _DA: dict[str, str] = {
     "xp.how_shapley_sampled": "Shapley: anslået ud fra {n} tilfældige rækkefølger (hver med sin "
     "omvendte).",
     "xp.how_skipped": "Sat ens i begge modeller, derfor ikke simuleret og præcis nul: {names}.",
+    "xp.how_range_first_last": "For at vise, hvor meget rækkefølgen betyder, blev hver mekanisme "
+    "også skiftet først og sidst (op til to ekstra mellemliggende modeller pr. mekanisme); "
+    "overskriften viser det mindste og største af dens bidrag i disse rækkefølger.",
     "xp.how_ci": "Alle mellemliggende modeller kørte med de samme borgere i hver gentagelse, så "
     "hvert bidrag er en parret forskel; 95 %-konfidensintervallet er et t-interval over "
     "gentagelserne.",
