@@ -747,12 +747,16 @@ def _message(err: ErrorDetails, where: _Where) -> str:
         if isinstance(found, dict):
             return f"required key '{disc}' is missing; expected one of: {tags}"
         number = "a number or " if _is_distribution(where.final_type) else ""
-        return f"expected {number}a mapping with a '{disc}' key ({tags}), found {_kind(found)}"
+        text = f"expected {number}a mapping with a '{disc}' key ({tags}), found {_kind(found)}"
+        return text + _text_hint(found) if number else text
     if kind in ("model_attributes_type", "model_type", "dict_type"):
         hint = ""
         if isinstance(found, str) and _MISSING_SPACE.match(found):
             hint = f"; put a space after '{found.split(':', 1)[0]}:'"
         return f"expected a mapping, found {_kind(found)}{hint}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == "^[A-Za-z0-9_.-]+$":
+        only = "letters, digits, '_', '.' and '-' only"
+        return f"expected {only} (it names a folder), found {_short(found)}"
     if kind in ("too_short", "too_long") and last == "monthly_factors":
         return _monthly_message(found, where)
     if kind == "less_than_equal" and ctx.get("le") == 1 and _is_real(found) and found > 1:
@@ -761,11 +765,20 @@ def _message(err: ErrorDetails, where: _Where) -> str:
         return f"{msg} (found {_short(found)}); {what} are 0-1{example}"
     if (
         "found" not in msg
+        and kind != "referral_csv"  # about the file the value names, which the message names
         and _plain(found)
         and not (kind == "value_error" and isinstance(found, list))
     ):
         msg += f" (found {_short(found)})"
     return msg
+
+
+def _text_hint(found: Any) -> str:
+    """'; hint' for a text where a number belongs (``45 uger``, ``3,5``), else ""."""
+    from sim.values import text_hint
+
+    hint = text_hint(found) if isinstance(found, str) else ""
+    return f"; {hint}" if hint else ""
 
 
 def _is_real(value: Any) -> bool:
