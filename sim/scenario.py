@@ -502,10 +502,8 @@ class Experiment(Strict):
         520.0, le=52 * 200, description="Simulated length including the warm-up, weeks."
     )
     warmup_weeks: NonNeg = Field(52.0, description="Warm-up, weeks; nothing before it is measured.")
-    stream_key: Count | None = Field(
+    stream_key: Annotated[int, Field(ge=0, lt=2**63), BeforeValidator(count_only)] | None = Field(
         None,
-        ge=0,
-        lt=2**63,
         description="Extra number mixed into every random stream. A sweep writes each point's "
         "key into the point's scenario.yaml, so `sim run` on it reproduces the point exactly; "
         "leave it unset otherwise.",
