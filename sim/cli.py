@@ -55,12 +55,14 @@ def report_scenario_error(error: "ScenarioError") -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
-def load_or_exit(path: Path, overrides: list[str] | None = None) -> "Scenario":
+def load_or_exit(
+    path: Path, overrides: list[str] | None = None, allow_outside_paths: bool = False
+) -> "Scenario":
     """Load a scenario for a command; on any problem print it (no traceback) and exit 2."""
     from sim.loader import ScenarioError, load_scenario
 
     try:
-        return load_scenario(path, overrides or ())
+        return load_scenario(path, overrides or (), allow_outside_paths=allow_outside_paths)
     except ScenarioError as error:
         report_scenario_error(error)
 
@@ -75,18 +77,28 @@ SetOption = Annotated[
     typer.Option("--set", help="Override a setting: key.path=value (repeatable)."),
 ]
 LangOption = Annotated[str, typer.Option("--lang", help="Report language: en or da.")]
+OutsideOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside-paths",
+        help="Let a scenario read files (a referral CSV) outside its own folder.",
+    ),
+]
 """Options shared by the simulation commands, declared once."""
 
 
 def _settings(
     overrides: list[str] | None, *, reps: int | None = None, seed: int | None = None
 ) -> list[str]:
-    """``--set`` overrides plus those that ``--reps`` and ``--seed`` stand for."""
+    """``--set`` overrides plus those that ``--reps`` and ``--seed`` stand for (each naming its
+    option, so a problem with it is reported as ``--reps 0``, not as a ``--set``)."""
+    from sim.loader import Override
+
     sets = list(overrides or [])
     if reps is not None:
-        sets.append(f"experiment.replications={reps}")
+        sets.append(Override(f"experiment.replications={reps}", f"--reps {reps}"))
     if seed is not None:
-        sets.append(f"experiment.seed={seed}")
+        sets.append(Override(f"experiment.seed={seed}", f"--seed {seed}"))
     return sets
 
 
@@ -96,6 +108,7 @@ def _settings(
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario YAML files to check.")],
+    allow_outside_paths: OutsideOption = False,
 ) -> None:
     """Check scenario files; print every problem with its file, line and column.
 
@@ -106,7 +119,7 @@ def validate(
     invalid = 0
     for path in files:
         try:
-            scenario = load_scenario(path)
+            scenario = load_scenario(path, allow_outside_paths=allow_outside_paths)
         except ScenarioError as error:
             invalid += 1
             typer.echo(error.format(), err=True)
@@ -216,16 +229,19 @@ def run(
             "(default: each model minus the first).",
         ),
     ] = None,
+    allow_outside_paths: OutsideOption = False,
 ) -> None:
     """Run both models on the same citizens, print the tables, write the results folder."""
+    from sim.loader import Override
+
     sets = _settings(overrides, reps=reps, seed=seed)
     if models is not None:
-        sets.append(f"compare=[{models}]")
+        sets.append(Override(f"compare=[{models}]", f"--models {models}"))
     if events_format not in ("csv", "parquet"):
         typer.echo("error: --events-format must be csv or parquet", err=True)
         raise typer.Exit(EXIT_INVALID)
     _check_lang(lang)
-    sc = load_or_exit(scenario, sets)
+    sc = load_or_exit(scenario, sets, allow_outside_paths)
     if png and report:
         _check_png()
     pair_list = _parse_pairs(pairs, sc.compare) if pairs else None
@@ -427,6 +443,7 @@ def sweep(
     ] = "helped_per_year",
     lang: LangOption = "en",
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
+    allow_outside_paths: OutsideOption = False,
 ) -> None:
     """Run every point of a sweep (local processes or a Dask cluster); write tables and report.
 
@@ -463,7 +480,7 @@ def sweep(
     )
 
     try:
-        plan = plan_sweep(target, sets)
+        plan = plan_sweep(target, sets, allow_outside_paths=allow_outside_paths)
     except ScenarioError as error:
         report_scenario_error(error)
     try:
@@ -598,11 +615,12 @@ def explain(
     png: Annotated[
         bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
     ] = False,
+    allow_outside_paths: OutsideOption = False,
 ) -> None:
     """Which mechanism makes the difference: switch the mechanisms one at a time from one model's
     settings to the other's, on the same citizens, and report each one's contribution with a CI."""
     _check_lang(lang)
-    sc = load_or_exit(scenario, _settings(overrides, seed=seed))
+    sc = load_or_exit(scenario, _settings(overrides, seed=seed), allow_outside_paths)
     _check_model(sc, "--from", from_model)
     _check_model(sc, "--to", to_model)
     if from_model == to_model:
@@ -705,11 +723,12 @@ def optimise(
     png: Annotated[
         bool, typer.Option("--png", help="Also write the figure as PNG (needs kaleido).")
     ] = False,
+    allow_outside_paths: OutsideOption = False,
 ) -> None:
     """The authority/provider split of the budget that helps most citizens per year under the
     waiting-time limit (staffing: {mode: optimise, ...}; defaults for another staffing mode)."""
     _check_lang(lang)
-    sc = load_or_exit(scenario, _settings(overrides, seed=seed))
+    sc = load_or_exit(scenario, _settings(overrides, seed=seed), allow_outside_paths)
     names = [m.strip() for m in models.split(",")] if models else list(sc.compare)
     for m in names:
         _check_model(sc, "--models", m)

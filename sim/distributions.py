@@ -21,9 +21,12 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+from sim.values import number_only
+
+# Strict: true/false and text ("3.0", "3,5") are errors where a number belongs.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(number_only)]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(number_only)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(number_only)]
 
 
 class _Dist(BaseModel):

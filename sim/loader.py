@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import io
 import math
+import re
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -33,7 +34,10 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 __all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
     "MAX_PROBLEMS",
+    "Override",
     "Problem",
     "ScenarioError",
     "apply_overrides",
@@ -46,6 +50,16 @@ __all__ = [
 
 MAX_PROBLEMS = 12
 """Problems shown in one report; 3 lines each, so a report fits on one screen."""
+
+MAX_BYTES = 2**20
+"""Largest scenario file read: 1 MB. Real scenarios are a few kB; the limit is checked before
+parsing, so a huge or endless file is refused at once instead of taking minutes to validate."""
+
+MAX_DEPTH = 50
+"""Deepest nesting of mappings and lists; a scenario needs about 8 levels."""
+
+MAX_VALUES = 200_000
+"""Most values a file may stand for once its aliases (``*name``) are expanded."""
 
 _SOURCE_WIDTH = 100
 _MESSAGE_WIDTH = 300
@@ -130,37 +144,60 @@ def _file_problem(file: str, message: str, line: int | None = None) -> ScenarioE
 # --------------------------------------------------------------------------- loading
 
 
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Sequence[str] = (), *, allow_outside_paths: bool = False
+) -> Scenario:
     """Read, parse and validate a scenario file; ``overrides`` are ``key.path=value`` strings.
 
-    Raises ScenarioError listing every problem of the file at once.
+    Files the scenario names (a referral CSV) must be inside its folder unless
+    ``allow_outside_paths``. Raises ScenarioError listing every problem of the file at once.
     """
     name = str(path)
-    path = Path(path)
+    text = _read_text(Path(path), name)
+    return load_scenario_text(
+        text, name, Path(path).parent, overrides, allow_outside_paths=allow_outside_paths
+    )
+
+
+def _read_text(path: Path, name: str) -> str:
+    """The file as text, at most MAX_BYTES of it; every failure as a one-line problem."""
     try:
-        raw = path.read_bytes()
+        if path.is_dir():
+            raise _file_problem(name, "is a folder, expected a YAML scenario file")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise _file_problem(name, "file not found") from None
-    except IsADirectoryError:
-        raise _file_problem(name, "is a folder; expected a YAML scenario file") from None
     except OSError as exc:
         raise _file_problem(name, f"cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise _file_problem(
+            name, f"file is larger than {MAX_BYTES // 2**20} MB, the limit for scenario files"
+        )
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise _file_problem(
-            name, f"expected UTF-8 text, found byte 0x{raw[exc.start]:02x}", line
+            name,
+            f"expected UTF-8 text, found byte 0x{raw[exc.start]:02x} (Windows-1252 or Latin-1?); "
+            "save the file as UTF-8",
+            line,
         ) from None
-    return load_scenario_text(text, name, path.parent, overrides)
 
 
 def load_scenario_text(
-    text: str, source_name: str, base_dir: str | Path = ".", overrides: Sequence[str] = ()
+    text: str,
+    source_name: str,
+    base_dir: str | Path = ".",
+    overrides: Sequence[str] = (),
+    *,
+    allow_outside_paths: bool = False,
 ) -> Scenario:
     """Parse and validate scenario YAML ``text``; ``source_name`` names it in messages.
 
-    ``base_dir`` is the folder relative paths in the scenario (referral CSV files) start from.
+    ``base_dir`` is the folder relative paths in the scenario (referral CSV files) start from;
+    they must stay inside it unless ``allow_outside_paths``.
     """
     from pydantic import ValidationError
 
@@ -168,8 +205,9 @@ def load_scenario_text(
 
     data = _parse(text, source_name)
     origins = _apply(data, overrides)
+    context = {"base_dir": Path(base_dir), "allow_outside_paths": allow_outside_paths}
     try:
-        return Scenario.model_validate(data, context={"base_dir": Path(base_dir)})
+        return Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         lines = text.splitlines()
         problems = [
@@ -193,6 +231,7 @@ def _parse(text: str, source_name: str) -> CommentedMap:
     """The top-level mapping of ``text``; YAML errors become located problems."""
     lines = text.splitlines()
     try:
+        _screen(text, source_name, lines)
         data = _yaml().load(text)
     except YAMLError as exc:
         raise ScenarioError([_yaml_problem(exc, source_name, lines)]) from None
@@ -213,6 +252,87 @@ def _parse(text: str, source_name: str) -> CommentedMap:
     return data
 
 
+def _screen(text: str, file: str, lines: list[str]) -> None:
+    """Refuse what the YAML events show before anything is built from them: a tag (``!budget``,
+    ``!!binary``, ``!!float "3"``: a scenario is plain data, and a tag would change what a value
+    is), nesting deeper than MAX_DEPTH, or aliases that expand to more than MAX_VALUES values.
+
+    Building the nodes recurses once per level, so a deep file would otherwise fail at 1:1.
+    """
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        NodeEvent,
+    )
+
+    depth, values = 0, 0
+    sizes: dict[str, int] = {}  # anchor -> values under it
+    open_: list[tuple[str | None, int]] = []  # (anchor, values before it) per open collection
+    for event in _yaml().parse(text):
+        mark = event.start_mark
+        if isinstance(event, NodeEvent) and not isinstance(event, AliasEvent) and event.tag:
+            raise ScenarioError([_tag_problem(file, lines, mark.line, mark.column)])
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ScenarioError(
+                    [_at(file, lines, mark, f"nested deeper than {MAX_DEPTH} levels")]
+                )
+            open_.append((event.anchor, values))
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+            anchor, before = open_.pop()
+            if anchor:
+                sizes[str(anchor)] = values - before
+        elif isinstance(event, AliasEvent):
+            values += sizes.get(str(event.anchor), 1)
+            if values > MAX_VALUES:
+                message = f"aliases expand to more than {MAX_VALUES:,} values"
+                raise ScenarioError([_at(file, lines, mark, message)])
+        elif isinstance(event, NodeEvent):
+            values += 1
+            if event.anchor:
+                sizes[str(event.anchor)] = 1
+
+
+def _at(file: str, lines: list[str], mark: Any, message: str) -> Problem:
+    line = mark.line + 1
+    source = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Problem(file, line, mark.column + 1, "", message, source)
+
+
+def _tag_problem(file: str, lines: list[str], line: int, column: int) -> Problem:
+    source = lines[line] if line < len(lines) else ""
+    tag = source[column:].split(maxsplit=1)[0] if source[column:].strip() else "!"
+    message = (
+        f"YAML tags are not allowed, found {_short(tag)}; write the plain value (a number, "
+        "true/false, text, a list or a mapping) without a tag"
+    )
+    return Problem(file, line + 1, column + 1, "", message, source)
+
+
+_MISSING_SPACE = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w-]*):(?=[^\s:/])")
+
+
+def _missing_space(lines: list[str], first: int, last: int) -> Problem | None:
+    """The first of lines ``first``..``last`` (0-based) whose key has no space after its colon
+    (``rate_per_week:3.5``), which YAML reads as text and then fails further down."""
+    for i in range(max(first, 0), min(last, len(lines) - 1) + 1):
+        found = _MISSING_SPACE.match(lines[i])
+        if found:
+            return Problem(
+                "",
+                i + 1,
+                found.end() + 1,
+                "",
+                f"expected a space after '{found.group(1)}:'; YAML reads "
+                f"{_short(lines[i].split(' #')[0].strip())} as one piece of text",
+                lines[i],
+            )
+    return None
+
+
 def _yaml_problem(exc: YAMLError, file: str, lines: list[str]) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -228,6 +348,10 @@ def _yaml_problem(exc: YAMLError, file: str, lines: list[str]) -> Problem:
             message += f" ({context})"
     line = mark.line + 1 if mark is not None else 1
     column = mark.column + 1 if mark is not None else 1
+    start = context_mark.line if context_mark is not None else line - 1
+    space = _missing_space(lines, start, line - 1)
+    if space is not None:
+        return Problem(file, space.line, space.column, "", space.message, space.source_line)
     if lines:
         line = min(line, len(lines))
     source = lines[line - 1] if 0 < line <= len(lines) else ""
@@ -284,19 +408,46 @@ def _short(value: Any, limit: int = 40) -> str:
 # --------------------------------------------------------------------------- overrides
 
 
+class Override(str):
+    """A ``key.path=value`` override that a command-line option other than ``--set`` stands for
+    (``--reps 0`` is ``experiment.replications=0``), so a problem names the option the user typed.
+
+    It is a str, so code that stores or passes overrides as strings keeps working.
+    """
+
+    option: str
+
+    def __new__(cls, text: str, option: str = "") -> Override:
+        self = super().__new__(cls, text)
+        self.option = option
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Override, (str(self), self.option))
+
+
+def _where(arg: str) -> str:
+    """Where the user typed an override: the option as typed, e.g. ``--reps 0`` or ``--set a=1``."""
+    return getattr(arg, "option", "") or f"--set {arg}"
+
+
 def parse_override(arg: str) -> tuple[list[str], Any]:
     """Split ``key.path=value`` into its path parts and the value parsed as YAML (flow style)."""
     key, sep, text = arg.partition("=")
     parts = key.strip().split(".")
     if not sep or not key.strip() or any(not p.strip() for p in parts):
-        raise _file_problem(
-            f"--set {arg}", "expected KEY.PATH=VALUE, e.g. experiment.replications=5"
-        )
+        raise _file_problem(_where(arg), "expected KEY.PATH=VALUE, e.g. experiment.replications=5")
     try:
+        _screen(text, _where(arg), [text])
         value = _yaml().load(text) if text.strip() else None
+    except ScenarioError as exc:  # a tag or a too deep value: the argument, not a file position
+        problem = exc.problems[0]
+        raise _file_problem(
+            _where(arg), f"{problem.message} (at character {problem.column})"
+        ) from None
     except YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
-        raise _file_problem(f"--set {arg}", _one_line(f"invalid YAML value: {problem}")) from None
+        raise _file_problem(_where(arg), _one_line(f"invalid YAML value: {problem}")) from None
     return [p.strip() for p in parts], value
 
 
@@ -338,17 +489,36 @@ def set_path(data: dict[str, Any], parts: Sequence[str], value: Any) -> KeyPath:
 
 
 def _apply(data: dict[str, Any], overrides: Iterable[str]) -> dict[KeyPath, str]:
-    """Apply ``--set`` overrides in order; map each set path to the argument that set it."""
+    """Apply ``--set`` overrides in order; map each set path to the argument that set it.
+
+    A key the override created (``--set foo.bar=1`` on a file without ``foo``) maps to it too,
+    so an unknown key is reported at the argument, not at a line of the file.
+    """
     origins: dict[KeyPath, str] = {}
     for arg in overrides:
         parts, value = parse_override(arg)
+        existing = _existing_depth(data, parts)
         try:
             path = set_path(data, parts, value)
         except (KeyError, IndexError) as exc:
-            raise _file_problem(f"--set {arg}", str(exc.args[0])) from None
+            raise _file_problem(_where(arg), str(exc.args[0])) from None
         origins = {p: a for p, a in origins.items() if p[: len(path)] != path}
+        origins[path[: existing + 1]] = arg
         origins[path] = arg
     return origins
+
+
+def _existing_depth(data: Any, parts: Sequence[str]) -> int:
+    """How many leading ``parts`` already lead to an existing node of ``data``."""
+    node = data
+    for i, part in enumerate(parts):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return i
+    return len(parts)
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -458,6 +628,8 @@ def _pos_of(parent: Any, key: PathPart, child: Any) -> tuple[int, int] | None:
     try:
         if isinstance(parent, CommentedSeq):
             return parent.lc.item(key)
+        if child is None:  # an empty value: YAML places it at the next token, often lines below
+            return parent.lc.key(key)
         if isinstance(child, CommentedMap | CommentedSeq) and not child.fa.flow_style():
             return parent.lc.key(key)
         return parent.lc.value(key)
@@ -575,16 +747,52 @@ def _message(err: ErrorDetails, where: _Where) -> str:
         if isinstance(found, dict):
             return f"required key '{disc}' is missing; expected one of: {tags}"
         number = "a number or " if _is_distribution(where.final_type) else ""
-        return f"expected {number}a mapping with a '{disc}' key ({tags}), found {_kind(found)}"
+        text = f"expected {number}a mapping with a '{disc}' key ({tags}), found {_kind(found)}"
+        return text + _text_hint(found) if number else text
     if kind in ("model_attributes_type", "model_type", "dict_type"):
-        return f"expected a mapping, found {_kind(found)}"
+        hint = ""
+        if isinstance(found, str) and _MISSING_SPACE.match(found):
+            hint = f"; put a space after '{found.split(':', 1)[0]}:'"
+        return f"expected a mapping, found {_kind(found)}{hint}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == "^[A-Za-z0-9_.-]+$":
+        only = "letters, digits, '_', '.' and '-' only"
+        return f"expected {only} (it names a folder), found {_short(found)}"
+    if kind in ("too_short", "too_long") and last == "monthly_factors":
+        return _monthly_message(found, where)
+    if kind == "less_than_equal" and ctx.get("le") == 1 and _is_real(found) and found > 1:
+        what = "probabilities" if "probability" in str(last) else "shares"
+        example = f": write {found / 100:g} for {found:g} %" if 2 <= found <= 100 else ""
+        return f"{msg} (found {_short(found)}); {what} are 0-1{example}"
     if (
         "found" not in msg
+        and kind != "referral_csv"  # about the file the value names, which the message names
         and _plain(found)
         and not (kind == "value_error" and isinstance(found, list))
     ):
         msg += f" (found {_short(found)})"
     return msg
+
+
+def _text_hint(found: Any) -> str:
+    """'; hint' for a text where a number belongs (``45 uger``, ``3,5``), else ""."""
+    from sim.values import text_hint
+
+    hint = text_hint(found) if isinstance(found, str) else ""
+    return f"; {hint}" if hint else ""
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _monthly_message(found: Any, where: _Where) -> str:
+    """12 factors, one per month; a decimal comma in a [list] splits each number in two."""
+    n = len(found) if isinstance(found, list) else 0
+    text = f"expected 12 factors, one per month (January first), found {n}"
+    node = where.node
+    if isinstance(node, CommentedSeq) and node.fa.flow_style() and n > 12:
+        text += "; a decimal comma splits a number in two: use a point (1.05, not 1,05)"
+    return text
 
 
 def _union_tags(tp: Any, disc: str) -> list[str]:
@@ -635,10 +843,12 @@ def _problem(
     key_path = tuple(where.keys)
     for set_key, arg in origins.items():
         if key_path[: len(set_key)] == set_key:
-            return Problem(f"--set {arg}", None, None, path, message)
+            # An option other than --set stands for one setting: its key path adds nothing.
+            shown = path if _where(arg).startswith("--set ") else ""
+            return Problem(_where(arg), None, None, shown, message)
     under = [arg for set_key, arg in origins.items() if set_key[: len(key_path)] == key_path]
     if under:
-        message += " (after " + ", ".join(f"--set {a}" for a in under) + ")"
+        message += " (after " + ", ".join(_where(a) for a in under) + ")"
     line, col = where.pos[0] + 1, where.pos[1] + 1
     source = lines[line - 1] if 0 < line <= len(lines) else ""
     if where.off_branch:

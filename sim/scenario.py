@@ -9,14 +9,13 @@ the field descriptions that ``sim schema`` carries.
 from __future__ import annotations
 
 import copy
-import csv
-import datetime as dt
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -26,11 +25,17 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.distributions import Distribution, Fixed
+from sim.referrals import locate, read_referral_days
+from sim.values import count_only, flag_only, number_only
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# Strict: true/false, text ("3.0", "3,5") and an empty value are errors where a number belongs.
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(number_only)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(number_only)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(number_only)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(number_only)]
+Count = Annotated[int, BeforeValidator(count_only)]
+Flag = Annotated[bool, BeforeValidator(flag_only)]
+Number = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(number_only)]
 
 GROUPS = ("authority", "provider")
 
@@ -103,8 +108,8 @@ class OptimiseStaffing(Strict):
     )
     coarse_step: Positive = Field(0.04, le=0.5, description="Step of the coarse pass, share.")
     fine_step: Positive = Field(0.01, le=0.5, description="Step of the fine pass, share.")
-    top_k: int = Field(3, ge=1, le=20, description="Candidates re-run before one is named.")
-    confirm_replications: int = Field(
+    top_k: Count = Field(3, ge=1, le=20, description="Candidates re-run before one is named.")
+    confirm_replications: Count = Field(
         60, ge=2, le=10_000, description="Replications for the re-run of the best candidates."
     )
     fallback_authority_share: Probability = Field(
@@ -139,63 +144,35 @@ class PoissonArrivals(Strict):
 
 class CsvArrivals(Strict):
     kind: Literal["csv"] = "csv"
+    # date_column comes before path so that path's check can read the file with it.
+    date_column: str = Field("date", description="Name of the column holding the dates.")
     path: str = Field(
         description="CSV file of real referral dates (YYYY-MM-DD), relative to the scenario file."
     )
-    date_column: str = Field("date", description="Name of the column holding the dates.")
 
     @field_validator("path")
     @classmethod
     def _readable(cls, value: str, info: ValidationInfo) -> str:
-        base = (info.context or {}).get("base_dir")
-        if base is not None:
-            # Parse now so a malformed file is reported at load time, with its own line.
-            read_referral_days(Path(base) / value, "date")
+        # Parse now so a malformed file is reported at load time, at the `path:` line.
+        if "date_column" in info.data:  # else that key is wrong, and reported there
+            _check_referrals(value, info.data["date_column"], info)
         return value
-
-    @model_validator(mode="after")
-    def _column(self, info: ValidationInfo) -> CsvArrivals:
-        base = (info.context or {}).get("base_dir")
-        if base is not None and self.date_column != "date":
-            read_referral_days(Path(base) / self.path, self.date_column)
-        return self
 
     def days(self, base_dir: Path) -> list[float]:
         """Referral times in days from the first referral date."""
         return read_referral_days(base_dir / self.path, self.date_column)
 
 
-def read_referral_days(path: Path, column: str) -> list[float]:
-    """Read referral dates from ``path``; errors name the CSV file and line."""
-    if not path.is_file():
-        raise PydanticCustomError(
-            "referral_csv", "referral file {path} not found", {"path": str(path)}
-        )
-    dates: list[dt.date] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or column not in reader.fieldnames:
-            raise PydanticCustomError(
-                "referral_csv",
-                "{path}:1: expected a header with a column '{column}', found {found}",
-                {"path": str(path), "column": column, "found": reader.fieldnames},
-            )
-        for row in reader:
-            raw = (row.get(column) or "").strip()
-            try:
-                dates.append(dt.date.fromisoformat(raw))
-            except ValueError:
-                raise PydanticCustomError(
-                    "referral_csv",
-                    "{path}:{line}: expected a date YYYY-MM-DD, found '{raw}'",
-                    {"path": str(path), "line": reader.line_num, "raw": raw},
-                ) from None
-    if not dates:
-        raise PydanticCustomError(
-            "referral_csv", "{path}: expected at least one referral date", {"path": str(path)}
-        )
-    dates.sort()
-    return [float((d - dates[0]).days) for d in dates]
+def _check_referrals(value: str, column: str, info: ValidationInfo) -> None:
+    """Read the referral file when the loader gives the scenario's folder (``base_dir``).
+
+    The file must be inside that folder unless the context says ``allow_outside_paths``.
+    """
+    context = info.context or {}
+    base = context.get("base_dir")
+    if base is not None:
+        path, inside = locate(Path(base), value, bool(context.get("allow_outside_paths")))
+        read_referral_days(path, column, show_content=inside)
 
 
 Arrivals = Annotated[PoissonArrivals | CsvArrivals, Field(discriminator="kind")]
@@ -223,8 +200,10 @@ class Segment(Strict):
 
 
 class InitialCaseload(Strict):
-    in_support: int = Field(0, ge=0, le=1_000_000, description="Citizens in support at the start.")
-    waiting: int = Field(
+    in_support: Count = Field(
+        0, ge=0, le=1_000_000, description="Citizens in support at the start."
+    )
+    waiting: Count = Field(
         0, ge=0, le=1_000_000, description="Citizens waiting for support to start at the start."
     )
 
@@ -268,7 +247,7 @@ class Activity(Strict):
 
 
 class FirstContact(Strict):
-    joint: bool = Field(
+    joint: Flag = Field(
         False,
         description="True: authority and provider meet the citizen together, booked atomically. "
         "False: the authority assesses alone.",
@@ -298,7 +277,7 @@ class Decision(Strict):
 
 
 class Handoff(Strict):
-    enabled: bool = True
+    enabled: Flag = True
     order: Activity = Field(Activity(), description="Writing and reading the order (handoff).")
     transfer_delay_weeks: Distribution = Field(
         Fixed(value=0), description="Moving the case to the provider, pure delay, weeks."
@@ -306,8 +285,8 @@ class Handoff(Strict):
 
 
 class StartupMeeting(Strict):
-    enabled: bool = True
-    after_wait: bool = Field(
+    enabled: Flag = True
+    after_wait: Flag = Field(
         True,
         description="True: the provider holds its start-up meeting and writes its plan when a "
         "support place frees up, after the waiting list (the domain's classic pathway): the "
@@ -357,7 +336,7 @@ class Review(Strict):
         description="Weeks between reviews; support ends at the first review where the goals are "
         "reached. 0 = no reviews, support ends exactly when the goals are reached.",
     )
-    joint: bool = Field(False, description="Review meeting held jointly, booked atomically.")
+    joint: Flag = Field(False, description="Review meeting held jointly, booked atomically.")
     meeting: Activity = Field(Activity(), description="Review meeting with the citizen.")
     casework: Activity = Field(Activity(), description="Authority review of the case.")
     report: Activity = Field(Activity(), description="Provider status report (documentation).")
@@ -551,16 +530,14 @@ def _resolve_models(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 class Experiment(Strict):
-    seed: int = Field(12345, ge=0, lt=2**63, description="Master seed of all random streams.")
-    replications: int = Field(30, ge=2, le=100_000, description="Independent replications.")
+    seed: Count = Field(12345, ge=0, lt=2**63, description="Master seed of all random streams.")
+    replications: Count = Field(30, ge=2, le=100_000, description="Independent replications.")
     horizon_weeks: Positive = Field(
         520.0, le=52 * 200, description="Simulated length including the warm-up, weeks."
     )
     warmup_weeks: NonNeg = Field(52.0, description="Warm-up, weeks; nothing before it is measured.")
-    stream_key: int | None = Field(
+    stream_key: Annotated[int, Field(ge=0, lt=2**63), BeforeValidator(count_only)] | None = Field(
         None,
-        ge=0,
-        lt=2**63,
         description="Extra number mixed into every random stream. A sweep writes each point's "
         "key into the point's scenario.yaml, so `sim run` on it reproduces the point exactly; "
         "leave it unset otherwise.",
@@ -576,8 +553,8 @@ class Experiment(Strict):
 
 
 class SweepRange(Strict):
-    start: float = Field(allow_inf_nan=False)
-    stop: float = Field(allow_inf_nan=False)
+    start: Number
+    stop: Number
     step: Positive
 
     def values(self) -> list[float]:
@@ -592,6 +569,10 @@ class Sweep(Strict):
         description="Key paths (e.g. budget.annual_dkk) mapped to a list of values or a range.",
         min_length=1,
     )
+
+
+MAX_NAME_LENGTH = 100
+"""Longest scenario name: it becomes a folder name under results/."""
 
 
 class Scenario(Strict):
@@ -635,6 +616,19 @@ class Scenario(Strict):
     )
     experiment: Experiment = Experiment()
     sweep: Sweep | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _folder_safe(cls, value: str) -> str:
+        # The name becomes a folder under results/: "." or ".." would write beside or above it.
+        if set(value) <= {"."}:
+            raise ValueError(
+                f"expected a name with a letter or digit, found {value!r} (a name made of dots "
+                "would write results outside results/)"
+            )
+        if len(value) > MAX_NAME_LENGTH:
+            raise ValueError(f"expected at most {MAX_NAME_LENGTH} characters, found {len(value)}")
+        return value
 
     @model_validator(mode="before")
     @classmethod

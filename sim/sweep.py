@@ -311,10 +311,11 @@ class _Located:
         return self._problem(None, "sweep", message)
 
 
-def _validate(data: dict[str, Any], base_dir: Path) -> Scenario:
+def _validate(data: dict[str, Any], base_dir: Path, allow_outside: bool = False) -> Scenario:
     from sim.scenario import Scenario
 
-    return Scenario.model_validate(data, context={"base_dir": base_dir})
+    context = {"base_dir": base_dir, "allow_outside_paths": allow_outside}
+    return Scenario.model_validate(data, context=context)
 
 
 def _explain(
@@ -361,7 +362,9 @@ class _FilePlan:
     points: list[tuple[dict[str, Any], Scenario]]
 
 
-def _plan_file(path: Path, overrides: Sequence[str]) -> tuple[_FilePlan | None, list[Problem]]:
+def _plan_file(
+    path: Path, overrides: Sequence[str], allow_outside: bool = False
+) -> tuple[_FilePlan | None, list[Problem]]:
     """Check one scenario file and its sweep; the points, or every problem found."""
     from pydantic import ValidationError
 
@@ -369,7 +372,7 @@ def _plan_file(path: Path, overrides: Sequence[str]) -> tuple[_FilePlan | None, 
 
     source = str(path)
     try:
-        base_scenario = load_scenario(path, overrides)
+        base_scenario = load_scenario(path, overrides, allow_outside_paths=allow_outside)
     except ScenarioError as exc:
         return None, exc.problems
     text = path.read_text(encoding="utf-8")
@@ -402,7 +405,7 @@ def _plan_file(path: Path, overrides: Sequence[str]) -> tuple[_FilePlan | None, 
         key_problem = False
         for i, v in enumerate(vals):
             try:
-                _validate(_point_data(base, {key: v}), base_dir)
+                _validate(_point_data(base, {key: v}), base_dir, allow_outside)
                 continue
             except (KeyError, IndexError) as exc:
                 problems.append(
@@ -435,7 +438,7 @@ def _plan_file(path: Path, overrides: Sequence[str]) -> tuple[_FilePlan | None, 
     points: list[tuple[dict[str, Any], Scenario]] = []
     for i, combo in enumerate(expand(sweep.mode, values)):
         try:
-            points.append((combo, _validate(_point_data(base, combo), base_dir)))
+            points.append((combo, _validate(_point_data(base, combo), base_dir, allow_outside)))
         except ValidationError as exc:
             shown = ", ".join(f"{k}={_show(v)}" for k, v in combo.items())
             for p in _explain(text, path, base, overrides, combo, exc):
@@ -468,7 +471,9 @@ def _safe_name(name: str) -> str:
     return cleaned or "sweep"
 
 
-def plan_sweep(target: str | Path, overrides: Sequence[str] = ()) -> SweepPlan:
+def plan_sweep(
+    target: str | Path, overrides: Sequence[str] = (), *, allow_outside_paths: bool = False
+) -> SweepPlan:
     """Check a scenario file with a ``sweep:`` section, or a folder of scenario files (each may
     have its own sweep), and list every point. Nothing runs.
 
@@ -489,7 +494,7 @@ def plan_sweep(target: str | Path, overrides: Sequence[str] = ()) -> SweepPlan:
     problems: list[Problem] = []
     plans: list[_FilePlan] = []
     for path in files:
-        plan, found = _plan_file(path, overrides)
+        plan, found = _plan_file(path, overrides, allow_outside_paths)
         problems.extend(found)
         if plan is not None:
             plans.append(plan)

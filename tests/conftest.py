@@ -36,7 +36,8 @@ def make_scenario(over: dict[str, Any] | None = None, **experiment: Any) -> Scen
     }
     if over:
         data = deep_merge(data, over)
-    return Scenario.model_validate(data, context={"base_dir": str(SCENARIOS)})
+    context = {"base_dir": str(SCENARIOS), "allow_outside_paths": True}
+    return Scenario.model_validate(data, context=context)
 
 
 @pytest.fixture

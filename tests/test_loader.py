@@ -120,7 +120,7 @@ def test_all_errors_of_a_file_are_reported_at_once() -> None:
     assert "two.yaml:46:18: arrivals.rate_per_week: Input should be greater than 0 (found -3)" in (
         report
     )
-    assert "found 'many'" in report
+    assert "expected a whole number, found the text 'many'" in report
     # each problem: the header, the source line, a caret under the column
     lines = report.splitlines()
     assert lines[1] == "      rate_per_week: -3"
@@ -196,7 +196,7 @@ def test_not_utf8_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(b"name: x\ndescription: K\xf8ge\n")
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert info.value.format() == f"{path}:2:1: expected UTF-8 text, found byte 0xf8"
+    assert info.value.format().startswith(f"{path}:2:1: expected UTF-8 text, found byte 0xf8")
 
 
 # --------------------------------------------------------------------------- overrides

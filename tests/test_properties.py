@@ -49,6 +49,13 @@ def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
 
 PATHS = _paths(BASE)
 
+
+def _get(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
 replacement = st.one_of(
     st.none(),
     st.booleans(),
@@ -130,3 +137,56 @@ def test_mutated_scenario_loads_or_reports_located_problems(mutations: list) -> 
     # A scenario that loads must also survive the resolved dump.
     again = load_scenario_text(dump_resolved(scenario), "resolved.yaml", ODDER.parent)
     assert again == scenario
+
+
+# --------------------------------------------------------------------------- strict types and tags
+
+NUMERIC_SLOTS = [
+    p
+    for p in PATHS
+    if p and isinstance(_get(BASE, p), int | float) and not isinstance(_get(BASE, p), bool)
+]
+TAG = "__TAGGED_VALUE__"
+
+not_a_number = st.one_of(
+    st.booleans(),
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(["3,5", "18.000.000", "85%", "0,4", "3.0", "1e3", "ja", "nej", "45 uger"]),
+    st.just(TAG),
+)
+tag = st.sampled_from(["!budget 3", '!!float "3"', "!!int 3", "!!str 3", "!!binary aGk=", "! 3"])
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.sampled_from(NUMERIC_SLOTS), not_a_number, tag)
+def test_a_non_number_in_a_numeric_slot_is_a_located_error(
+    path: tuple, value: Any, tagged: str
+) -> None:
+    data = copy.deepcopy(BASE)
+    _mutate(data, "replace", path, value, "")
+    text = _dump(data)
+    if value == TAG:
+        text = text.replace(TAG, tagged, 1)
+    try:
+        load_scenario_text(text, "strict.yaml", ODDER.parent)
+    except ScenarioError as error:
+        for problem in error.problems:
+            assert problem.line is not None and problem.line >= 1, problem
+            assert problem.column is not None and problem.column >= 1, problem
+        first = error.problems[0]
+        if value == TAG:
+            assert first.message.startswith("YAML tags are not allowed"), first
+        else:
+            dotted = ".".join(map(str, path))
+            assert any(p.path == dotted and "found" in p.message for p in error.problems), (
+                error.format()
+            )
+        assert len(error.format().splitlines()) <= 40
+        return
+    raise AssertionError(f"{path} = {value!r} loaded")
