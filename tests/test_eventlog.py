@@ -14,15 +14,17 @@ import pandas as pd
 import pm4py
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 from sim import eventlog
 from sim.citizens import DAYS_PER_WEEK, WEEKS_PER_YEAR, referral_times
+from sim.cli import app
 from sim.experiment import ExperimentResult, run_experiment
 from sim.metrics import STAGES
 from sim.pathway import Simulation
 from sim.results import write_events
 
-from .conftest import make_scenario
+from .conftest import SCENARIOS, make_scenario
 
 F = {name: i for i, name in enumerate(eventlog.RAW_FIELDS)}
 EXIT_OF = {v: k for k, v in eventlog.EXIT.items()}
@@ -345,3 +347,49 @@ def test_littles_law_and_conservation_from_the_log(model: str) -> None:
         # The engine's reported mean (from its stage book) agrees with the log's.
         reported = stage_means if name == "stay" else rep.metrics[f"{name}_mean_citizens"]
         assert big_l == pytest.approx(reported, rel=1e-9), name
+
+
+# --------------------------------------------------------------------------- the command line
+
+SHORT = ["--reps", "2", "--set", "experiment.horizon_weeks=60", "--set",
+         "experiment.warmup_weeks=8", "--no-report", "--events"]  # fmt: skip
+
+
+def test_events_start_date_and_same_bytes_for_any_jobs(tmp_path: Path) -> None:
+    """``--events-start`` sets the calendar date of day 0, and the log is byte-identical
+    whether one or two workers ran the replications."""
+    paths = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"j{jobs}"
+        args = [str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", jobs, *SHORT]
+        result = CliRunner().invoke(app, ["run", *args, "--events-start", "2024-02-29"])
+        assert result.exit_code == 0, result.output
+        paths.append(out / "events.csv")
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    df = eventlog.read(paths[0])
+    first = df.filter(pl.col("activity") == eventlog.INITIAL)["start_time"]
+    assert set(first) == {dt.datetime(2024, 2, 29)}
+    bad = tmp_path / "bad"
+    args = [
+        str(SCENARIOS / "odder.yaml"),
+        "--out",
+        str(bad),
+        *SHORT,
+        "--events-start",
+        "2024-02-30",
+    ]
+    result = CliRunner().invoke(app, ["run", *args])
+    assert result.exit_code == 2
+    assert "--events-start" in result.output and "2024-02-30" in result.output
+    assert "Traceback" not in result.output
+    assert not bad.exists()
+
+
+def test_readme_documents_every_column() -> None:
+    """The README's event-log table names every column the log has, and only those."""
+    readme = (SCENARIOS.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("#### The event log", 1)[1].split("\n#", 1)[0]
+    table = [line for line in section.splitlines() if line.startswith("| `")]
+    cells = [line.split("|")[1].replace("`", "") for line in table]
+    named = {name.strip() for cell in cells for name in cell.split(",")}
+    assert named == {c.name for c in eventlog.COLUMNS}
