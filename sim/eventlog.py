@@ -1,7 +1,8 @@
 """The per-citizen event log: one definition of its columns, their types and meanings.
 
 The engine (``sim.pathway``) appends one raw row per activity when it starts and fills in the end
-when it finishes; ``frame`` turns the raw rows of every replication into the written table. Every
+when it finishes; ``raw_frame`` types one replication's rows and ``frame`` turns those of every
+replication into the written table. Every
 column has an explicit type here, because a table whose types are guessed from its first rows
 cuts times to whole days when those rows happen to be at day 0 (a scenario with an initial
 caseload). Times are kept twice: as the engine's own day counts (``start_day``, ``end_day``, exact
@@ -97,12 +98,21 @@ def _raw_schema() -> dict[str, Any]:
     return {f: _dtype(types[f]) for f in RAW_FIELDS}
 
 
-def frame(rows: list[list[Any]], start_date: dt.date = START_DATE) -> Any:
-    """The event log table from the engine's raw rows: typed, one case's rows together in the
-    order the activities started (the engine appends them so; ties keep that order)."""
+def raw_frame(rows: list[list[Any]]) -> Any:
+    """One replication's raw rows as a typed table (``RAW_FIELDS``). Built in the worker that ran
+    the replication: a compact table crosses to the parent far faster than a million small lists,
+    and the parent never holds them as Python objects."""
     import polars as pl
 
-    raw = pl.DataFrame(rows, schema=_raw_schema(), orient="row")
+    return pl.DataFrame(rows, schema=_raw_schema(), orient="row")
+
+
+def frame(parts: list[Any], start_date: dt.date = START_DATE) -> Any:
+    """The event log table from the replications' raw tables: typed, one case's rows together
+    in the order the activities started (the engine appends them so; ties keep that order)."""
+    import polars as pl
+
+    raw = pl.concat(parts) if parts else pl.DataFrame(schema=_raw_schema())
     raw = raw.sort(["model", "replication", "citizen", "start_day"], maintain_order=True)
     day0 = pl.lit(dt.datetime.combine(start_date, dt.time()), dtype=pl.Datetime("us"))
 

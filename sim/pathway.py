@@ -79,7 +79,7 @@ class RepResult:
     metrics: dict[str, float]
     diagnostics: dict[str, Any]
     timeseries: np.ndarray
-    events: list[list[Any]] | None
+    events: Any  # the replication's raw event rows as a table (``sim.eventlog.raw_frame``) or None
 
 
 TIMESERIES_COLUMNS: tuple[str, ...] = (
@@ -694,7 +694,7 @@ class Simulation:
             self._metrics(),
             self._diagnostics(),
             self._timeseries(),
-            self.events,
+            None if self.events is None else eventlog.raw_frame(self.events),
         )
 
     def run_until_empty(self) -> dict[str, Any]:

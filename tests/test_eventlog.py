@@ -30,9 +30,14 @@ F = {name: i for i, name in enumerate(eventlog.RAW_FIELDS)}
 EXIT_OF = {v: k for k, v in eventlog.EXIT.items()}
 
 
-def _cases(rows: list[list[Any]]) -> dict[tuple[str, int, int], list[list[Any]]]:
+def _rows(parts: list[pl.DataFrame]) -> list[tuple[Any, ...]]:
+    """The raw rows of the replications' event tables, in the engine's order."""
+    return list(pl.concat(parts).iter_rows())
+
+
+def _cases(rows: list[tuple[Any, ...]]) -> dict[tuple[str, int, int], list[tuple[Any, ...]]]:
     """The engine's raw rows grouped by case, each case's rows in the order they started."""
-    out: dict[tuple[str, int, int], list[list[Any]]] = defaultdict(list)
+    out: dict[tuple[str, int, int], list[tuple[Any, ...]]] = defaultdict(list)
     for r in rows:
         out[(r[F["model"]], r[F["replication"]], r[F["citizen"]])].append(r)
     for case in out.values():
@@ -55,7 +60,20 @@ def _pm4py_log(path: Path) -> pd.DataFrame:
 def odder_log() -> ExperimentResult:
     """Odder (initial caseload: the first rows are at day 0) for both models, short."""
     sc = make_scenario(replications=2, horizon_weeks=130, warmup_weeks=26)
-    return run_experiment(sc, jobs=1, record_events=True)
+    return run_experiment(sc, jobs=2, record_events=True)
+
+
+@pytest.fixture(scope="module")
+def engine_rows(odder_log: ExperimentResult) -> list[list[Any]]:
+    """The same replications run here, their rows as the engine left them: Python floats."""
+    sc = odder_log.scenario
+    rows: list[list[Any]] = []
+    for r in range(2):
+        for m in odder_log.models:
+            sim = Simulation(sc, m, r, odder_log.fte[m], record_events=True)
+            sim.run()
+            rows.extend(sim.events or [])
+    return rows
 
 
 # --------------------------------------------------------------------------- item 2: exact times
@@ -63,11 +81,12 @@ def odder_log() -> ExperimentResult:
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_times_are_the_engines_to_the_last_bit(
-    tmp_path: Path, fmt: str, odder_log: ExperimentResult
+    tmp_path: Path, fmt: str, odder_log: ExperimentResult, engine_rows: list[list[Any]]
 ) -> None:
-    """Written and read back, every start and end equals the engine's float exactly, although
-    the first rows of the log are at day 0; the timestamps are the start date plus those days."""
-    rows = odder_log.events
+    """Run in worker processes, written and read back, every start and end equals the engine's
+    float exactly, although the first rows of the log are at day 0; the timestamps are the start
+    date plus those days."""
+    rows = engine_rows
     assert rows[0][F["start_day"]] == 0  # the case that used to cut times to whole days
     assert any(r[F["start_day"]] != math.floor(r[F["start_day"]]) for r in rows)
     path = write_events(tmp_path, odder_log, fmt, dt.date(2025, 3, 1))
@@ -176,7 +195,7 @@ def test_pm4py_cases_and_variants_match_the_engine(
     model and replication (case ids never collide), the variants rebuilt from the engine's own
     rows, and exits by reason equal to the engine's totals."""
     log = _pm4py_log(write_events(tmp_path, odder_log, fmt))
-    cases = _cases(odder_log.events)
+    cases = _cases(_rows(odder_log.events))
     reps = odder_log.replications
     assert len(cases) == sum(r.diagnostics["referred_total"] for r in reps)
     assert log["case:concept:name"].nunique() == len(cases)
@@ -266,7 +285,7 @@ def test_grant_adjustments_close_the_gap_geometrically(odder_log: ExperimentResu
     previous change, as far as the log shows them."""
     share = odder_log.scenario.model("joint").review.adjust_hours
     checked = 0
-    for (model, _, _), rows in _cases(odder_log.events).items():
+    for (model, _, _), rows in _cases(_rows(odder_log.events)).items():
         if model != "joint":
             continue
         grants = [
@@ -307,7 +326,7 @@ def test_littles_law_and_conservation_from_the_log(model: str) -> None:
     sc = make_scenario(horizon_weeks=52 * 30, warmup_weeks=104)
     sim = Simulation(sc, model, 0, sc.staffing_fte(), record_events=True)
     rep = sim.run()
-    cases = _cases(rep.events or [])
+    cases = _cases(_rows([rep.events]))
     starts = {eventlog.REFERRAL, eventlog.INITIAL}
     exits = Counter()
     stays: list[tuple[float, float | None]] = []
