@@ -6,6 +6,7 @@ A scenario that cannot be loaded is reported as ``file:line:col: key.path: messa
 exit code 2, never as a traceback.
 """
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -212,6 +213,12 @@ def run(
         bool, typer.Option("--events", help="Also write the per-citizen event log.")
     ] = False,
     events_format: Annotated[str, typer.Option("--events-format", help="csv or parquet.")] = "csv",
+    events_start: Annotated[
+        str,
+        typer.Option(
+            "--events-start", help="Calendar date of day 0 for the event log's timestamps."
+        ),
+    ] = "2026-01-01",
     lang: LangOption = "en",
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     png: Annotated[
@@ -240,6 +247,7 @@ def run(
     if events_format not in ("csv", "parquet"):
         typer.echo("error: --events-format must be csv or parquet", err=True)
         raise typer.Exit(EXIT_INVALID)
+    day0 = _parse_date("--events-start", events_start)
     _check_lang(lang)
     sc = load_or_exit(scenario, sets, allow_outside_paths)
     if png and report:
@@ -270,6 +278,7 @@ def run(
             command=["sim", *sys.argv[1:]],
             base_dir=scenario.resolve().parent,
             events_format=events_format if events else None,
+            events_start=day0,
             writers=writers,
             pairs=pair_list,
             progress=progress,
@@ -279,6 +288,15 @@ def run(
     console.print(f"Results: {folder}")
     if report:
         console.print(f"Report:  {folder / 'report.html'}")
+
+
+def _parse_date(option: str, text: str) -> dt.date:
+    """A YYYY-MM-DD date (else exit 2, naming the option)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"error: {option}: expected a date YYYY-MM-DD, found '{text}'", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 def _parse_pairs(text: str, models: list[str]) -> list[tuple[str, str]]:

@@ -92,7 +92,7 @@ class ExperimentResult:
     models: tuple[str, ...]
     fte: dict[str, tuple[float, float]]
     replications: list[RepResult]
-    events: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)
     pairs: list[tuple[str, str]] | None = None
 
     def metric_names(self) -> list[str]:
@@ -182,10 +182,11 @@ def run_experiment(
     ]
     per_task = execute(tasks, jobs, progress)
     flat = [res for task_results in per_task for res in task_results]
-    events: list[tuple[Any, ...]] = []
+    events: list[Any] = []  # one raw event table per replication and model
     if record_events:
         for res in flat:
-            events.extend(res.events or [])
+            if res.events is not None:
+                events.append(res.events)
             res.events = None
     return ExperimentResult(scenario, names, staff, flat, events, pairs)
 

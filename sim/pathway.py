@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim import eventlog
 from sim.citizens import DAYS_PER_WEEK, WEEKS_PER_YEAR, Citizen, CitizenFactory, referral_times
 from sim.distributions import Fixed
 from sim.engine import (
@@ -78,7 +79,7 @@ class RepResult:
     metrics: dict[str, float]
     diagnostics: dict[str, Any]
     timeseries: np.ndarray
-    events: list[tuple[Any, ...]] | None
+    events: Any  # the replication's raw event rows as a table (``sim.eventlog.raw_frame``) or None
 
 
 TIMESERIES_COLUMNS: tuple[str, ...] = (
@@ -106,6 +107,14 @@ def _rate(pool: Pool, hours: float, weeks: float) -> tuple[int, float]:
 def _provider_part(step: Step) -> int:
     """Provider units a step books from the provider's pool."""
     return sum(u for pool, u, _ in step.parts if pool.name == "provider")
+
+
+def _resource(step: Step) -> str:
+    """Who works on a step: each group whose hours it takes, joined with '+' for a joint one."""
+    names = [p[0].name for p in step.parts]
+    if step.provider_units and "provider" not in names:
+        names.append("provider")
+    return "+".join(names)
 
 
 def _draw(stream: Buffered | float) -> float:
@@ -185,7 +194,8 @@ class Simulation:
         # of the statistics are streamed.
         self.decision_waits = array("d")
         self.start_waits = array("d")
-        self.events: list[tuple[Any, ...]] | None = [] if record_events else None
+        self.events: list[list[Any]] | None = [] if record_events else None
+        self._support_rows: dict[int, list[Any]] = {}  # each citizen's open support row
         self._snapshots = array("d")  # weekly rows, flat
         self._warm: dict[str, Any] = {}
 
@@ -298,6 +308,8 @@ class Simulation:
         c.stage = -1
         del self.active[c.id]
         self.totals[reason] += 1
+        if self.events is not None:
+            self._log(c, eventlog.EXIT[reason], now, "")
         if now >= self.warmup:
             self.counts[reason] += 1
             if reason == "completed":
@@ -305,11 +317,26 @@ class Simulation:
         if reason != "rejected" and c.u_reref < self.scenario.exits.rereferral_probability:
             self.env.process(self._rereferral())
 
-    def _log(self, c: Citizen, name: str, start: float, resource: str) -> None:
+    def _log(
+        self, c: Citizen, name: str, start: float, resource: str, hours: float | None = None
+    ) -> None:
+        """A finished activity (an instant event when ``start`` is now) as a complete row."""
         if self.events is not None:
             self.events.append(
-                (c.id, name, start, self.env.now, resource, self.model_name, self.replication)
-            )
+                [c.id, name, start, self.env.now, resource or None, hours,
+                 self.model_name, self.replication]
+            )  # fmt: skip
+
+    def _open(self, c: Citizen, name: str, resource: str, hours: float | None = None) -> list[Any]:
+        """A row for an activity that starts now; it stays open (no end) until ``_close``, so an
+        activity still running when the run ends is in the log, marked open."""
+        row = [c.id, name, self.env.now, None, resource or None, hours,
+               self.model_name, self.replication]  # fmt: skip
+        self.events.append(row)  # type: ignore[union-attr]
+        return row
+
+    def _close(self, row: list[Any]) -> None:
+        row[eventlog.END] = self.env.now
 
     # ------------------------------------------------------------------ processes
 
@@ -330,20 +357,19 @@ class Simulation:
             return None
         t = self.env.timeout(days)
         if self.events is not None:
-            start = self.env.now
-            t.callbacks.append(lambda _e: self._log(c, name, start, ""))
+            row = self._open(c, name, "")
+            t.callbacks.append(lambda _e: self._close(row))
         return t
 
     def _logger(self, c: Citizen, step: Step) -> tuple[Callable[[], None], Callable[[], None]]:
-        """Hooks that stamp an activity's start and log it at its end."""
-        box = [0.0]
-        resource = "+".join(p[0].name for p in step.parts)
+        """Hooks that open an activity's log row when its hours are taken, close it at its end."""
+        box: list[list[Any]] = []
 
         def on_start() -> None:
-            box[0] = self.env.now
+            box.append(self._open(c, step.name, _resource(step)))
 
         def on_end() -> None:
-            self._log(c, step.name, box[0], resource)
+            self._close(box[0])
 
         return on_start, on_end
 
@@ -439,6 +465,8 @@ class Simulation:
         """From referral to decision, handoff and the support waiting list."""
         env = self.env
         self._new_citizen(c)
+        if self.events is not None:
+            self._log(c, eventlog.REFERRAL, env.now, "")
         self._enter(c, INTAKE)
         if self.intake_plan:
             yield from self._run(c, self.intake_plan)
@@ -446,7 +474,6 @@ class Simulation:
         if c.referred_at >= self.warmup:
             self.decision_waits.append((env.now - c.referred_at) / DAYS_PER_WEEK)
         if not c.eligible:
-            self._log(c, "rejected", env.now, "")
             self._leave(c, "rejected")
             return
         self._enter(c, HANDOFF)
@@ -486,7 +513,7 @@ class Simulation:
         units = to_units(hours)
         if staff.provider.capacity and units > staff.provider.capacity:
             units = staff.provider.capacity
-        waiting_since = env.now
+        row = None if self.events is None else self._open(c, eventlog.WAITING_LIST, "")
         if units:
             ev = staff.acquire_support(units)
             if ev is not None:
@@ -494,13 +521,15 @@ class Simulation:
                     give_up = env.timeout(c.patience_weeks * DAYS_PER_WEEK)
                     give_up.callbacks.append(partial(self._give_up, ev))
                 if (yield ev) is GAVE_UP:
-                    if self.events is not None:
-                        self._log(c, "support waiting list", waiting_since, "")
+                    if row is not None:
+                        self._close(row)
                     self._leave(c, "abandoned")
                     return
         now = env.now
-        if self.events is not None:
-            self._log(c, "support waiting list", waiting_since, "")
+        if row is not None:
+            self._close(row)
+            activity = eventlog.SHORT_COURSE if short else eventlog.SUPPORT
+            self._support_rows[c.id] = self._open(c, activity, "provider", hours)
         c.started_at = now
         self._enter(c, IN_SUPPORT)
         if now >= self.warmup:
@@ -603,6 +632,8 @@ class Simulation:
                     g, units = new_g, new_units
                     self._new_stretch(c, now, g, eff, min(1.0, g / need))
                     eff = min(1.0, g / need)
+                    if self.events is not None:
+                        self._log(c, eventlog.GRANT_ADJUSTED, now, "authority", g)
             next_review += cadence
 
     def _post_goal(self, c: Citizen, until: float) -> float:
@@ -636,16 +667,15 @@ class Simulation:
             if pu:
                 provider.reclassify(self.env.now, pu, SUPPORT, cat)
             if self.events is not None:
-                box[0] = self.env.now
+                box.append(self._open(c, step.name, _resource(step)))
 
         def on_end() -> None:
             if pu:
                 provider.reclassify(self.env.now, pu, cat, SUPPORT)
             if self.events is not None:
-                resource = "+".join(p[0].name for p in step.parts) or "provider"
-                self._log(c, step.name, box[0], resource)
+                self._close(box[0])
 
-        box = [0.0]
+        box: list[list[Any]] = []
         if step.parts:
             return staff.occupy(step.parts, step.days, on_start, on_end, first)
         if step.days <= 0:
@@ -664,6 +694,8 @@ class Simulation:
         activity: str,
         start: float | None = None,
     ) -> None:
+        """Support ends: its hours go back and the citizen leaves. (``start`` is unused since the
+        log row opens when support starts; kept so the callers stay as they are.)"""
         now = self.env.now
         if units:
             self.staff.release_support(units)
@@ -673,8 +705,8 @@ class Simulation:
             elif gap < 0:
                 self.under.change(now, gap)
             self._end_episode(c, reason, now)
-        if self.events is not None:
-            self._log(c, activity, c.started_at if start is None else start, "provider")
+        if self.events is not None:  # the row opened when support started
+            self._close(self._support_rows.pop(c.id))
         self._leave(c, reason)
 
     def _end_episode(self, c: Citizen, reason: str, now: float) -> None:
@@ -701,6 +733,7 @@ class Simulation:
             c.decided_at = 0.0
             c.u_route = 1.0  # already in § 85 support, not on a short course
             self._new_citizen(c)
+            self._log(c, eventlog.INITIAL, 0.0, "")
             progress = elapsed.next() * c.weeks_to_goal
             first = phase.next() * cadence if cadence > 0 else None
             self.env.process(self.support(c, progress, first, in_place=True))
@@ -709,6 +742,7 @@ class Simulation:
             self.next_id += 1
             c.decided_at = 0.0
             self._new_citizen(c)
+            self._log(c, eventlog.INITIAL, 0.0, "")
             self.env.process(self.support(c))
 
     def _snapshot(self) -> list[float]:
@@ -751,7 +785,7 @@ class Simulation:
             self._metrics(),
             self._diagnostics(),
             self._timeseries(),
-            self.events,
+            None if self.events is None else eventlog.raw_frame(self.events),
         )
 
     def run_until_empty(self) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from sim.experiment import ExperimentResult, iter_timeseries_rows
 from sim.metrics import Interval, unit_of
 
 PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
-EVENT_COLUMNS = ("case_id", "activity", "start_day", "end_day", "resource", "model", "replication")
 
 
 def package_versions() -> dict[str, str]:
@@ -156,19 +155,15 @@ def write_tables(folder: Path, result: ExperimentResult) -> None:
     _write_csv(folder / "timeseries.csv", list(iter_timeseries_rows(result)), ts_cols)
 
 
-def write_events(folder: Path, result: ExperimentResult, fmt: str) -> Path:
-    """The per-citizen event log, one row per activity, for process-mining tools."""
-    import polars as pl
+def write_events(
+    folder: Path, result: ExperimentResult, fmt: str, start_date: dt.date | None = None
+) -> Path:
+    """The per-citizen event log, one row per activity, for process-mining tools (columns and
+    types in ``sim.eventlog``); timestamps count from ``start_date`` (default 2026-01-01)."""
+    from sim import eventlog
 
-    df = pl.DataFrame(result.events, schema=list(EVENT_COLUMNS), orient="row")
-    df = df.sort(["model", "replication", "case_id", "start_day"], maintain_order=True)
-    if fmt == "parquet":
-        path = folder / "events.parquet"
-        df.write_parquet(path)
-    else:
-        path = folder / "events.csv"
-        df.write_csv(path, float_precision=None)
-    return path
+    df = eventlog.frame(result.events, start_date or eventlog.START_DATE)
+    return eventlog.write(df, folder, fmt)
 
 
 def manifest(
@@ -231,13 +226,14 @@ def write_results(
     *,
     events_format: str | None = None,
     extra_writers: list[Callable[[Path], None]] | None = None,
+    events_start: dt.date | None = None,
 ) -> Path:
     """Write a complete results folder atomically and return its path."""
     with atomic_dir(final) as tmp:
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
         write_tables(tmp, result)
         if events_format:
-            write_events(tmp, result, events_format)
+            write_events(tmp, result, events_format, events_start)
         (tmp / "manifest.json").write_text(
             json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
         )
@@ -258,6 +254,7 @@ def run_to_folder(
     writers: list[Callable[[Path], None]] | None = None,
     progress: Callable[[int, int], None] | None = None,
     pairs: list[tuple[str, str]] | None = None,
+    events_start: dt.date | None = None,
 ) -> tuple[Path, ExperimentResult]:
     """Run the scenario's experiment and write its results folder atomically at ``out``."""
     import time
@@ -274,8 +271,22 @@ def run_to_folder(
         pairs=pairs,
     )
     wall = time.perf_counter() - start
-    meta = manifest(result, run_id=out.name, command=command, wall_seconds=wall, jobs=jobs)
+    events = None
+    if events_format:
+        from sim.eventlog import START_DATE
+
+        start = (events_start or START_DATE).isoformat()
+        events = {"events": {"format": events_format, "start_date": start}}
+    meta = manifest(
+        result, run_id=out.name, command=command, wall_seconds=wall, jobs=jobs, extra=events
+    )
     folder = write_results(
-        out, result, resolved_yaml, meta, events_format=events_format, extra_writers=writers
+        out,
+        result,
+        resolved_yaml,
+        meta,
+        events_format=events_format,
+        extra_writers=writers,
+        events_start=events_start,
     )
     return folder, result

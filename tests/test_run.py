@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from sim import eventlog
 from sim.cli import app
 
 from .conftest import SCENARIOS
@@ -84,10 +85,10 @@ def test_event_log(tmp_path: Path, fmt: str) -> None:
     assert code == 0, output
     path = out / f"events.{fmt}"
     df = pl.read_csv(path) if fmt == "csv" else pl.read_parquet(path)
-    assert df.columns == [
-        "case_id", "activity", "start_day", "end_day", "resource", "model", "replication"
-    ]  # fmt: skip
+    assert df.columns == [c.name for c in eventlog.COLUMNS]
     assert (df["end_day"] >= df["start_day"]).all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["events"] == {"format": fmt, "start_date": "2026-01-01"}
     activities = set(df["activity"])
     assert {"joint meeting", "assessment meeting", "support"} <= activities
     assert set(df["model"]) == {"classic", "joint"}
