@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.experiment import ExperimentResult
+from sim.i18n import t
 from sim.metrics import Interval, unit_of
 
 TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
@@ -36,7 +37,8 @@ TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
 
 
 def fmt(iv: Interval, digits: int) -> str:
-    """Mean with its 95 % CI, e.g. '12.3 [11.0, 13.6]'."""
+    """Mean with its 95 % CI, e.g. '12.3 [11.0, 13.6]'; '16,185,000 (no spread)' when every
+    replication gave the same value; the mean alone when there is no CI (one replication)."""
     if math.isnan(iv.mean):
         return "n/a"
 
@@ -46,7 +48,9 @@ def fmt(iv: Interval, digits: int) -> str:
             text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
         )
 
-    if math.isnan(iv.low) or iv.high == iv.low:
+    if iv.no_spread:
+        return f"{num(iv.mean)} ({t('num.no_spread', 'en')})"
+    if math.isnan(iv.low):
         return num(iv.mean)
     return f"{num(iv.mean)} [{num(iv.low)}, {num(iv.high)}]"
 

@@ -73,6 +73,7 @@ _EN: dict[str, str] = {
     "num.dkk": "{x} DKK",
     "num.range_to": "to",
     "num.na": "n/a",
+    "num.no_spread": "no spread",
     # ---------------------------------------------------------------- models
     "model.classic": "classic",
     "model.joint": "joint",
@@ -121,6 +122,7 @@ _EN: dict[str, str] = {
     "each replication's value. Only citizens who started within the window.",
     "fig.wait.censored": "Still waiting at the end (censored, not in these figures):",
     "fig.wait.censored_item": "{model}: {n} citizens ({ci} {lo}{dash}{hi})",
+    "fig.wait.censored_flat": "{model}: {n} citizens",
     "fig.queues.title": "Citizens in each stage over time",
     "fig.queues.subtitle": "Line = mean over replications; band = 5th to 95th percentile across "
     "replications; shaded = warm-up (not measured)",
@@ -592,6 +594,7 @@ _DA: dict[str, str] = {
     "num.dkk": "{x} kr.",
     "num.range_to": "til",
     "num.na": "ikke opgjort",
+    "num.no_spread": "ingen spredning",
     # ---------------------------------------------------------------- models
     "model.classic": "klassisk",
     "model.joint": "fælles",
@@ -641,6 +644,7 @@ _DA: dict[str, str] = {
     "= hver gentagelses værdi. Kun borgere, der startede inden for perioden.",
     "fig.wait.censored": "Venter stadig ved slut (censureret, indgår ikke her):",
     "fig.wait.censored_item": "{model}: {n} borgere ({ci} {lo}{dash}{hi})",
+    "fig.wait.censored_flat": "{model}: {n} borgere",
     "fig.queues.title": "Borgere i hvert trin over tid",
     "fig.queues.subtitle": "Linje = gennemsnit over gentagelser; bånd = 5 %- til 95 %-fraktil "
     "på tværs af gentagelser; skraveret = opvarmning (måles ikke)",
@@ -1217,11 +1221,14 @@ def range_sep(lo: float, hi: float, lang: str) -> str:
 def fmt_ci(
     mean: float, lo: float, hi: float, lang: str, digits: int | None = None, *, sign: bool = False
 ) -> str:
-    """ "26 (24–28)": a mean with its 95 % CI; the mean alone when the CI is undefined."""
+    """ "26 (24–28)": a mean with its 95 % CI; the mean alone when the CI is undefined; "26 (no
+    spread)" when every replication gave the same value (an interval of width zero)."""
     d = auto_digits(mean) if digits is None else digits
     m = fmt_num(mean, lang, d, sign=sign)
     if not (math.isfinite(lo) and math.isfinite(hi)) or not math.isfinite(mean):
         return m
+    if lo == hi:
+        return f"{m} ({t('num.no_spread', lang)})"
     return f"{m} ({fmt_range(lo, hi, lang, d)})"
 
 

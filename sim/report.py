@@ -409,7 +409,9 @@ def _cell(s: Stat, metric: str, lang: str, *, diff: bool = False) -> str:
         digits = 0
     mean = i18n.fmt_num(s.mean, lang, digits, sign=diff)
     ci = ""
-    if _finite(s.low, s.high):
+    if s.no_spread:
+        ci = f'<br><span class="ci">({esc(t("num.no_spread", lang))})</span>'
+    elif _finite(s.low, s.high):
         ci = f'<br><span class="ci">({esc(i18n.fmt_range(s.low, s.high, lang, digits))})</span>'
     return f'<td class="num">{esc(mean)}{ci}</td>'
 
