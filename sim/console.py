@@ -9,11 +9,13 @@ from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.experiment import ExperimentResult
 from sim.i18n import t
-from sim.metrics import Interval, unit_of
+from sim.metrics import Interval, unit_of, unspent_dkk
+from sim.report import unspent_notes
 
 TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
     ("helped_per_year", "Helped (started support)", 1),
@@ -96,12 +98,15 @@ def print_result(result: ExperimentResult, console: Console) -> None:
     diff = differences_table(result)
     if diff is not None:
         console.print(diff)
-    for m, (a, p) in result.fte.items():
-        cost = sc.staff_cost_dkk((a, p))
+    budget = sc.budget.annual_dkk
+    staff = {m: (a, p, sc.staff_cost_dkk((a, p))) for m, (a, p) in result.fte.items()}
+    for m, (a, p, cost) in staff.items():
         console.print(
             f"{m}: authority {a:.2f} FTE, provider {p:.2f} FTE; staff cost {cost:,.0f} DKK/year, "
-            f"unspent {sc.budget.annual_dkk - cost:,.0f} DKK/year"
+            f"unspent {unspent_dkk(budget, cost):,.0f} DKK/year"
         )
+    for note in unspent_notes(budget, staff, "en"):
+        console.print(f"[bold]Note:[/bold] {escape(note)}")
     console.print(
         f"Queues: intake first-fit in arrival order, before support starts; "
         f"support waiting list {sc.support_queue}."

@@ -87,7 +87,9 @@ _EN: dict[str, str] = {
     "meeting, set a few goals and decide at once; no handoff. Short, light, joint goal reviews "
     "that move the granted hours toward the true need.",
     # ---------------------------------------------------------------- headline
-    "headline.budget": "With a budget of {budget} a year, ",
+    "headline.budget": "With a budget of {budget} a year{unspent}, ",
+    "headline.unspent": ", of which {unspent} a year is not spent on staff",
+    "headline.unspent_item": "{unspent} in {model}",
     "headline.budget_again": "With the same budget, ",
     "headline.helped_more": "{model} helped {diff} more citizens a year than {baseline} "
     "({ci} {lo}{dash}{hi})",
@@ -107,12 +109,16 @@ _EN: dict[str, str] = {
     "their waits are not in the medians.",
     "headline.censored_item": "{n} citizens under {model}",
     "headline.and": "and",
-    "headline.single": "With a budget of {budget} a year, {model} helped {helped} citizens a year "
-    "({ci} {lo}{dash}{hi}); the median wait to support was {wait} weeks.",
+    "headline.single": "With a budget of {budget} a year{unspent}, {model} helped {helped} "
+    "citizens a year ({ci} {lo}{dash}{hi}); the median wait to support was {wait} weeks.",
     "warn.growing": "The waiting list for support under {model} was still growing at the end of "
     "the run (mean {mean}, at the end {end} citizens): the demand exceeds the capacity, so its "
     "waits depend on how long the run is, and the medians leave out everyone still waiting.",
     "warn.few_reps": "Only {n} replications: the confidence intervals are wide and rough.",
+    "warn.unspent": "Under {models}, {unspent} a year ({share} of the budget) is not spent on "
+    "staff: the staff is fixed at {authority} authority and {provider} provider FTE, so a larger "
+    "budget only leaves more money unspent. The staffing mode share (staffing: {{mode: share, "
+    "authority_share: ...}}) spends the whole budget on staff.",
     # ---------------------------------------------------------------- figures
     "fig.helped.title": "Citizens helped per year",
     "fig.helped.subtitle": "Citizens who started support (§ 85 or a short course); bar = mean "
@@ -608,7 +614,9 @@ _DA: dict[str, str] = {
     "sætter få mål og træffer afgørelse med det samme; ingen overdragelse. Korte, lette, fælles "
     "opfølgninger på målene, der flytter de bevilgede timer mod det reelle behov.",
     # ---------------------------------------------------------------- headline
-    "headline.budget": "Med et budget på {budget} om året ",
+    "headline.budget": "Med et budget på {budget} om året{unspent} ",
+    "headline.unspent": ", hvoraf {unspent} om året ikke bruges på personale,",
+    "headline.unspent_item": "{unspent} med {model}",
     "headline.budget_again": "Med samme budget ",
     "headline.helped_more": "hjalp {model} {diff} flere borgere om året end {baseline} "
     "({ci} {lo}{dash}{hi})",
@@ -629,12 +637,17 @@ _DA: dict[str, str] = {
     "støtten; deres ventetid indgår ikke i medianerne.",
     "headline.censored_item": "{n} borgere med {model}",
     "headline.and": "og",
-    "headline.single": "Med et budget på {budget} om året hjalp {model} {helped} borgere om året "
-    "({ci} {lo}{dash}{hi}); medianventetiden til opstart af støtte var {wait} uger.",
+    "headline.single": "Med et budget på {budget} om året{unspent} hjalp {model} {helped} "
+    "borgere om året ({ci} {lo}{dash}{hi}); medianventetiden til opstart af støtte var {wait} "
+    "uger.",
     "warn.growing": "Ventelisten til støtte med {model} voksede stadig ved kørslens slutning "
     "(gennemsnit {mean}, ved slut {end} borgere): efterspørgslen er større end kapaciteten, så "
     "ventetiden afhænger af, hvor lang kørslen er, og medianerne udelader alle, der stadig venter.",
     "warn.few_reps": "Kun {n} gentagelser: konfidensintervallerne er brede og usikre.",
+    "warn.unspent": "Med {models} bruges {unspent} om året ({share} af budgettet) ikke på "
+    "personale: personalet er fastlagt til {authority} årsværk hos myndigheden og {provider} "
+    "årsværk hos udføreren, så et større budget giver kun flere ubrugte penge. Bemandingsformen "
+    "share (staffing: {{mode: share, authority_share: ...}}) bruger hele budgettet på personale.",
     # ---------------------------------------------------------------- figures
     "fig.helped.title": "Borgere hjulpet pr. år",
     "fig.helped.subtitle": "Borgere, der startede i støtte (§ 85 eller kortere forløb); søjle = "

@@ -254,3 +254,24 @@ def difference_bounds(metric: str) -> Bounds:
     count's difference has no bound at zero; a share's lies in -1 to 1)."""
     lo, hi = metric_bounds(metric)
     return (lo - hi, hi - lo)
+
+
+UNSPENT_NOTE_SHARE = 0.02
+"""Budget left unspent above this share of the budget is said in the headline and the console
+(fixed staff in whole or half FTEs rarely costs the budget exactly)."""
+
+
+def unspent_dkk(budget_dkk: float, staff_cost_dkk: float) -> float:
+    """Budget not spent on staff, DKK per year."""
+    return budget_dkk - staff_cost_dkk
+
+
+def unspent_to_mention(budget_dkk: float, staff_cost: dict[str, float]) -> dict[str, float]:
+    """Per model, the budget not spent on staff (DKK/year) when it is more than
+    ``UNSPENT_NOTE_SHARE`` of the budget; models below that are left out."""
+    out = {}
+    for model, cost in staff_cost.items():
+        left = unspent_dkk(budget_dkk, cost)
+        if math.isfinite(left) and left > UNSPENT_NOTE_SHARE * budget_dkk:
+            out[model] = left
+    return out

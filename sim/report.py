@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim import i18n
 from sim.i18n import t
+from sim.metrics import unspent_to_mention
 from sim.plots import Results, Stat, compare_figures, load_results, report_figures, run_labels
 
 if TYPE_CHECKING:
@@ -150,13 +151,75 @@ def _join(items: Sequence[str], lang: str) -> str:
     return f"{', '.join(items[:-1])} {t('headline.and', lang)} {items[-1]}"
 
 
+StaffOf = dict[str, tuple[float, float, float]]
+"""Per model: (authority FTE, provider FTE, staff cost in DKK/year)."""
+
+
+def staff_of(res: Results) -> StaffOf:
+    """Each model's staff and staff cost, as the manifest recorded them."""
+    nan = math.nan
+    return {
+        m: (
+            float(st.get("authority_fte", nan)),
+            float(st.get("provider_fte", nan)),
+            float(st.get("staff_cost_dkk_per_year", nan)),
+        )
+        for m, st in (res.manifest.get("staff") or {}).items()
+    }
+
+
+def unspent_notes(budget: float, staff: StaffOf, lang: str) -> list[str]:
+    """Warnings for budget left unspent (more than ``UNSPENT_NOTE_SHARE``), one per amount and
+    staff; the report and the console both print these."""
+    left = unspent_to_mention(budget, {m: cost for m, (_, _, cost) in staff.items()})
+    groups: dict[tuple[float, float, float], list[str]] = {}
+    for m, amount in left.items():
+        groups.setdefault((amount, staff[m][0], staff[m][1]), []).append(m)
+    return [
+        t(
+            "warn.unspent",
+            lang,
+            models=_join([i18n.model_phrase(m, lang) for m in models], lang),
+            unspent=i18n.fmt_dkk(amount, lang),
+            share=f"{i18n.fmt_num(100 * amount / budget, lang, 1)} %",
+            authority=i18n.fmt_exact(a, lang),
+            provider=i18n.fmt_exact(p, lang),
+        )
+        for (amount, a, p), models in groups.items()
+    ]
+
+
+def _unspent_clause(res: Results, budget: float, lang: str) -> str:
+    """The clause ", of which 1.8 M DKK a year is not spent on staff" when that is more than a
+    few per cent of the budget (per model when the models differ), else ""."""
+    left = unspent_to_mention(budget, {m: cost for m, (_, _, cost) in staff_of(res).items()})
+    if not left:
+        return ""
+    if len(set(left.values())) == 1 and set(left) == set(res.models):
+        amount = i18n.fmt_dkk(next(iter(left.values())), lang)
+    else:
+        items = [
+            t(
+                "headline.unspent_item",
+                lang,
+                unspent=i18n.fmt_dkk(v, lang),
+                model=i18n.model_phrase(m, lang),
+            )
+            for m, v in left.items()
+        ]
+        amount = _join(items, lang)
+    return t("headline.unspent", lang, unspent=amount)
+
+
 def headline_of(res: Results, lang: str = "en") -> str:
     """The plain-language summary of a run, computed from its summary and differences tables.
 
     A difference whose 95 % CI includes zero is called "no clear difference", never a gain.
     """
     i18n.check_lang(lang)
-    budget = i18n.fmt_dkk(float(res.manifest.get("budget_dkk_per_year") or math.nan), lang)
+    budget_dkk = float(res.manifest.get("budget_dkk_per_year") or math.nan)
+    budget = i18n.fmt_dkk(budget_dkk, lang)
+    unspent = _unspent_clause(res, budget_dkk, lang)
     sentences: list[str] = []
     if not res.comparisons:
         s = res.stat(res.baseline, "helped_per_year")
@@ -166,6 +229,7 @@ def headline_of(res: Results, lang: str = "en") -> str:
                 "headline.single",
                 lang,
                 budget=budget,
+                unspent=unspent,
                 model=i18n.model_phrase(res.baseline, lang),
                 helped=i18n.fmt_num(s.mean, lang, digits),
                 ci=t("num.ci", lang),
@@ -177,7 +241,7 @@ def headline_of(res: Results, lang: str = "en") -> str:
         )
     for k, (m, b) in enumerate(res.comparisons):
         prefix = (
-            t("headline.budget", lang, budget=budget)
+            t("headline.budget", lang, budget=budget, unspent=unspent)
             if k == 0
             else t("headline.budget_again", lang)
         )
@@ -218,6 +282,8 @@ def cautions(res: Results, lang: str = "en") -> list[str]:
             )
     if 0 < res.n_replications < 10:
         out.append(t("warn.few_reps", lang, n=res.n_replications))
+    budget = float(res.manifest.get("budget_dkk_per_year") or math.nan)
+    out += unspent_notes(budget, staff_of(res), lang)
     return out
 
 

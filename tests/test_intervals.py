@@ -17,14 +17,16 @@ import polars as pl
 import pytest
 from rich.console import Console
 from ruamel.yaml import YAML
+from typer.testing import CliRunner
 
+from sim.cli import app
 from sim.console import TABLE_METRICS, fmt, summary_table
 from sim.experiment import ExperimentResult, run_experiment
-from sim.metrics import metric_difference, metric_interval
-from sim.report import write_report
+from sim.metrics import metric_difference, metric_interval, unspent_to_mention
+from sim.report import headline, write_report
 from sim.results import manifest, write_results
 
-from .conftest import make_scenario
+from .conftest import SCENARIOS, make_scenario
 
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}
 """Student's t, 97.5 % quantiles by degrees of freedom (any printed table)."""
@@ -178,3 +180,38 @@ def test_console_format_of_an_interval() -> None:
     )
     assert fmt(metric_interval("abandoned_per_year", [0.0, 0.0, 0.0, 2.0]), 1) == ("0.5 [0.0, 2.1]")
     assert fmt(metric_interval("abandoned_per_year", [2.0]), 1) == "2.0"  # one replication
+
+
+# --------------------------------------------------------------------------- item 15: unspent
+
+
+def test_the_unspent_threshold_is_two_percent() -> None:
+    assert unspent_to_mention(100.0, {"a": 98.1, "b": 97.9}) == {"b": pytest.approx(2.1)}
+    assert unspent_to_mention(100.0, {"a": 100.0}) == {}
+
+
+@pytest.mark.parametrize(("budget", "said"), [(16_500_000, False), (18_000_000, True)])
+def test_unspent_budget_is_said_on_the_console_and_in_the_headline(
+    tmp_path: Path, budget: int, said: bool
+) -> None:
+    staff_cost = 2.5 * 650_000 + 28 * 520_000  # the FTEs and costs of odder.yaml
+    share = (budget - staff_cost) / budget  # 1.9 % at 16.5 M, 10.1 % at 18 M
+    assert (share > 0.02) is said
+    out = tmp_path / "r"
+    args = [str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", "--reps", "2"]
+    args += ["--set", "experiment.horizon_weeks=80", "--set", "experiment.warmup_weeks=26"]
+    res = CliRunner().invoke(app, ["run", *args, "--set", f"budget.annual_dkk={budget}"])
+    assert res.exit_code == 0, res.output
+    console = " ".join(res.output.split())
+    html = (out / "report.html").read_text(encoding="utf-8")
+    if not said:
+        assert "not spent on staff" not in console and "not spent on staff" not in html
+        assert "not spent on staff" not in headline(out, "en")
+        return
+    millions = f"{(budget - staff_cost) / 1e6:.1f} M DKK"
+    assert f"{millions} a year ({100 * share:.1f} % of the budget) is not spent on staff" in console
+    assert "staffing: {mode: share" in console
+    assert f"of which {millions} a year is not spent on staff" in headline(out, "en")
+    assert f"of which {millions} a year is not spent on staff" in html
+    da = headline(out, "da")
+    assert "hvoraf 1,8 mio. kr. om året ikke bruges på personale" in da
