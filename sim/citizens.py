@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario import CsvArrivals, PoissonArrivals, Scenario
+from sim.scenario import (
+    MIN_NEED_HOURS_PER_WEEK,
+    MIN_WEEKS_TO_GOAL,
+    CsvArrivals,
+    PoissonArrivals,
+    Scenario,
+)
 from sim.streams import CHUNK, generator
 
 DAYS_PER_WEEK = 7.0
@@ -32,7 +38,9 @@ class Citizen:
         "decided_at",
         "dropout_weeks",
         "eligible",
+        "goal_at",
         "goals",
+        "granted",
         "id",
         "need",
         "patience_weeks",
@@ -42,6 +50,7 @@ class Citizen:
         "stage",
         "stage_since",
         "started_at",
+        "stretch_from",
         "u_reref",
         "u_rework",
         "u_route",
@@ -57,6 +66,10 @@ class Citizen:
         self.stage = -1
         self.stage_since = referred_at
         self.progress = 0.0
+        # Reviewed § 85 support only: when the goals are (or will be, at the current rate)
+        # reached; ``granted`` (hours per week) and ``stretch_from`` (since when they have run
+        # unchanged) are set beside it.
+        self.goal_at: float | None = None
 
 
 class CitizenFactory:
@@ -119,8 +132,8 @@ class CitizenFactory:
         self._rows = list(
             zip(
                 seg.tolist(),
-                np.maximum(need, 0.05).tolist(),
-                np.maximum(weeks, 0.01).tolist(),
+                np.maximum(need, MIN_NEED_HOURS_PER_WEEK).tolist(),
+                np.maximum(weeks, MIN_WEEKS_TO_GOAL).tolist(),
                 np.maximum(np.rint(goals), 1).astype(int).tolist(),
                 eligible.tolist(),
                 r["error"].standard_normal(n).tolist(),

@@ -10,8 +10,10 @@ Booking rules:
   every pool can supply its rate at once, and holds nothing while it waits;
 - intake work (assessments, meetings, decisions, reviews) is served first-fit in arrival order and
   always before support starts that are waiting: a support start waits while intake waits for
-  provider hours, and never takes the provider hours that intake waiting on the authority (a joint
-  meeting waiting for a case worker) will need;
+  provider hours, and never takes the provider hours that the next intake booking waiting on the
+  authority (a joint meeting waiting for a case worker) will need. Only that one booking's hours
+  are kept back, not the sum over all of them: a backlog at the authority would otherwise idle
+  the provider beside a waiting list;
 - the support waiting list is strict FIFO (default) or first-fit.
 """
 
@@ -166,10 +168,12 @@ class Staff:
         self._min_need = [0, 0]  # a lower bound of what any booking on the list needs there
         self._seq = 0
         self.support: deque[tuple[simpy.Event, int]] = deque()  # (event, units) in order
-        # Provider units kept free for waiting intake that needs the provider but is blocked on
-        # the authority (a joint meeting waiting for a case worker): support starts may use the
-        # provider's free hours, but not these.
+        # Provider units kept free for the earliest waiting intake booking that needs the provider
+        # but is blocked on the authority (a joint meeting waiting for a case worker): support
+        # starts may use the provider's free hours, but not these. One booking's worth, never a
+        # sum over the backlog; ``_n_reserve`` counts such bookings so none costs a scan.
         self._reserve = 0
+        self._n_reserve = 0
         # Release callbacks per parts tuple (keyed by identity: parts belong to long-lived steps
         # that keep them alive), so the hot path allocates no closure.
         self._releasers: dict[int, Callable[[simpy.Event], None]] = {}
@@ -235,12 +239,24 @@ class Staff:
         """Put a booking that does not fit on the list of the pool it does not fit."""
         booking.where = where
         if where == 0 and booking.needs_provider:
-            self._reserve += _provider_units(booking)
+            self._n_reserve += 1
+            if self._n_reserve == 1:
+                self._reserve = _provider_units(booking)
         lst = self.blocked[where]
         need = next(u for p, u, _ in booking.parts if p is self.pools[where])
         self._min_need[where] = min(self._min_need[where], need) if lst else need
         lst.append(booking)
         self._marks[where] = min(self._marks[where], self.pools[where].free)
+
+    def _update_reserve(self) -> None:
+        """Keep back the provider units of the earliest booking blocked on the authority that
+        needs the provider (none when there is none)."""
+        self._reserve = 0
+        if self._n_reserve:
+            for b in self.blocked[0]:
+                if b.needs_provider:
+                    self._reserve = _provider_units(b)
+                    return
 
     def _make_releaser(
         self, parts: tuple[Part, ...], on_end: Callable[[], None] | None
@@ -317,7 +333,7 @@ class Staff:
                 if len(stale) == 1
                 else heapq.merge(blocked[0], blocked[1], key=_seq_of)
             )
-            changed = False
+            changed = reserve_changed = False
             moved: list[Booking] = []
             for b in candidates:
                 if all(pools[i].free < min_need[i] for i in stale):
@@ -327,14 +343,16 @@ class Staff:
                     self._hold(b.parts)
                     b.started = changed = True
                     if b.where == 0 and b.needs_provider:
-                        self._reserve -= _provider_units(b)
+                        self._n_reserve -= 1
+                        reserve_changed = True
                     if b.on_start is not None:
                         b.on_start()
                     b.event.start(b.days, b.finish)
                 elif fail != b.where:
                     b.started = changed = True  # leaves this list for the other one
-                    if b.where == 0 and b.needs_provider:
-                        self._reserve -= _provider_units(b)
+                    if b.needs_provider:
+                        self._n_reserve -= b.where == 0
+                        reserve_changed = True  # leaves list 0, or joins it maybe in front
                     moved.append(b)
             if changed:
                 for i in stale:
@@ -347,6 +365,8 @@ class Staff:
                     self._block(b, 1 - b.where)
                 for i in (0, 1):
                     blocked[i].sort(key=_seq_of)
+            if reserve_changed:
+                self._update_reserve()
         support = self.support
         if not support or blocked[1]:
             return

@@ -150,6 +150,7 @@ class Simulation:
             return Buffered(generator(seed, self.key, f"delay/{name}"), dist.sample)
 
         m = self.m
+        self._delay_coordination = delay("coordination", m.first_contact.coordination_weeks)
         self._delay_first = delay("first_contact", m.first_contact.delay_weeks)
         self._delay_decision = delay("decision", m.decision.delay_weeks)
         self._delay_transfer = delay("transfer", m.handoff.transfer_delay_weeks)
@@ -162,9 +163,16 @@ class Simulation:
         self.under = Level()
         self.active: dict[int, Citizen] = {}
         self.next_id = 0
-        self.counts = {k: 0 for k in ("referred", "helped", "short_course", "rework", "goals")}
+        self.counts = {
+            k: 0 for k in ("referred", "helped", "s85", "short_course", "rework", "goals")
+        }
         self.counts.update({r: 0 for r in EXIT_REASONS})
         self.totals = {k: 0 for k in ("referred", *EXIT_REASONS)}
+        # Support after the goals were reached: hours inside the window (closed stretches), and
+        # weeks summed over the § 85 episodes that completed inside it.
+        self.post_goal_hours = 0.0
+        self.post_goal_weeks = 0.0
+        self.post_goal_episodes = 0
         # One 8-byte float per citizen referred in the window (medians need them all); the rest
         # of the statistics are streamed.
         self.decision_waits = array("d")
@@ -344,6 +352,7 @@ class Simulation:
     def _build_plans(self) -> None:
         m = self.m
         self.intake_plan = self._plan(
+            Delay("coordinating the first meeting", self._delay_coordination),
             *self.first_contact_steps,
             Delay("hearing and statements", self._delay_first),
             Committee(m.decision.committee_cadence_weeks * DAYS_PER_WEEK),
@@ -358,6 +367,7 @@ class Simulation:
         self.handoff_plan = self._plan(*handoff)
         startup = (self.s_startup, self.s_plan) if m.startup_meeting.enabled else ()
         self.startup_plan = self._plan(*startup)
+        self.startup_after = bool(self.startup_plan) and m.startup_meeting.after_wait
         self.rework_plan = self._plan(self.s_rework, *handoff)
 
     def _run(self, c: Citizen, plan: tuple[Step | Delay | Committee, ...]) -> Process:
@@ -411,7 +421,7 @@ class Simulation:
         self._enter(c, HANDOFF)
         if self.handoff_plan:
             yield from self._run(c, self.handoff_plan)
-        if self.startup_plan:
+        if self.startup_plan and not self.m.startup_meeting.after_wait:
             yield from self._run(c, self.startup_plan)
         if c.u_rework < self.m.rework.probability:
             if env.now >= self.warmup:
@@ -424,9 +434,19 @@ class Simulation:
         return max(acc.min_granted_hours_per_week, c.need * (1.0 + acc.error_sd * c.z_error))
 
     def support(
-        self, c: Citizen, progress: float = 0.0, first_review_days: float | None = None
+        self,
+        c: Citizen,
+        progress: float = 0.0,
+        first_review_days: float | None = None,
+        *,
+        in_place: bool = False,
     ) -> Process:
-        """Wait for support hours, then support with reviews until the goals are reached."""
+        """Wait for support hours, then support with reviews until the goals are reached.
+
+        With the start-up meeting after the wait, the citizen takes the place (the wait to
+        support start ends there), and the provider's start-up meeting and plan come first in
+        it, booked from the provider's hours; progress starts when they end. ``in_place``: a
+        citizen already in support at time 0, past its start-up."""
         env, staff, m = self.env, self.staff, self.m
         self._enter(c, SUPPORT_QUEUE)
         short = c.u_route < m.routing.short_course_share
@@ -453,10 +473,12 @@ class Simulation:
         self._enter(c, IN_SUPPORT)
         if now >= self.warmup:
             self.counts["helped"] += 1
-            if short:
-                self.counts["short_course"] += 1
+            self.counts["short_course" if short else "s85"] += 1
         if c.referred_at >= self.warmup:
             self.start_waits.append((now - c.referred_at) / DAYS_PER_WEEK)
+        if self.startup_after and not in_place:
+            yield from self._run(c, self.startup_plan)
+            now = env.now
         if short:
             yield env.timeout(m.routing.short_course_weeks * DAYS_PER_WEEK)
             self._end_support(c, units, 0.0, "completed", "short course")
@@ -505,6 +527,8 @@ class Simulation:
         elif gap < 0:
             self.under.change(start, -gap)
         eff = min(1.0, g / need)
+        c.granted, c.stretch_from = g, start
+        c.goal_at = start + max(c.weeks_to_goal - progress, 0.0) / eff * DAYS_PER_WEEK
         t_last = start
         drop_at = start + c.dropout_weeks * DAYS_PER_WEEK
         cadence = review.cadence_weeks * DAYS_PER_WEEK
@@ -542,8 +566,25 @@ class Simulation:
                     self.over.change(now, max(new_g - need, 0.0) - max(g - need, 0.0))
                     self.under.change(now, max(need - new_g, 0.0) - max(need - g, 0.0))
                     g, units = new_g, new_units
+                    self._new_stretch(c, now, g, eff, min(1.0, g / need))
                     eff = min(1.0, g / need)
             next_review += cadence
+
+    def _post_goal(self, c: Citizen, until: float) -> float:
+        """Support hours after the goals in the citizen's current stretch of unchanged granted
+        hours, up to ``until``, inside the measured window."""
+        assert c.goal_at is not None
+        since = max(c.goal_at, c.stretch_from, self.warmup)
+        return c.granted * (until - since) / DAYS_PER_WEEK if until > since else 0.0
+
+    def _new_stretch(self, c: Citizen, now: float, g: float, eff: float, new_eff: float) -> None:
+        """The granted hours change at a review: close the stretch and move the goal date by the
+        new rate of progress (a goal already reached stays where it was)."""
+        self.post_goal_hours += self._post_goal(c, now)
+        assert c.goal_at is not None
+        if c.goal_at > now:
+            c.goal_at = now + (c.goal_at - now) * eff / new_eff
+        c.granted, c.stretch_from = g, now
 
     def _review(self, c: Citizen, step: Step, held_units: int) -> simpy.Event | None:
         """A review step; the provider's part is taken from the citizen's held support hours and
@@ -593,9 +634,21 @@ class Simulation:
                 self.over.change(now, -gap)
             elif gap < 0:
                 self.under.change(now, gap)
+            self._end_episode(c, reason, now)
         if self.events is not None:
             self._log(c, activity, c.started_at if start is None else start, "provider")
         self._leave(c, reason)
+
+    def _end_episode(self, c: Citizen, reason: str, now: float) -> None:
+        """Account the support given after the goals of a § 85 episode that ends (without
+        reviews it ends when the goals are reached: none)."""
+        goal_at = c.goal_at
+        if goal_at is not None:
+            self.post_goal_hours += self._post_goal(c, now)
+        if reason == "completed" and now >= self.warmup:
+            self.post_goal_episodes += 1
+            if goal_at is not None and now > goal_at:
+                self.post_goal_weeks += (now - goal_at) / DAYS_PER_WEEK
 
     def initial_caseload(self) -> None:
         """Citizens already in support (with elapsed progress) or waiting at time 0."""
@@ -612,7 +665,7 @@ class Simulation:
             self._new_citizen(c)
             progress = elapsed.next() * c.weeks_to_goal
             first = phase.next() * cadence if cadence > 0 else None
-            self.env.process(self.support(c, progress, first))
+            self.env.process(self.support(c, progress, first, in_place=True))
         for _ in range(sc.initial_caseload.waiting):
             c = init.make(self.next_id, 0.0)
             self.next_id += 1
@@ -684,6 +737,7 @@ class Simulation:
         per_year = ("referred", "helped", "completed", "short_course", "rework", "rejected")
         for k in per_year:
             out[f"{k}_per_year"] = self.counts[k] / years
+        out["s85_starts_per_year"] = self.counts["s85"] / years
         out["dropouts_per_year"] = self.counts["dropout"] / years
         out["abandoned_per_year"] = self.counts["abandoned"] / years
         out["goals_reached_per_year"] = self.counts["goals"] / years
@@ -723,6 +777,14 @@ class Simulation:
         )
         out["under_provided_hours_per_year"] = (
             (self.under.area_until(end) - warm["under"]) / DAYS_PER_WEEK / years
+        )
+        post_goal = self.post_goal_hours + sum(
+            self._post_goal(c, end) for c in self.active.values() if c.goal_at is not None
+        )
+        out["post_goal_hours_per_year"] = post_goal / years
+        episodes = self.post_goal_episodes
+        out["post_goal_weeks_per_episode"] = (
+            self.post_goal_weeks / episodes if episodes else math.nan
         )
         helped, goals = self.counts["helped"], self.counts["goals"]
         out["cost_per_helped_dkk"] = budget * years / helped if helped else math.nan

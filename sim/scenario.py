@@ -34,6 +34,12 @@ Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 GROUPS = ("authority", "provider")
 
+MIN_NEED_HOURS_PER_WEEK = 0.05
+"""Floor on a drawn need: progress runs at granted / need, so a need of 0 has no rate."""
+MIN_WEEKS_TO_GOAL = 0.01
+"""Floor on drawn weeks to goal: a draw of 0 (a fixed 0, an empirical 0, a tiny gamma draw) means
+support ends about an hour after it starts, not at the instant it starts."""
+
 
 class Strict(BaseModel):
     """Base for every scenario block: unknown keys are errors; values are immutable after load."""
@@ -198,11 +204,19 @@ Arrivals = Annotated[PoissonArrivals | CsvArrivals, Field(discriminator="kind")]
 class Segment(Strict):
     name: str = Field(min_length=1)
     share: Probability = Field(description="Share of referrals in this segment (0-1).")
-    need_hours_per_week: Distribution = Field(description="True need for support, hours per week.")
-    weeks_to_goal: Distribution = Field(
-        description="Weeks of support needed to reach the goals when the need is fully met."
+    need_hours_per_week: Distribution = Field(
+        description="True need for support, hours per week. A draw below "
+        f"{MIN_NEED_HOURS_PER_WEEK:g} is raised to {MIN_NEED_HOURS_PER_WEEK:g} (progress runs at "
+        "granted / need, so a need of 0 has no rate)."
     )
-    goals: Distribution = Field(Fixed(value=3), description="Number of goals (count).")
+    weeks_to_goal: Distribution = Field(
+        description="Weeks of support needed to reach the goals when the need is fully met. A "
+        f"draw below {MIN_WEEKS_TO_GOAL:g} is raised to {MIN_WEEKS_TO_GOAL:g}."
+    )
+    goals: Distribution = Field(
+        Fixed(value=3),
+        description="Number of goals (count): each draw is rounded to a whole number, at least 1.",
+    )
     eligible_probability: Probability = Field(
         0.9, description="Probability that a referral is eligible for support (0-1)."
     )
@@ -266,6 +280,13 @@ class FirstContact(Strict):
         Fixed(value=0),
         description="Pure delay after the assessment (hearing, doctor's statement), weeks.",
     )
+    coordination_weeks: Distribution = Field(
+        Fixed(value=0),
+        description="Pure delay before the first meeting, weeks: finding a time when everyone "
+        "can meet (citizen, case worker and, in a joint meeting, the provider). The joint preset "
+        "draws it from triangular(0, 1, 3), an ASSUMPTION: no published figure (domain notes, "
+        "pathway (b): coordinating diaries may lengthen the time to the first meeting).",
+    )
 
 
 class Decision(Strict):
@@ -286,6 +307,15 @@ class Handoff(Strict):
 
 class StartupMeeting(Strict):
     enabled: bool = True
+    after_wait: bool = Field(
+        True,
+        description="True: the provider holds its start-up meeting and writes its plan when a "
+        "support place frees up, after the waiting list (the domain's classic pathway): the "
+        "citizen takes the place, the meeting and plan come first in it, and progress toward "
+        "the goals starts when they end; the wait to support start runs to taking the place. "
+        "False: meeting and plan come before the waiting list, and the place is taken when "
+        "support itself starts.",
+    )
     meeting: Activity = Field(Activity(), description="Provider's own start-up meeting.")
     plan: Activity = Field(Activity(), description="Provider's own plan (documentation).")
 
@@ -413,6 +443,9 @@ JOINT: dict[str, Any] = {
         "assessment": {"authority_hours": 2.0, "provider_hours": 1.0, "duration_weeks": 1.0},
         "documentation": {"authority_hours": 0.5, "provider_hours": 0.5, "duration_weeks": 0.5},
         "delay_weeks": {"kind": "fixed", "value": 0.5},
+        # ASSUMPTION (no published figure): finding a time for citizen, case worker and provider
+        # takes 0-3 weeks, most often 1 (mean 1.33 weeks).
+        "coordination_weeks": {"kind": "triangular", "low": 0.0, "mode": 1.0, "high": 3.0},
     },
     "decision": {
         "committee_cadence_weeks": 0.0,
