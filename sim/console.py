@@ -19,6 +19,8 @@ from sim.report import unspent_notes
 
 TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
     ("helped_per_year", "Helped (started support)", 1),
+    ("s85_starts_per_year", t("console.s85_starts", "en"), 1),
+    ("short_course_per_year", t("console.short_course", "en"), 1),
     ("completed_per_year", "Completed (goals reached)", 1),
     ("time_to_decision_mean_weeks", "Time to decision, mean", 1),
     ("time_to_decision_median_weeks", "Time to decision, median", 1),
@@ -33,6 +35,8 @@ TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
     ("core_task_share", "Core-task share (citizen-facing / productive)", 3),
     ("over_provided_hours_per_year", "Support hours over-provided", 0),
     ("under_provided_hours_per_year", "Support hours under-provided", 0),
+    ("post_goal_hours_per_year", t("console.post_goal_hours", "en"), 0),
+    ("post_goal_weeks_per_episode", t("console.post_goal_weeks", "en"), 1),
     ("cost_per_helped_dkk", "Cost per citizen helped", 0),
 )
 """The metrics `sim run` prints, with labels and decimals."""
@@ -70,7 +74,11 @@ def summary_table(result: ExperimentResult) -> Table:
     for m in result.models:
         table.add_column(m, justify="right")
     for key, label, digits in TABLE_METRICS:
+        if key not in summary[result.models[0]]:
+            continue
         table.add_row(label, unit_of(key), *(fmt(summary[m][key], digits) for m in result.models))
+    table.caption = t("note.helped_sum", "en")
+    table.caption_justify = "left"
     return table
 
 
@@ -87,6 +95,8 @@ def differences_table(result: ExperimentResult) -> Table | None:
     for m, b in diffs:
         table.add_column(f"{m} - {b}", justify="right")
     for key, label, digits in TABLE_METRICS:
+        if key not in next(iter(diffs.values())):
+            continue
         table.add_row(label, unit_of(key), *(fmt(d[key], digits) for d in diffs.values()))
     return table
 

@@ -109,12 +109,21 @@ _EN: dict[str, str] = {
     "their waits are not in the medians.",
     "headline.censored_item": "{n} citizens under {model}",
     "headline.and": "and",
+    "headline.split": "Citizens helped are § 85 starts plus short-course starts; the difference "
+    "splits into {s85} § 85 starts and {course} short-course starts a year ({ci} in brackets).",
+    "headline.split_single": "Citizens helped are § 85 starts plus short-course starts: {s85} "
+    "§ 85 starts and {course} short-course starts a year ({ci} in brackets).",
     "headline.single": "With a budget of {budget} a year{unspent}, {model} helped {helped} "
     "citizens a year ({ci} {lo}{dash}{hi}); the median wait to support was {wait} weeks.",
     "warn.growing": "The waiting list for support under {model} was still growing at the end of "
     "the run (mean {mean}, at the end {end} citizens): the demand exceeds the capacity, so its "
     "waits depend on how long the run is, and the medians leave out everyone still waiting.",
     "warn.few_reps": "Only {n} replications: the confidence intervals are wide and rough.",
+    "note.helped_sum": "Helped = § 85 starts + short-course starts (the two rows below it).",
+    "console.s85_starts": "  of which § 85 support started",
+    "console.short_course": "  of which short course started",
+    "console.post_goal_hours": "Support hours after the goals were reached",
+    "console.post_goal_weeks": "  weeks past goals per completed episode",
     "warn.unspent": "Under {models}, {unspent} a year ({share} of the budget) is not spent on "
     "staff: the staff is fixed at {authority} authority and {provider} provider FTE, so a larger "
     "budget only leaves more money unspent. The staffing mode share (staffing: {{mode: share, "
@@ -202,7 +211,7 @@ _EN: dict[str, str] = {
     "cat.idle": "idle",
     # ---------------------------------------------------------------- metrics
     "metric.referred_per_year": "citizens referred per year",
-    "metric.helped_per_year": "citizens helped per year",
+    "metric.helped_per_year": "citizens helped per year (§ 85 starts + short courses)",
     "metric.completed_per_year": "citizens leaving with goals reached per year",
     "metric.s85_starts_per_year": "citizens starting § 85 support per year",
     "metric.short_course_per_year": "citizens sent to a short course per year",
@@ -643,6 +652,11 @@ _DA: dict[str, str] = {
     "støtten; deres ventetid indgår ikke i medianerne.",
     "headline.censored_item": "{n} borgere med {model}",
     "headline.and": "og",
+    "headline.split": "Hjulpne borgere er starter i § 85-støtte plus starter på kortere forløb; "
+    "forskellen fordeler sig på {s85} § 85-starter og {course} starter på kortere forløb om året "
+    "({ci} i parentes).",
+    "headline.split_single": "Hjulpne borgere er starter i § 85-støtte plus starter på kortere "
+    "forløb: {s85} § 85-starter og {course} starter på kortere forløb om året ({ci} i parentes).",
     "headline.single": "Med et budget på {budget} om året{unspent} hjalp {model} {helped} "
     "borgere om året ({ci} {lo}{dash}{hi}); medianventetiden til opstart af støtte var {wait} "
     "uger.",
@@ -650,6 +664,12 @@ _DA: dict[str, str] = {
     "(gennemsnit {mean}, ved slut {end} borgere): efterspørgslen er større end kapaciteten, så "
     "ventetiden afhænger af, hvor lang kørslen er, og medianerne udelader alle, der stadig venter.",
     "warn.few_reps": "Kun {n} gentagelser: konfidensintervallerne er brede og usikre.",
+    "note.helped_sum": "Hjulpet = starter i § 85-støtte + starter på kortere forløb (de to "
+    "rækker herunder).",
+    "console.s85_starts": "  heraf startet i § 85-støtte",
+    "console.short_course": "  heraf startet på kortere forløb",
+    "console.post_goal_hours": "Støttetimer efter at målene var nået",
+    "console.post_goal_weeks": "  uger efter mål pr. afsluttet forløb",
     "warn.unspent": "Med {models} bruges {unspent} om året ({share} af budgettet) ikke på "
     "personale: personalet er fastlagt til {authority} årsværk hos myndigheden og {provider} "
     "årsværk hos udføreren, så et større budget giver kun flere ubrugte penge. Bemandingsformen "
@@ -737,7 +757,7 @@ _DA: dict[str, str] = {
     "cat.idle": "ledig tid",
     # ---------------------------------------------------------------- metrics
     "metric.referred_per_year": "borgere henvist pr. år",
-    "metric.helped_per_year": "borgere hjulpet pr. år",
+    "metric.helped_per_year": "borgere hjulpet pr. år (§ 85-starter + kortere forløb)",
     "metric.completed_per_year": "borgere afsluttet med mål nået pr. år",
     "metric.s85_starts_per_year": "borgere startet i § 85-støtte pr. år",
     "metric.short_course_per_year": "borgere sendt på kortere forløb pr. år",

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 KEY_DIFF_METRICS: tuple[str, ...] = (
     "helped_per_year",
+    "s85_starts_per_year",
+    "short_course_per_year",
     "completed_per_year",
     "time_to_decision_median_weeks",
     "time_to_start_median_weeks",

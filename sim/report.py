@@ -35,6 +35,8 @@ FIGURES_DIR = "figures"
 
 KPI_METRICS: tuple[str, ...] = (
     "helped_per_year",
+    "s85_starts_per_year",
+    "short_course_per_year",
     "completed_per_year",
     "goals_reached_per_year",
     "time_to_decision_median_weeks",
@@ -48,6 +50,8 @@ KPI_METRICS: tuple[str, ...] = (
     "provider_core_task_share",
     "over_provided_hours_per_year",
     "under_provided_hours_per_year",
+    "post_goal_hours_per_year",
+    "post_goal_weeks_per_episode",
     "cost_per_helped_dkk",
     "cost_per_goal_dkk",
     "staff_cost_dkk_per_year",
@@ -57,6 +61,8 @@ KPI_METRICS: tuple[str, ...] = (
 
 COMPARE_TABLE_METRICS: tuple[str, ...] = (
     "helped_per_year",
+    "s85_starts_per_year",
+    "short_course_per_year",
     "completed_per_year",
     "time_to_start_median_weeks",
     "time_to_start_p90_weeks",
@@ -143,6 +149,22 @@ def _wait_clause(res: Results, model: str, baseline: str, lang: str) -> str:
     if _finite(d.low, d.high) and d.low > 0:
         return t("headline.wait_longer", lang, **nums)
     return t("headline.wait_same", lang, **nums)
+
+
+def _split_sentence(res: Results, model: str, baseline: str | None, lang: str) -> str:
+    """How citizens helped split into § 85 starts and short-course starts: the paired
+    difference of each (or, with no ``baseline``, each level), "" when the run lacks them."""
+    keys = ("s85_starts_per_year", "short_course_per_year")
+    stats = [res.stat(model, k) if baseline is None else res.diff(model, k, baseline) for k in keys]
+    if not all(math.isfinite(s.mean) for s in stats):
+        return ""
+    sign = baseline is not None
+    s85, course = (
+        i18n.fmt_ci(s.mean, s.low, s.high, lang, i18n.auto_digits(s.mean), sign=sign) for s in stats
+    )
+    if baseline is None:
+        return t("headline.split_single", lang, s85=s85, course=course, ci=t("num.ci", lang))
+    return t("headline.split", lang, s85=s85, course=course, ci=t("num.ci", lang))
 
 
 def _join(items: Sequence[str], lang: str) -> str:
@@ -239,6 +261,7 @@ def headline_of(res: Results, lang: str = "en") -> str:
                 wait=i18n.fmt_num(res.stat(res.baseline, "time_to_start_median_weeks").mean, lang),
             )
         )
+        sentences.append(_split_sentence(res, res.baseline, None, lang))
     for k, (m, b) in enumerate(res.comparisons):
         prefix = (
             t("headline.budget", lang, budget=budget, unspent=unspent)
@@ -248,6 +271,7 @@ def headline_of(res: Results, lang: str = "en") -> str:
         sentences.append(
             _cap(prefix + _helped_clause(res, m, b, lang) + _wait_clause(res, m, b, lang) + ".")
         )
+        sentences.append(_split_sentence(res, m, b, lang))
     counts = []
     for m in res.models:
         c = res.stat(m, "time_to_start_censored").mean
@@ -256,7 +280,7 @@ def headline_of(res: Results, lang: str = "en") -> str:
             counts.append(t("headline.censored_item", lang, n=n, model=i18n.model_phrase(m, lang)))
     if counts and any(res.stat(m, "time_to_start_censored").mean > 0 for m in res.models):
         sentences.append(t("headline.censored", lang, counts=_join(counts, lang)))
-    return " ".join(sentences)
+    return " ".join(s for s in sentences if s)
 
 
 def headline(folder: Path, lang: str = "en") -> str:
