@@ -182,6 +182,17 @@ def test_console_format_of_an_interval() -> None:
     assert fmt(metric_interval("abandoned_per_year", [2.0]), 1) == "2.0"  # one replication
 
 
+def test_sweep_cells_with_no_spread_say_so() -> None:
+    """The sweep report and the sweep console table read ci_low = ci_high back from the CSV."""
+    from sim import i18n
+    from sim.metrics import Interval
+
+    assert i18n.fmt_ci(5.0, 5.0, 5.0, "en", 1) == "5.0 (no spread)"
+    assert i18n.fmt_ci(5.0, 5.0, 5.0, "da", 1) == "5,0 (ingen spredning)"
+    assert i18n.fmt_ci(5.0, math.nan, math.nan, "en", 1) == "5.0"  # one replication: no CI
+    assert fmt(Interval(5.0, 5.0, 5.0, math.nan, 4), 1) == "5.0 (no spread)"
+
+
 # --------------------------------------------------------------------------- item 15: unspent
 
 
