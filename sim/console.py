@@ -117,9 +117,15 @@ def print_result(result: ExperimentResult, console: Console) -> None:
         )
     for note in unspent_notes(budget, staff, "en"):
         console.print(f"[bold]Note:[/bold] {escape(note)}")
+    reviews = "before new intake" if sc.review_priority == "reviews_first" else "in arrival order"
+    review_hours = (
+        "from the provider's free hours"
+        if sc.review_provider_hours == "free"
+        else "inside the citizen's support hours"
+    )
     console.print(
-        f"Queues: intake first-fit in arrival order, before support starts; "
-        f"support waiting list {sc.support_queue}."
+        f"Queues: intake first-fit in arrival order, before support starts; reviews {reviews}, "
+        f"provider's review hours {review_hours}; support waiting list {sc.support_queue}."
     )
 
 

@@ -14,11 +14,14 @@ Booking rules:
   authority (a joint meeting waiting for a case worker) will need. Only that one booking's hours
   are kept back, not the sum over all of them: a backlog at the authority would otherwise idle
   the provider beside a waiting list;
+- reviews queue with new intake in arrival order (default), or before all waiting new intake
+  (``review_priority: reviews_first``);
 - the support waiting list is strict FIFO (default) or first-fit.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -33,6 +36,9 @@ CATEGORIES = ("support", "meetings", "casework", "documentation")
 
 MINUTES_PER_HOUR = 60
 DAYS_PER_WEEK = 7.0
+PRIORITY = 1 << 52
+"""Subtracted from a priority booking's sequence number: it sorts before all other waiting
+bookings, and among priority bookings arrival order still holds."""
 
 
 def _seq_of(b: Booking) -> int:
@@ -174,6 +180,10 @@ class Staff:
         # sum over the backlog; ``_n_reserve`` counts such bookings so none costs a scan.
         self._reserve = 0
         self._n_reserve = 0
+        # The least the reserve ever is: hours support starts never fill, so that a review
+        # booked from the provider's free hours can always run (else a provider full of places
+        # that end only at a review would wait for ever).
+        self._floor = 0
         # Release callbacks per parts tuple (keyed by identity: parts belong to long-lived steps
         # that keep them alive), so the hot path allocates no closure.
         self._releasers: dict[int, Callable[[simpy.Event], None]] = {}
@@ -199,9 +209,11 @@ class Staff:
         days: float,
         on_start: Callable[[], None] | None = None,
         on_end: Callable[[], None] | None = None,
+        first: bool = False,
     ) -> simpy.Event:
         """Hold ``parts`` for ``days`` as soon as they all fit; the returned event fires once the
         hours are released. Hooks run when the hours are taken and just before they are given back.
+        A ``first`` booking that has to wait is served before every waiting booking that is not.
 
         This is the hot path of the engine: an activity that fits at once costs one event.
         """
@@ -222,7 +234,10 @@ class Staff:
             return t
         self._seq += 1
         booking = Booking(
-            DeferredTimeout(env), parts, any(p[0] is self.provider for p in parts), self._seq
+            DeferredTimeout(env),
+            parts,
+            any(p[0] is self.provider for p in parts),
+            self._seq - PRIORITY if first else self._seq,
         )
         booking.days, booking.on_start, booking.finish = days, on_start, finish
         self._block(booking, self._failing(parts))
@@ -241,22 +256,33 @@ class Staff:
         if where == 0 and booking.needs_provider:
             self._n_reserve += 1
             if self._n_reserve == 1:
-                self._reserve = _provider_units(booking)
+                self._reserve = max(_provider_units(booking), self._floor)
         lst = self.blocked[where]
         need = next(u for p, u, _ in booking.parts if p is self.pools[where])
         self._min_need[where] = min(self._min_need[where], need) if lst else need
-        lst.append(booking)
+        if lst and booking.seq < lst[-1].seq:
+            bisect.insort(lst, booking, key=_seq_of)  # a priority booking, or one moved
+            if where == 0 and booking.needs_provider:
+                self._update_reserve()  # it may now be the earliest
+        else:
+            lst.append(booking)
         self._marks[where] = min(self._marks[where], self.pools[where].free)
 
     def _update_reserve(self) -> None:
         """Keep back the provider units of the earliest booking blocked on the authority that
         needs the provider (none when there is none)."""
-        self._reserve = 0
+        self._reserve = self._floor
         if self._n_reserve:
             for b in self.blocked[0]:
                 if b.needs_provider:
-                    self._reserve = _provider_units(b)
+                    self._reserve = max(_provider_units(b), self._floor)
                     return
+
+    def keep_free(self, units: int) -> None:
+        """Never let support starts fill the last ``units`` of the provider's hours (at most the
+        provider's capacity): room for the largest review booked from free hours."""
+        self._floor = min(units, self.provider.capacity)
+        self._update_reserve()
 
     def _make_releaser(
         self, parts: tuple[Part, ...], on_end: Callable[[], None] | None

@@ -103,6 +103,11 @@ def _rate(pool: Pool, hours: float, weeks: float) -> tuple[int, float]:
     return units, weeks
 
 
+def _provider_part(step: Step) -> int:
+    """Provider units a step books from the provider's pool."""
+    return sum(u for pool, u, _ in step.parts if pool.name == "provider")
+
+
 def _draw(stream: Buffered | float) -> float:
     """The next value of a delay stream, or the fixed delay."""
     return stream if isinstance(stream, float) else stream.next()
@@ -157,6 +162,9 @@ class Simulation:
         self._delay_reref = delay("rereferral", scenario.exits.rereferral_delay_weeks)
         self._build_steps()
         self._build_plans()
+        self._reviews_first = scenario.review_priority == "reviews_first"
+        if scenario.review_provider_hours == "free":
+            self.staff.keep_free(max((_provider_part(s) for s in self.review_steps), default=0))
 
         self.book = StageBook(self.warmup)
         self.over = Level()
@@ -197,17 +205,30 @@ class Simulation:
                 weeks = max(weeks, w)
         return Step(name, tuple(parts), weeks * DAYS_PER_WEEK)
 
-    def _review_step(self, name: str, acts: list[tuple[Activity, int]]) -> Step:
-        """A review activity: the authority's part is booked from its pool; the provider's part is
-        done inside the citizen's running support hours and reclassified for its duration."""
+    def _review_step(
+        self, name: str, acts: list[tuple[Activity, int]], inside: bool | None = None
+    ) -> Step:
+        """A review activity: the authority's part is booked from its pool. The provider's part
+        is booked from the provider's free hours (``review_provider_hours: free``: it costs
+        capacity, and waits like other intake work), or done inside the citizen's running
+        support hours and reclassified for its duration (``support``, or ``inside``)."""
         weeks = max((a.duration_weeks for a, _ in acts), default=0.0)
         parts: list[Part] = []
         provider_units, provider_cat = 0, MEETING
-        for act, cat in acts:
-            if act.authority_hours > 0:
-                units, w = _rate(self.staff.authority, act.authority_hours, weeks)
-                parts.append((self.staff.authority, units, cat))
+        staff = self.staff
+        groups = [(staff.authority, "authority_hours")]
+        if not (self.scenario.review_provider_hours == "support" if inside is None else inside):
+            groups.append((staff.provider, "provider_hours"))
+        for pool, field in groups:
+            # One part per pool (an atomic booking checks each part on its own), in the category
+            # of the activity that carries most of the hours.
+            hours = [(getattr(act, field), cat) for act, cat in acts if getattr(act, field) > 0]
+            if hours:
+                units, w = _rate(pool, sum(h for h, _ in hours), weeks)
+                parts.append((pool, units, max(hours)[1]))
                 weeks = max(weeks, w)
+        if len(groups) == 2:
+            return Step(name, tuple(parts), weeks * DAYS_PER_WEEK)
         for act, cat in acts:
             if act.provider_hours > 0 and weeks > 0:
                 provider_units += to_units(act.provider_hours / weeks)
@@ -229,6 +250,17 @@ class Simulation:
         self.s_order = self._step("order and handoff", m.handoff.order, DOCUMENTATION)
         self.s_startup = self._step("provider start-up meeting", m.startup_meeting.meeting, MEETING)
         self.s_plan = self._step("provider plan", m.startup_meeting.plan, DOCUMENTATION)
+        # After the waiting list, start-up meeting and plan are the first thing in the place:
+        # their provider hours come out of it, like a review's inside support.
+        su = m.startup_meeting
+        self.startup_in_place = tuple(
+            step
+            for step in (
+                self._review_step("provider start-up meeting", [(su.meeting, MEETING)], True),
+                self._review_step("provider plan", [(su.plan, DOCUMENTATION)], True),
+            )
+            if su.enabled and su.after_wait and (step.parts or step.days > 0)
+        )
         self.s_rework = self._step("re-assessment", m.rework.reassessment, CASEWORK)
         r = m.review
         if r.joint:
@@ -367,7 +399,6 @@ class Simulation:
         self.handoff_plan = self._plan(*handoff)
         startup = (self.s_startup, self.s_plan) if m.startup_meeting.enabled else ()
         self.startup_plan = self._plan(*startup)
-        self.startup_after = bool(self.startup_plan) and m.startup_meeting.after_wait
         self.rework_plan = self._plan(self.s_rework, *handoff)
 
     def _run(self, c: Citizen, plan: tuple[Step | Delay | Committee, ...]) -> Process:
@@ -445,8 +476,9 @@ class Simulation:
 
         With the start-up meeting after the wait, the citizen takes the place (the wait to
         support start ends there), and the provider's start-up meeting and plan come first in
-        it, booked from the provider's hours; progress starts when they end. ``in_place``: a
-        citizen already in support at time 0, past its start-up."""
+        it, their provider hours taken out of the place (at most its hours a week); progress
+        starts when they end. ``in_place``: a citizen already in support at time 0, past its
+        start-up."""
         env, staff, m = self.env, self.staff, self.m
         self._enter(c, SUPPORT_QUEUE)
         short = c.u_route < m.routing.short_course_share
@@ -476,8 +508,11 @@ class Simulation:
             self.counts["short_course" if short else "s85"] += 1
         if c.referred_at >= self.warmup:
             self.start_waits.append((now - c.referred_at) / DAYS_PER_WEEK)
-        if self.startup_after and not in_place:
-            yield from self._run(c, self.startup_plan)
+        if self.startup_in_place and not in_place:
+            for step in self.startup_in_place:
+                ev = self._review(c, step, units)
+                if ev is not None:
+                    yield ev
             now = env.now
         if short:
             yield env.timeout(m.routing.short_course_weeks * DAYS_PER_WEEK)
@@ -545,7 +580,7 @@ class Simulation:
             t_last = now
             reached = progress >= goal - 1e-9
             for step in self.review_steps:
-                ev = self._review(c, step, units)
+                ev = self._review(c, step, units, self._reviews_first)
                 if ev is not None:
                     yield ev
             if reached:
@@ -586,9 +621,12 @@ class Simulation:
             c.goal_at = now + (c.goal_at - now) * eff / new_eff
         c.granted, c.stretch_from = g, now
 
-    def _review(self, c: Citizen, step: Step, held_units: int) -> simpy.Event | None:
-        """A review step; the provider's part is taken from the citizen's held support hours and
-        reclassified (support to meetings or documentation) while it runs."""
+    def _review(
+        self, c: Citizen, step: Step, held_units: int, first: bool = False
+    ) -> simpy.Event | None:
+        """A review step (or a start-up step inside the place); the provider's part inside
+        support is taken from the citizen's held hours and reclassified (support to meetings or
+        documentation) while it runs. ``first``: served before waiting new intake."""
         staff = self.staff
         provider = staff.provider
         pu = min(step.provider_units, held_units)
@@ -609,7 +647,7 @@ class Simulation:
 
         box = [0.0]
         if step.parts:
-            return staff.occupy(step.parts, step.days, on_start, on_end)
+            return staff.occupy(step.parts, step.days, on_start, on_end, first)
         if step.days <= 0:
             return None
         on_start()

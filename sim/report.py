@@ -664,6 +664,8 @@ def stress_section(res: Results, sc: Scenario | None, lang: str) -> str:
         (t("impl.window", lang), esc(f"{i18n.fmt_num(window, lang, 2)} {t('unit.years', lang)}")),
         (t("impl.queue_intake", lang), intake_html),
         (t("impl.queue_support", lang), _value_html(support, lang)),
+        (t("impl.queue_reviews", lang), _value_html(queue.get("reviews"), lang)),
+        (t("impl.review_hours", lang), _value_html(queue.get("review_provider_hours"), lang)),
     ]
     for m, staff in (man.get("staff") or {}).items():
         rows.append(

@@ -209,6 +209,8 @@ def manifest(
         "queue_discipline": {
             "intake": "first-fit in arrival order, served before support starts",
             "support": sc.support_queue,
+            "reviews": sc.review_priority,
+            "review_provider_hours": sc.review_provider_hours,
         },
         "versions": package_versions(),
         "git_revision": git_revision(),

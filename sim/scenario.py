@@ -311,10 +311,11 @@ class StartupMeeting(Strict):
         True,
         description="True: the provider holds its start-up meeting and writes its plan when a "
         "support place frees up, after the waiting list (the domain's classic pathway): the "
-        "citizen takes the place, the meeting and plan come first in it, and progress toward "
-        "the goals starts when they end; the wait to support start runs to taking the place. "
-        "False: meeting and plan come before the waiting list, and the place is taken when "
-        "support itself starts.",
+        "citizen takes the place, the meeting and plan come first in it (their provider hours "
+        "taken out of the place's, at most its hours a week), and progress toward the goals "
+        "starts when they end; the wait to support start runs to taking the place. False: "
+        "meeting and plan are booked from the provider's free hours before the waiting list, "
+        "and the place is taken when support itself starts.",
     )
     meeting: Activity = Field(Activity(), description="Provider's own start-up meeting.")
     plan: Activity = Field(Activity(), description="Provider's own plan (documentation).")
@@ -618,6 +619,19 @@ class Scenario(Strict):
         "fifo",
         description="Support waiting list: strict first-in-first-out, or first-fit (a later "
         "citizen whose hours fit may start before an earlier one whose hours do not).",
+    )
+    review_priority: Literal["arrival", "reviews_first"] = Field(
+        "arrival",
+        description="Reviews of citizens in support queue for staff hours with new intake in "
+        "arrival order (arrival), or are served before all waiting new intake (reviews_first); "
+        "support runs on until its review happens.",
+    )
+    review_provider_hours: Literal["free", "support"] = Field(
+        "free",
+        description="The provider's part of a review (status report, review meeting): booked "
+        "from the provider's free hours like any other activity, so it costs capacity (free), "
+        "or taken inside the citizen's granted support hours without slowing progress "
+        "(support).",
     )
     experiment: Experiment = Experiment()
     sweep: Sweep | None = None

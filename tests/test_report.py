@@ -188,7 +188,7 @@ WORDS = {
     "da": {
         "more": "flere borgere om året",
         "fewer": "færre borgere om året",
-        "same": "klar forskel",  # "ingen klar forskel" (helped), "uden klar forskel" (wait)
+        "same": "ingen klar forskel",
         "cut": "kortede medianventetiden",
         "longer": "forlængede medianventetiden",
     },
@@ -204,7 +204,8 @@ def _check_headline(folder: Path, lang: str) -> str:
         assert abs(value - want) <= tol, (text, value, want)
     assert WORDS[lang][helped] in text
     if waited == "same":
-        assert text.count(WORDS[lang]["same"]) >= 1
+        # Danish says "ingen klar forskel" of the helped, "uden klar forskel" of the wait.
+        assert text.count(WORDS[lang]["same"].replace("ingen ", "")) >= 1
     else:
         assert WORDS[lang][waited] in text
     return text

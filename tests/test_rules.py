@@ -34,6 +34,7 @@ def fixed_scenario(
     warmup_weeks: float = 0.0,
     over: dict[str, Any] | None = None,
     referral_weeks: list[float] | None = None,
+    eligible: float = 1.0,
 ) -> Scenario:
     """Odder's staff with one segment of fixed need and weeks to goal, every referral eligible,
     no drop-out, re-referral or initial caseload, and one referral a week (or one at each of
@@ -53,7 +54,7 @@ def fixed_scenario(
                 "share": 1.0,
                 "need_hours_per_week": need,
                 "weeks_to_goal": weeks_to_goal,
-                "eligible_probability": 1.0,
+                "eligible_probability": eligible,
             }
         ],
         initial_caseload={"in_support": 0, "waiting": 0},
@@ -394,6 +395,345 @@ def test_startup_meeting_order_with_known_delays(
     assert sorted(sim.decision_waits) == pytest.approx([2.9, 2.9])
     first = 3.3 if after_wait else 3.3 + s
     assert sorted(sim.start_waits) == pytest.approx([first, 23.3 + s])
-    assert m["completed_per_year"] * horizon / WEEKS_PER_YEAR == pytest.approx(
-        1 if after_wait else 2
+    years = horizon / WEEKS_PER_YEAR
+    assert m["completed_per_year"] * years == pytest.approx(1 if after_wait else 2)
+    # Start-up hours: 2.5 h meeting and 1.5 h plan each, either way (the plans plus the orders'
+    # 0.5 h are the documentation). After the wait they come out of the place, which is held
+    # from taking it: the first's place for 20 + s weeks, the second's until the horizon
+    # (21 weeks): 4 h/week x (41 + s) weeks - 2 x 4 h. Before the wait: 2 x 20 weeks x 4 h.
+    assert m["provider_meetings_hours_per_year"] * years == pytest.approx(5.0)
+    assert m["provider_documentation_hours_per_year"] * years == pytest.approx(4.0)
+    support = 4 * (41 + s) - 8 if after_wait else 160.0
+    assert m["provider_support_hours_per_year"] * years == pytest.approx(support)
+
+
+# --------------------------------------------------------------------------- item 9: review hours
+
+
+@pytest.mark.parametrize(("mode", "reclassified"), [("free", 0.0), ("support", 2.0)])
+@pytest.mark.parametrize("need", [4.0, 6.0])
+def test_review_provider_hours_come_from_free_hours_or_from_support(
+    tmp_path: Path, mode: str, reclassified: float, need: float
+) -> None:
+    """40 citizens, each supported for 55 weeks (review at 52: a 2-hour provider report, then
+    the meeting and the authority's review, one week each; no start-up meeting). The places hold
+    40 x need x 55 support hours. With `free` the reports' 2 hours each come on top, from the
+    provider's free hours; with `support` they are taken out of the places' support hours. The
+    provider's documentation hours are the order (0.5 h) and the report (2 h) either way."""
+    model = {
+        "extends": "classic",
+        **FIXED_CLASSIC_INTAKE,
+        "startup_meeting": {"enabled": False},
+        "review": {"cadence_weeks": 52.0, "report": {"provider_hours": 2.0, "duration_weeks": 1}},
+    }
+    n = 40
+    sc = fixed_scenario(
+        tmp_path, model, referrals=n, need=need, over={"review_provider_hours": mode}
     )
+    m = run_fixed(sc, tmp_path)
+    years = 200.0 / WEEKS_PER_YEAR
+    support = n * need * 55 - n * reclassified
+    assert m["provider_support_hours_per_year"] * years == pytest.approx(support, rel=1e-9)
+    assert m["provider_documentation_hours_per_year"] * years == pytest.approx(n * 2.5, rel=1e-9)
+
+
+def test_review_hours_from_free_hours_cost_support_capacity() -> None:
+    """Odder with 20 % more referrals (a long classic waiting list): booking the reviews'
+    provider hours from the provider's free hours leaves fewer for support starts, so on the same
+    citizens the waiting list is longer in every replication than when they are taken inside
+    the citizens' support."""
+    from sim.experiment import run_experiment
+
+    from .conftest import make_scenario
+
+    lists = {}
+    for mode in ("free", "support"):
+        sc = make_scenario(
+            {"review_provider_hours": mode, "arrivals": {"rate_per_week": 3.6}}, replications=4
+        )
+        lists[mode] = run_experiment(sc, models=["classic"], jobs=1).values(
+            "classic", "support_queue_mean_citizens"
+        )
+    assert all(f > s for f, s in zip(lists["free"], lists["support"], strict=True))
+
+
+def test_reviews_from_free_hours_never_wait_for_ever(tmp_path: Path) -> None:
+    """A provider with room for two 4-hour places and places that end only at a review needing
+    2 provider hours a week: if support starts could fill the provider, every review would wait
+    for hours that only a review can free. Support starts leave one review's hours free, so
+    everyone finishes and the pool is back at its capacity."""
+    model = {
+        "extends": "classic",
+        **FIXED_CLASSIC_INTAKE,
+        "startup_meeting": {"enabled": False},
+        "review": {"cadence_weeks": 13.0, "report": {"provider_hours": 2.0, "duration_weeks": 1}},
+    }
+    sc = fixed_scenario(
+        tmp_path,
+        model,
+        referral_weeks=[0.0] * 6,
+        horizon_weeks=40,
+        over={"staffing": {"provider_fte": 8.5 / 27.75}},
+    )
+    d = Simulation(sc, "v", 0, sc.staffing_fte(), base_dir=tmp_path).run_until_empty()
+    assert d["active"] == 0
+    assert d["exited_total"]["completed"] == 6
+    provider = d["pools"]["provider"]
+    assert provider["free"] == provider["capacity"]
+
+
+# --------------------------------------------------------------------------- item 10: priority
+
+
+@pytest.mark.parametrize("waiting", [2, 5])
+@pytest.mark.parametrize("first", [False, True])
+def test_a_review_booking_waits_in_arrival_order_or_goes_first(waiting: int, first: bool) -> None:
+    """The authority (600 units) is busy for a week; ``waiting`` intake bookings of a week each
+    wait for all of it; then a review arrives. In arrival order it starts after all of them
+    (day 7 x (waiting + 1)); served first, as soon as the authority frees up (day 7)."""
+    staff = _staff(10, 10)
+    env = staff.env
+    staff.occupy(((staff.authority, 600, 2),), 7.0)
+    intake = [staff.occupy(((staff.authority, 600, 2),), 7.0) for _ in range(waiting)]
+    started: list[float] = []
+    review = staff.occupy(
+        ((staff.authority, 600, 2),), 7.0, on_start=lambda: started.append(env.now), first=first
+    )
+    env.run()
+    assert started == [7.0 if first else 7.0 * (waiting + 1)]
+    assert review.processed and all(ev.processed for ev in intake)
+
+
+def test_reviews_first_shortens_review_waits_at_a_saturated_authority() -> None:
+    """Odder classic with 1.2 authority FTE: intake backs up at the authority, and reviews wait
+    behind it, so support runs on past the goals until its review happens. Served before new
+    intake, reviews happen sooner: fewer weeks of support after the goals in every replication,
+    and new intake waits longer for its decision."""
+    from sim.experiment import run_experiment
+
+    from .conftest import make_scenario
+
+    out = {}
+    for priority in ("arrival", "reviews_first"):
+        staffing = {"mode": "fixed", "authority_fte": 1.2, "provider_fte": 28}
+        sc = make_scenario({"review_priority": priority, "staffing": staffing}, replications=4)
+        res = run_experiment(sc, models=["classic"], jobs=1)
+        out[priority] = {
+            k: res.values("classic", k)
+            for k in ("post_goal_weeks_per_episode", "time_to_decision_median_weeks")
+        }
+    arrival, first = out["arrival"], out["reviews_first"]
+    pairs = zip(
+        first["post_goal_weeks_per_episode"], arrival["post_goal_weeks_per_episode"], strict=True
+    )
+    assert all(f < a - 0.3 for f, a in pairs)
+    pairs = zip(
+        first["time_to_decision_median_weeks"],
+        arrival["time_to_decision_median_weeks"],
+        strict=True,
+    )
+    assert all(f > a for f, a in pairs)
+
+
+# --------------------------------------------------------------------------- stated in the output
+
+
+@pytest.mark.parametrize(
+    ("priority", "hours", "said"),
+    [
+        (
+            "arrival",
+            "free",
+            "reviews in arrival order, provider's review hours from the provider's",
+        ),
+        ("reviews_first", "support", "reviews before new intake, provider's review hours inside"),
+    ],
+)
+def test_review_rules_are_stated_in_console_manifest_and_report(
+    tmp_path: Path, priority: str, hours: str, said: str
+) -> None:
+    import html
+    import json
+
+    from ruamel.yaml import YAML
+    from typer.testing import CliRunner
+
+    from sim import i18n
+    from sim.cli import app
+
+    data = odder_data()
+    data.update(review_priority=priority, review_provider_hours=hours)
+    data["experiment"] = {"replications": 2, "horizon_weeks": 60, "warmup_weeks": 8}
+    path = tmp_path / "s.yaml"
+    with path.open("w", encoding="utf-8") as fh:
+        YAML().dump(data, fh)
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert said in " ".join(result.output.split())
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["queue_discipline"]["reviews"] == priority
+    assert manifest["queue_discipline"]["review_provider_hours"] == hours
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for key in ("impl.queue_reviews", "impl.review_hours", f"value.{priority}", f"value.{hours}"):
+        assert html.escape(i18n.t(key, "en")) in report
+
+
+# --------------------------------------------------------------------------- independent checks
+
+
+@pytest.mark.parametrize(
+    ("cadence", "decision", "start"),
+    [
+        # Referred in weeks 3 and 4. Meeting 1 + assessment 1 + documentation 0.5, hearing 1.5:
+        # both wait for the committee at week 7.0 and 8.0 -> its next meeting (every 2 weeks:
+        # week 8; every 3: week 9); decision work 0.4 and delay 0.5 after it; order 0.4 and
+        # transfer 1.0 later they are ready for the provider, nobody queues.
+        (2.0, [8.9 - 3, 8.9 - 4], [10.3 - 3, 10.3 - 4]),
+        (3.0, [9.9 - 3, 9.9 - 4], [11.3 - 3, 11.3 - 4]),
+    ],
+)
+def test_waits_are_measured_from_the_referral(
+    tmp_path: Path, cadence: float, decision: list[float], start: list[float]
+) -> None:
+    model = {
+        "extends": "classic",
+        **FIXED_CLASSIC_INTAKE,
+        "first_contact": {"delay_weeks": 1.5},
+        "decision": {"committee_cadence_weeks": cadence, "delay_weeks": 0.5},
+        "handoff": {"transfer_delay_weeks": 1.0},
+    }
+    sc = fixed_scenario(tmp_path, model, referral_weeks=[3.0, 4.0], horizon_weeks=30)
+    sim = Simulation(sc, "v", 0, sc.staffing_fte(), base_dir=tmp_path)
+    m = sim.run().metrics
+    assert sorted(sim.decision_waits) == pytest.approx(sorted(decision))
+    assert sorted(sim.start_waits) == pytest.approx(sorted(start))
+    assert m["time_to_decision_mean_weeks"] == pytest.approx(sum(decision) / 2)
+    assert m["time_to_start_mean_weeks"] == pytest.approx(sum(start) / 2)
+
+
+@pytest.mark.parametrize("base", ["classic", "joint"])
+def test_nothing_done_during_the_warm_up_is_counted(tmp_path: Path, base: str) -> None:
+    """Six referrals in the first weeks, each done within ~25 weeks (no reviews, 5 weeks to goal,
+    short courses, rework, drop-outs and rejections all possible): with a 60-week warm-up every
+    per-year figure is zero and every hour of staff time is idle; with no warm-up they are not."""
+    model = {
+        "extends": base,
+        "review": {"cadence_weeks": 0.0},
+        "routing": {"short_course_share": 0.3},
+        "rework": {"probability": 0.5},
+    }
+    per_year: dict[float, dict[str, float]] = {}
+    for warmup in (60.0, 0.0):
+        sc = fixed_scenario(
+            tmp_path,
+            model,
+            referral_weeks=[0, 0, 1, 2, 2, 3],
+            weeks_to_goal=5.0,
+            horizon_weeks=100,
+            warmup_weeks=warmup,
+            eligible=0.7,
+            over={"exits": {"dropout_per_year": 2.0}},
+        )
+        m = run_fixed(sc, tmp_path)
+        per_year[warmup] = {
+            k: v
+            for k, v in m.items()
+            if (k.endswith("_per_year") or k.endswith("_per_episode"))
+            and not k.endswith("_dkk_per_year")
+            and "idle" not in k
+        }
+        for g in ("authority", "provider"):
+            cap = sc.staff.authority if g == "authority" else sc.staff.provider
+            weekly = cap.capacity_hours_per_week(sc.staffing_fte()[g == "provider"])
+            if warmup:
+                idle = m[f"{g}_idle_hours_per_year"]
+                assert idle == pytest.approx(weekly * WEEKS_PER_YEAR, rel=1e-3)
+    assert all(v == 0 or math.isnan(v) for v in per_year[60.0].values()), per_year[60.0]
+    counted = {k for k, v in per_year[0.0].items() if v > 0}
+    assert {
+        "referred_per_year",
+        "helped_per_year",
+        "rejected_per_year",
+        "rework_per_year",
+    } <= counted
+    assert {"completed_per_year", "provider_support_hours_per_year"} <= counted
+
+
+def _moments(spec: dict[str, Any]) -> tuple[float, float]:
+    """Mean and sd of a distribution from its parameters, by the textbook formulas."""
+    kind = spec["kind"]
+    if kind == "fixed":
+        return spec["value"], 0.0
+    if kind == "exponential":
+        return spec["mean"], spec["mean"]
+    if kind in ("lognormal", "gamma"):
+        return spec["mean"], spec["sd"]
+    if kind == "triangular":
+        a, c, b = spec["low"], spec["mode"], spec["high"]
+        return (a + b + c) / 3, math.sqrt((a * a + b * b + c * c - a * b - a * c - b * c) / 18)
+    if kind == "uniform":
+        return (spec["low"] + spec["high"]) / 2, (spec["high"] - spec["low"]) / math.sqrt(12)
+    values, weights = spec["values"], spec.get("weights") or [1.0] * len(spec["values"])
+    total = sum(weights)
+    mean = sum(v * w for v, w in zip(values, weights, strict=True)) / total
+    var = sum(w * (v - mean) ** 2 for v, w in zip(values, weights, strict=True)) / total
+    return mean, math.sqrt(var)
+
+
+DISTRIBUTIONS = [
+    {"kind": "fixed", "value": 2.5},
+    *({"kind": "exponential", "mean": m} for m in (0.25, 1.0, 7.0)),
+    *({"kind": "lognormal", "mean": m, "sd": s} for m, s in ((0.5, 0.2), (4.5, 2.0), (40, 30))),
+    *({"kind": "gamma", "mean": m, "sd": s} for m, s in ((0.5, 0.7), (26, 12), (60, 5))),
+    {"kind": "triangular", "low": 0.0, "mode": 1.0, "high": 3.0},
+    {"kind": "triangular", "low": 10.0, "mode": 30.0, "high": 35.0},
+    {"kind": "uniform", "low": 13.0, "high": 52.0},
+    {"kind": "uniform", "low": 0.0, "high": 0.5},
+    {"kind": "empirical", "values": [1, 2, 3]},
+    {"kind": "empirical", "values": [0.5, 4, 12], "weights": [5, 3, 1]},
+]
+
+
+@pytest.mark.parametrize("spec", DISTRIBUTIONS, ids=lambda s: "-".join(map(str, s.values())))
+def test_every_distribution_matches_its_parameters(spec: dict[str, Any]) -> None:
+    """Sample mean and sd against the parameters (several means, so a mean read as a rate
+    shows), within 5 standard errors; and ``mean()`` is the parameters' mean."""
+    import numpy as np
+    from pydantic import TypeAdapter
+
+    from sim.distributions import Distribution
+
+    dist = TypeAdapter(Distribution).validate_python(spec)
+    mean, sd = _moments(spec)
+    assert dist.mean() == pytest.approx(mean, rel=1e-12)
+    n = 400_000
+    x = dist.sample(np.random.default_rng(11), n)
+    assert x.shape == (n,) and (x >= 0).all()
+    assert abs(x.mean() - mean) < 5 * sd / math.sqrt(n) + 1e-12
+    # The sd of the sample sd is about sd * sqrt((kurtosis - 1) / 4n); 3 % covers the skewed ones.
+    assert x.std() == pytest.approx(sd, rel=0.03, abs=1e-12)
+
+
+@pytest.mark.parametrize("queue", ["fifo", "first_fit"])
+@pytest.mark.parametrize("support_units", [50, 100])
+def test_support_start_booked_while_intake_waits_for_provider_hours(
+    queue: str, support_units: int
+) -> None:
+    """Support holds 500 of the provider's 600 units for a week; a start-up meeting needing 200
+    waits. A support start booked now would fit in the 100 free units, but intake comes first:
+    it waits, and so does a rise in a running award; when the week ends the meeting starts at
+    once and the support start only after it has its hours."""
+    staff = _staff(10, 10, queue)
+    env = staff.env
+    staff.occupy(((staff.provider, 500, 0),), 7.0)
+    meeting_started: list[float] = []
+    staff.occupy(((staff.provider, 200, 1),), 7.0, on_start=lambda: meeting_started.append(env.now))
+    ev = staff.acquire_support(support_units)
+    assert ev is not None and not ev.triggered
+    assert not staff.try_grow_support(10)
+    assert staff.provider.free == 100
+    env.run(until=7.0 + 1e-9)
+    assert meeting_started == [7.0]
+    assert ev.triggered and staff.provider.rate[1] == 200
+    assert staff.provider.rate[0] == support_units
