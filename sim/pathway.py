@@ -163,7 +163,7 @@ class Simulation:
         self._build_steps()
         self._build_plans()
         self._reviews_first = scenario.review_priority == "reviews_first"
-        if scenario.review_provider_hours == "free":
+        if scenario.review_provider_hours == "free" and self.m.review.cadence_weeks > 0:
             self.staff.keep_free(max((_provider_part(s) for s in self.review_steps), default=0))
 
         self.book = StageBook(self.warmup)
