@@ -9,13 +9,18 @@ from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.experiment import ExperimentResult
-from sim.metrics import Interval, unit_of
+from sim.i18n import t
+from sim.metrics import Interval, unit_of, unspent_dkk
+from sim.report import unspent_notes
 
 TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
     ("helped_per_year", "Helped (started support)", 1),
+    ("s85_starts_per_year", t("console.s85_starts", "en"), 1),
+    ("short_course_per_year", t("console.short_course", "en"), 1),
     ("completed_per_year", "Completed (goals reached)", 1),
     ("time_to_decision_mean_weeks", "Time to decision, mean", 1),
     ("time_to_decision_median_weeks", "Time to decision, median", 1),
@@ -30,13 +35,16 @@ TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
     ("core_task_share", "Core-task share (citizen-facing / productive)", 3),
     ("over_provided_hours_per_year", "Support hours over-provided", 0),
     ("under_provided_hours_per_year", "Support hours under-provided", 0),
+    ("post_goal_hours_per_year", t("console.post_goal_hours", "en"), 0),
+    ("post_goal_weeks_per_episode", t("console.post_goal_weeks", "en"), 1),
     ("cost_per_helped_dkk", "Cost per citizen helped", 0),
 )
 """The metrics `sim run` prints, with labels and decimals."""
 
 
 def fmt(iv: Interval, digits: int) -> str:
-    """Mean with its 95 % CI, e.g. '12.3 [11.0, 13.6]'."""
+    """Mean with its 95 % CI, e.g. '12.3 [11.0, 13.6]'; '16,185,000 (no spread)' when every
+    replication gave the same value; the mean alone when there is no CI (one replication)."""
     if math.isnan(iv.mean):
         return "n/a"
 
@@ -46,7 +54,9 @@ def fmt(iv: Interval, digits: int) -> str:
             text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
         )
 
-    if math.isnan(iv.low) or iv.high == iv.low:
+    if iv.no_spread:
+        return f"{num(iv.mean)} ({t('num.no_spread', 'en')})"
+    if math.isnan(iv.low):
         return num(iv.mean)
     return f"{num(iv.mean)} [{num(iv.low)}, {num(iv.high)}]"
 
@@ -64,7 +74,11 @@ def summary_table(result: ExperimentResult) -> Table:
     for m in result.models:
         table.add_column(m, justify="right")
     for key, label, digits in TABLE_METRICS:
+        if key not in summary[result.models[0]]:
+            continue
         table.add_row(label, unit_of(key), *(fmt(summary[m][key], digits) for m in result.models))
+    table.caption = t("note.helped_sum", "en")
+    table.caption_justify = "left"
     return table
 
 
@@ -81,6 +95,8 @@ def differences_table(result: ExperimentResult) -> Table | None:
     for m, b in diffs:
         table.add_column(f"{m} - {b}", justify="right")
     for key, label, digits in TABLE_METRICS:
+        if key not in next(iter(diffs.values())):
+            continue
         table.add_row(label, unit_of(key), *(fmt(d[key], digits) for d in diffs.values()))
     return table
 
@@ -92,12 +108,15 @@ def print_result(result: ExperimentResult, console: Console) -> None:
     diff = differences_table(result)
     if diff is not None:
         console.print(diff)
-    for m, (a, p) in result.fte.items():
-        cost = sc.staff_cost_dkk((a, p))
+    budget = sc.budget.annual_dkk
+    staff = {m: (a, p, sc.staff_cost_dkk((a, p))) for m, (a, p) in result.fte.items()}
+    for m, (a, p, cost) in staff.items():
         console.print(
             f"{m}: authority {a:.2f} FTE, provider {p:.2f} FTE; staff cost {cost:,.0f} DKK/year, "
-            f"unspent {sc.budget.annual_dkk - cost:,.0f} DKK/year"
+            f"unspent {unspent_dkk(budget, cost):,.0f} DKK/year"
         )
+    for note in unspent_notes(budget, staff, "en"):
+        console.print(f"[bold]Note:[/bold] {escape(note)}")
     reviews = "before new intake" if sc.review_priority == "reviews_first" else "in arrival order"
     review_hours = (
         "from the provider's free hours"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.metrics import Interval, paired_interval, t_interval
+from sim.metrics import Interval, metric_difference, metric_interval
 from sim.pathway import TIMESERIES_COLUMNS, RepResult, Simulation
 from sim.scenario import Scenario
 
@@ -103,9 +103,11 @@ class ExperimentResult:
         return [r.metrics[metric] for r in self.replications if r.model == model]
 
     def summary(self) -> dict[str, dict[str, Interval]]:
-        """Per model and metric: mean with a 95 % t-interval over replications."""
+        """Per model and metric: mean with a 95 % t-interval over replications, inside the
+        metric's bounds."""
         return {
-            m: {k: t_interval(self.values(m, k)) for k in self.metric_names()} for m in self.models
+            m: {k: metric_interval(k, self.values(m, k)) for k in self.metric_names()}
+            for m in self.models
         }
 
     def comparisons(self) -> list[tuple[str, str]]:
@@ -122,7 +124,7 @@ class ExperimentResult:
         out: dict[tuple[str, str], dict[str, Interval]] = {}
         for m, b in pairs if pairs is not None else self.comparisons():
             out[(m, b)] = {
-                k: paired_interval(self.values(m, k), self.values(b, k))
+                k: metric_difference(k, self.values(m, k), self.values(b, k))
                 for k in self.metric_names()
             }
         return out

@@ -73,6 +73,7 @@ _EN: dict[str, str] = {
     "num.dkk": "{x} DKK",
     "num.range_to": "to",
     "num.na": "n/a",
+    "num.no_spread": "no spread",
     # ---------------------------------------------------------------- models
     "model.classic": "classic",
     "model.joint": "joint",
@@ -86,7 +87,9 @@ _EN: dict[str, str] = {
     "meeting, set a few goals and decide at once; no handoff. Short, light, joint goal reviews "
     "that move the granted hours toward the true need.",
     # ---------------------------------------------------------------- headline
-    "headline.budget": "With a budget of {budget} a year, ",
+    "headline.budget": "With a budget of {budget} a year{unspent}, ",
+    "headline.unspent": ", of which {unspent} a year is not spent on staff",
+    "headline.unspent_item": "{unspent} in {model}",
     "headline.budget_again": "With the same budget, ",
     "headline.helped_more": "{model} helped {diff} more citizens a year than {baseline} "
     "({ci} {lo}{dash}{hi})",
@@ -106,12 +109,25 @@ _EN: dict[str, str] = {
     "their waits are not in the medians.",
     "headline.censored_item": "{n} citizens under {model}",
     "headline.and": "and",
-    "headline.single": "With a budget of {budget} a year, {model} helped {helped} citizens a year "
-    "({ci} {lo}{dash}{hi}); the median wait to support was {wait} weeks.",
+    "headline.split": "Citizens helped are § 85 starts plus short-course starts; the difference "
+    "splits into {s85} § 85 starts and {course} short-course starts a year ({ci} in brackets).",
+    "headline.split_single": "Citizens helped are § 85 starts plus short-course starts: {s85} "
+    "§ 85 starts and {course} short-course starts a year ({ci} in brackets).",
+    "headline.single": "With a budget of {budget} a year{unspent}, {model} helped {helped} "
+    "citizens a year ({ci} {lo}{dash}{hi}); the median wait to support was {wait} weeks.",
     "warn.growing": "The waiting list for support under {model} was still growing at the end of "
     "the run (mean {mean}, at the end {end} citizens): the demand exceeds the capacity, so its "
     "waits depend on how long the run is, and the medians leave out everyone still waiting.",
     "warn.few_reps": "Only {n} replications: the confidence intervals are wide and rough.",
+    "note.helped_sum": "Helped = § 85 starts + short-course starts (the two rows below it).",
+    "console.s85_starts": "  of which § 85 support started",
+    "console.short_course": "  of which short course started",
+    "console.post_goal_hours": "Support hours after the goals were reached",
+    "console.post_goal_weeks": "  weeks past goals per completed episode",
+    "warn.unspent": "Under {models}, {unspent} a year ({share} of the budget) is not spent on "
+    "staff: the staff is fixed at {authority} authority and {provider} provider FTE, so a larger "
+    "budget only leaves more money unspent. The staffing mode share (staffing: {{mode: share, "
+    "authority_share: ...}}) spends the whole budget on staff.",
     # ---------------------------------------------------------------- figures
     "fig.helped.title": "Citizens helped per year",
     "fig.helped.subtitle": "Citizens who started support (§ 85 or a short course); bar = mean "
@@ -121,6 +137,7 @@ _EN: dict[str, str] = {
     "each replication's value. Only citizens who started within the window.",
     "fig.wait.censored": "Still waiting at the end (censored, not in these figures):",
     "fig.wait.censored_item": "{model}: {n} citizens ({ci} {lo}{dash}{hi})",
+    "fig.wait.censored_flat": "{model}: {n} citizens",
     "fig.queues.title": "Citizens in each stage over time",
     "fig.queues.subtitle": "Line = mean over replications; band = 5th to 95th percentile across "
     "replications; shaded = warm-up (not measured)",
@@ -194,7 +211,7 @@ _EN: dict[str, str] = {
     "cat.idle": "idle",
     # ---------------------------------------------------------------- metrics
     "metric.referred_per_year": "citizens referred per year",
-    "metric.helped_per_year": "citizens helped per year",
+    "metric.helped_per_year": "citizens helped per year (§ 85 starts + short courses)",
     "metric.completed_per_year": "citizens leaving with goals reached per year",
     "metric.s85_starts_per_year": "citizens starting § 85 support per year",
     "metric.short_course_per_year": "citizens sent to a short course per year",
@@ -633,6 +650,7 @@ _DA: dict[str, str] = {
     "num.dkk": "{x} kr.",
     "num.range_to": "til",
     "num.na": "ikke opgjort",
+    "num.no_spread": "ingen spredning",
     # ---------------------------------------------------------------- models
     "model.classic": "klassisk",
     "model.joint": "fælles",
@@ -646,7 +664,9 @@ _DA: dict[str, str] = {
     "sætter få mål og træffer afgørelse med det samme; ingen overdragelse. Korte, lette, fælles "
     "opfølgninger på målene, der flytter de bevilgede timer mod det reelle behov.",
     # ---------------------------------------------------------------- headline
-    "headline.budget": "Med et budget på {budget} om året ",
+    "headline.budget": "Med et budget på {budget} om året{unspent} ",
+    "headline.unspent": ", hvoraf {unspent} om året ikke bruges på personale,",
+    "headline.unspent_item": "{unspent} med {model}",
     "headline.budget_again": "Med samme budget ",
     "headline.helped_more": "hjalp {model} {diff} flere borgere om året end {baseline} "
     "({ci} {lo}{dash}{hi})",
@@ -667,12 +687,28 @@ _DA: dict[str, str] = {
     "støtten; deres ventetid indgår ikke i medianerne.",
     "headline.censored_item": "{n} borgere med {model}",
     "headline.and": "og",
-    "headline.single": "Med et budget på {budget} om året hjalp {model} {helped} borgere om året "
-    "({ci} {lo}{dash}{hi}); medianventetiden til opstart af støtte var {wait} uger.",
+    "headline.split": "Hjulpne borgere er starter i § 85-støtte plus starter på kortere forløb; "
+    "forskellen fordeler sig på {s85} § 85-starter og {course} starter på kortere forløb om året "
+    "({ci} i parentes).",
+    "headline.split_single": "Hjulpne borgere er starter i § 85-støtte plus starter på kortere "
+    "forløb: {s85} § 85-starter og {course} starter på kortere forløb om året ({ci} i parentes).",
+    "headline.single": "Med et budget på {budget} om året{unspent} hjalp {model} {helped} "
+    "borgere om året ({ci} {lo}{dash}{hi}); medianventetiden til opstart af støtte var {wait} "
+    "uger.",
     "warn.growing": "Ventelisten til støtte med {model} voksede stadig ved kørslens slutning "
     "(gennemsnit {mean}, ved slut {end} borgere): efterspørgslen er større end kapaciteten, så "
     "ventetiden afhænger af, hvor lang kørslen er, og medianerne udelader alle, der stadig venter.",
     "warn.few_reps": "Kun {n} gentagelser: konfidensintervallerne er brede og usikre.",
+    "note.helped_sum": "Hjulpet = starter i § 85-støtte + starter på kortere forløb (de to "
+    "rækker herunder).",
+    "console.s85_starts": "  heraf startet i § 85-støtte",
+    "console.short_course": "  heraf startet på kortere forløb",
+    "console.post_goal_hours": "Støttetimer efter at målene var nået",
+    "console.post_goal_weeks": "  uger efter mål pr. afsluttet forløb",
+    "warn.unspent": "Med {models} bruges {unspent} om året ({share} af budgettet) ikke på "
+    "personale: personalet er fastlagt til {authority} årsværk hos myndigheden og {provider} "
+    "årsværk hos udføreren, så et større budget giver kun flere ubrugte penge. Bemandingsformen "
+    "share (staffing: {{mode: share, authority_share: ...}}) bruger hele budgettet på personale.",
     # ---------------------------------------------------------------- figures
     "fig.helped.title": "Borgere hjulpet pr. år",
     "fig.helped.subtitle": "Borgere, der startede i støtte (§ 85 eller kortere forløb); søjle = "
@@ -682,6 +718,7 @@ _DA: dict[str, str] = {
     "= hver gentagelses værdi. Kun borgere, der startede inden for perioden.",
     "fig.wait.censored": "Venter stadig ved slut (censureret, indgår ikke her):",
     "fig.wait.censored_item": "{model}: {n} borgere ({ci} {lo}{dash}{hi})",
+    "fig.wait.censored_flat": "{model}: {n} borgere",
     "fig.queues.title": "Borgere i hvert trin over tid",
     "fig.queues.subtitle": "Linje = gennemsnit over gentagelser; bånd = 5 %- til 95 %-fraktil "
     "på tværs af gentagelser; skraveret = opvarmning (måles ikke)",
@@ -755,7 +792,7 @@ _DA: dict[str, str] = {
     "cat.idle": "ledig tid",
     # ---------------------------------------------------------------- metrics
     "metric.referred_per_year": "borgere henvist pr. år",
-    "metric.helped_per_year": "borgere hjulpet pr. år",
+    "metric.helped_per_year": "borgere hjulpet pr. år (§ 85-starter + kortere forløb)",
     "metric.completed_per_year": "borgere afsluttet med mål nået pr. år",
     "metric.s85_starts_per_year": "borgere startet i § 85-støtte pr. år",
     "metric.short_course_per_year": "borgere sendt på kortere forløb pr. år",
@@ -1299,11 +1336,14 @@ def range_sep(lo: float, hi: float, lang: str) -> str:
 def fmt_ci(
     mean: float, lo: float, hi: float, lang: str, digits: int | None = None, *, sign: bool = False
 ) -> str:
-    """ "26 (24–28)": a mean with its 95 % CI; the mean alone when the CI is undefined."""
+    """ "26 (24–28)": a mean with its 95 % CI; the mean alone when the CI is undefined; "26 (no
+    spread)" when every replication gave the same value (an interval of width zero)."""
     d = auto_digits(mean) if digits is None else digits
     m = fmt_num(mean, lang, d, sign=sign)
     if not (math.isfinite(lo) and math.isfinite(hi)) or not math.isfinite(mean):
         return m
+    if lo == hi:
+        return f"{m} ({t('num.no_spread', lang)})"
     return f"{m} ({fmt_range(lo, hi, lang, d)})"
 
 

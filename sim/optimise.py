@@ -41,7 +41,7 @@ from typing import Any
 
 from sim.citizens import WEEKS_PER_YEAR
 from sim.experiment import ExperimentResult, run_experiment
-from sim.metrics import Interval, paired_interval, t_interval
+from sim.metrics import Interval, metric_interval, paired_interval
 from sim.scenario import MECHANISMS, OptimiseStaffing, Scenario
 
 CONFIRM_KEY = 0x0C0F
@@ -227,11 +227,11 @@ def _candidate(
 ) -> Candidate:
     name = candidate_name(model, share)
     helped = res.values(name, "helped_per_year")
-    p90 = t_interval(res.values(name, "time_to_start_p90_weeks"))
-    waiting = t_interval(res.values(name, "time_to_start_censored"))
-    referred = t_interval(res.values(name, "referred_per_year"))
-    abandoned = t_interval(res.values(name, "abandoned_per_year"))
-    helped_iv = t_interval(helped)
+    p90 = metric_interval("time_to_start_p90_weeks", res.values(name, "time_to_start_p90_weeks"))
+    waiting = metric_interval("time_to_start_censored", res.values(name, "time_to_start_censored"))
+    referred = metric_interval("referred_per_year", res.values(name, "referred_per_year"))
+    abandoned = metric_interval("abandoned_per_year", res.values(name, "abandoned_per_year"))
+    helped_iv = metric_interval("helped_per_year", helped)
     a, p = fte[name]
     sc = res.scenario
     real_share = a * sc.staff.authority.fte_cost_dkk_per_year / sc.budget.annual_dkk

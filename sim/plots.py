@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 KEY_DIFF_METRICS: tuple[str, ...] = (
     "helped_per_year",
+    "s85_starts_per_year",
+    "short_course_per_year",
     "completed_per_year",
     "time_to_decision_median_weeks",
     "time_to_start_median_weeks",
@@ -120,6 +122,11 @@ class Stat(NamedTuple):
 
     def scaled(self, factor: float) -> Stat:
         return Stat(self.mean * factor, self.low * factor, self.high * factor, self.n)
+
+    @property
+    def no_spread(self) -> bool:
+        """Every replication gave the same value: the tables hold ci_low = ci_high = mean."""
+        return self.n >= 2 and self.low == self.high
 
 
 NAN_STAT = Stat(math.nan, math.nan, math.nan, 0)
@@ -465,8 +472,13 @@ def fig_wait(res: Results, lang: str = "en") -> go.Figure:
     lines = [f"<b>{t('fig.wait.censored', lang)}</b>"]
     for m in models:
         s = res.stat(m, "time_to_start_censored")
-        lo, hi = (s.low, s.high) if math.isfinite(s.low) else (s.mean, s.mean)
         d = 0 if abs(s.mean) >= 10 else 1
+        if s.no_spread or not math.isfinite(s.low):
+            n = i18n.fmt_num(s.mean, lang, d)
+            item = t("fig.wait.censored_flat", lang, model=i18n.model_name(m, lang), n=n)
+            lines.append(item + (f" ({t('num.no_spread', lang)})" if s.no_spread else ""))
+            continue
+        lo, hi = s.low, s.high
         lines.append(
             t(
                 "fig.wait.censored_item",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim import i18n
 from sim.i18n import t
+from sim.metrics import unspent_to_mention
 from sim.plots import Results, Stat, compare_figures, load_results, report_figures, run_labels
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ FIGURES_DIR = "figures"
 
 KPI_METRICS: tuple[str, ...] = (
     "helped_per_year",
+    "s85_starts_per_year",
+    "short_course_per_year",
     "completed_per_year",
     "goals_reached_per_year",
     "time_to_decision_median_weeks",
@@ -47,6 +50,8 @@ KPI_METRICS: tuple[str, ...] = (
     "provider_core_task_share",
     "over_provided_hours_per_year",
     "under_provided_hours_per_year",
+    "post_goal_hours_per_year",
+    "post_goal_weeks_per_episode",
     "cost_per_helped_dkk",
     "cost_per_goal_dkk",
     "staff_cost_dkk_per_year",
@@ -56,6 +61,8 @@ KPI_METRICS: tuple[str, ...] = (
 
 COMPARE_TABLE_METRICS: tuple[str, ...] = (
     "helped_per_year",
+    "s85_starts_per_year",
+    "short_course_per_year",
     "completed_per_year",
     "time_to_start_median_weeks",
     "time_to_start_p90_weeks",
@@ -144,10 +151,86 @@ def _wait_clause(res: Results, model: str, baseline: str, lang: str) -> str:
     return t("headline.wait_same", lang, **nums)
 
 
+def _split_sentence(res: Results, model: str, baseline: str | None, lang: str) -> str:
+    """How citizens helped split into § 85 starts and short-course starts: the paired
+    difference of each (or, with no ``baseline``, each level), "" when the run lacks them."""
+    keys = ("s85_starts_per_year", "short_course_per_year")
+    stats = [res.stat(model, k) if baseline is None else res.diff(model, k, baseline) for k in keys]
+    if not all(math.isfinite(s.mean) for s in stats):
+        return ""
+    sign = baseline is not None
+    s85, course = (
+        i18n.fmt_ci(s.mean, s.low, s.high, lang, i18n.auto_digits(s.mean), sign=sign) for s in stats
+    )
+    if baseline is None:
+        return t("headline.split_single", lang, s85=s85, course=course, ci=t("num.ci", lang))
+    return t("headline.split", lang, s85=s85, course=course, ci=t("num.ci", lang))
+
+
 def _join(items: Sequence[str], lang: str) -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {t('headline.and', lang)} {items[-1]}"
+
+
+StaffOf = dict[str, tuple[float, float, float]]
+"""Per model: (authority FTE, provider FTE, staff cost in DKK/year)."""
+
+
+def staff_of(res: Results) -> StaffOf:
+    """Each model's staff and staff cost, as the manifest recorded them."""
+    nan = math.nan
+    return {
+        m: (
+            float(st.get("authority_fte", nan)),
+            float(st.get("provider_fte", nan)),
+            float(st.get("staff_cost_dkk_per_year", nan)),
+        )
+        for m, st in (res.manifest.get("staff") or {}).items()
+    }
+
+
+def unspent_notes(budget: float, staff: StaffOf, lang: str) -> list[str]:
+    """Warnings for budget left unspent (more than ``UNSPENT_NOTE_SHARE``), one per amount and
+    staff; the report and the console both print these."""
+    left = unspent_to_mention(budget, {m: cost for m, (_, _, cost) in staff.items()})
+    groups: dict[tuple[float, float, float], list[str]] = {}
+    for m, amount in left.items():
+        groups.setdefault((amount, staff[m][0], staff[m][1]), []).append(m)
+    return [
+        t(
+            "warn.unspent",
+            lang,
+            models=_join([i18n.model_phrase(m, lang) for m in models], lang),
+            unspent=i18n.fmt_dkk(amount, lang),
+            share=f"{i18n.fmt_num(100 * amount / budget, lang, 1)} %",
+            authority=i18n.fmt_exact(a, lang),
+            provider=i18n.fmt_exact(p, lang),
+        )
+        for (amount, a, p), models in groups.items()
+    ]
+
+
+def _unspent_clause(res: Results, budget: float, lang: str) -> str:
+    """The clause ", of which 1.8 M DKK a year is not spent on staff" when that is more than a
+    few per cent of the budget (per model when the models differ), else ""."""
+    left = unspent_to_mention(budget, {m: cost for m, (_, _, cost) in staff_of(res).items()})
+    if not left:
+        return ""
+    if len(set(left.values())) == 1 and set(left) == set(res.models):
+        amount = i18n.fmt_dkk(next(iter(left.values())), lang)
+    else:
+        items = [
+            t(
+                "headline.unspent_item",
+                lang,
+                unspent=i18n.fmt_dkk(v, lang),
+                model=i18n.model_phrase(m, lang),
+            )
+            for m, v in left.items()
+        ]
+        amount = _join(items, lang)
+    return t("headline.unspent", lang, unspent=amount)
 
 
 def headline_of(res: Results, lang: str = "en") -> str:
@@ -156,7 +239,9 @@ def headline_of(res: Results, lang: str = "en") -> str:
     A difference whose 95 % CI includes zero is called "no clear difference", never a gain.
     """
     i18n.check_lang(lang)
-    budget = i18n.fmt_dkk(float(res.manifest.get("budget_dkk_per_year") or math.nan), lang)
+    budget_dkk = float(res.manifest.get("budget_dkk_per_year") or math.nan)
+    budget = i18n.fmt_dkk(budget_dkk, lang)
+    unspent = _unspent_clause(res, budget_dkk, lang)
     sentences: list[str] = []
     if not res.comparisons:
         s = res.stat(res.baseline, "helped_per_year")
@@ -166,6 +251,7 @@ def headline_of(res: Results, lang: str = "en") -> str:
                 "headline.single",
                 lang,
                 budget=budget,
+                unspent=unspent,
                 model=i18n.model_phrase(res.baseline, lang),
                 helped=i18n.fmt_num(s.mean, lang, digits),
                 ci=t("num.ci", lang),
@@ -175,15 +261,17 @@ def headline_of(res: Results, lang: str = "en") -> str:
                 wait=i18n.fmt_num(res.stat(res.baseline, "time_to_start_median_weeks").mean, lang),
             )
         )
+        sentences.append(_split_sentence(res, res.baseline, None, lang))
     for k, (m, b) in enumerate(res.comparisons):
         prefix = (
-            t("headline.budget", lang, budget=budget)
+            t("headline.budget", lang, budget=budget, unspent=unspent)
             if k == 0
             else t("headline.budget_again", lang)
         )
         sentences.append(
             _cap(prefix + _helped_clause(res, m, b, lang) + _wait_clause(res, m, b, lang) + ".")
         )
+        sentences.append(_split_sentence(res, m, b, lang))
     counts = []
     for m in res.models:
         c = res.stat(m, "time_to_start_censored").mean
@@ -192,7 +280,7 @@ def headline_of(res: Results, lang: str = "en") -> str:
             counts.append(t("headline.censored_item", lang, n=n, model=i18n.model_phrase(m, lang)))
     if counts and any(res.stat(m, "time_to_start_censored").mean > 0 for m in res.models):
         sentences.append(t("headline.censored", lang, counts=_join(counts, lang)))
-    return " ".join(sentences)
+    return " ".join(s for s in sentences if s)
 
 
 def headline(folder: Path, lang: str = "en") -> str:
@@ -218,6 +306,8 @@ def cautions(res: Results, lang: str = "en") -> list[str]:
             )
     if 0 < res.n_replications < 10:
         out.append(t("warn.few_reps", lang, n=res.n_replications))
+    budget = float(res.manifest.get("budget_dkk_per_year") or math.nan)
+    out += unspent_notes(budget, staff_of(res), lang)
     return out
 
 
@@ -409,7 +499,9 @@ def _cell(s: Stat, metric: str, lang: str, *, diff: bool = False) -> str:
         digits = 0
     mean = i18n.fmt_num(s.mean, lang, digits, sign=diff)
     ci = ""
-    if _finite(s.low, s.high):
+    if s.no_spread:
+        ci = f'<br><span class="ci">({esc(t("num.no_spread", lang))})</span>'
+    elif _finite(s.low, s.high):
         ci = f'<br><span class="ci">({esc(i18n.fmt_range(s.low, s.high, lang, digits))})</span>'
     return f'<td class="num">{esc(mean)}{ci}</td>'
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiment import ExperimentResult, iter_timeseries_rows
-from sim.metrics import Interval, unit_of
+from sim.metrics import Interval, unit_of, unspent_dkk
 
 PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
 
@@ -197,7 +197,7 @@ def manifest(
                 "authority_fte": f[0],
                 "provider_fte": f[1],
                 "staff_cost_dkk_per_year": sc.staff_cost_dkk(f),
-                "unspent_dkk_per_year": budget - sc.staff_cost_dkk(f),
+                "unspent_dkk_per_year": unspent_dkk(budget, sc.staff_cost_dkk(f)),
             }
             for m, f in result.fte.items()
         },

@@ -935,7 +935,7 @@ def assemble_tables(folder: Path, plan: SweepPlan) -> dict[str, int]:
     """
     import polars as pl
 
-    from sim.metrics import paired_interval, t_interval, unit_of
+    from sim.metrics import metric_difference, metric_interval, unit_of
 
     params = list(plan.parameters)
     pts: dict[str, list[Any]] = {c: [] for c in ("point", "point_id", "source")}
@@ -983,14 +983,14 @@ def assemble_tables(folder: Path, plan: SweepPlan) -> dict[str, int]:
         metrics = list(dict.fromkeys(df["metric"].to_list()))
         for m in p.models:
             for k in metrics:
-                iv = t_interval(values.get((m, k), []))
+                iv = metric_interval(k, values.get((m, k), []))
                 _append(summ, point=p.index, **{q: p.params.get(q) for q in params})
                 _append(summ, model=m, metric=k, unit=unit_of(k), mean=iv.mean, ci_low=iv.low,
                         ci_high=iv.high, sd=iv.sd, n=iv.n)  # fmt: skip
         base = p.models[0]
         for m in p.models[1:]:
             for k in metrics:
-                iv = paired_interval(values.get((m, k), []), values.get((base, k), []))
+                iv = metric_difference(k, values.get((m, k), []), values.get((base, k), []))
                 _append(diff, point=p.index, **{q: p.params.get(q) for q in params})
                 _append(diff, comparison=f"{m} - {base}", model=m, baseline=base, metric=k,
                         unit=unit_of(k), mean=iv.mean, ci_low=iv.low, ci_high=iv.high, sd=iv.sd,

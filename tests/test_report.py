@@ -169,8 +169,12 @@ def _expected(folder: Path) -> tuple[list[float], str, str]:
         helped, nums = "same", [mean, lo, hi]
     waited = "cut" if wait["ci_high"] < 0 else "longer" if wait["ci_low"] > 0 else "same"
     medians = [stat(m, "time_to_start_median_weeks") for m in ("classic", "joint")]
+    split = []  # "§ 85 starts" and the paired difference of each part of helped, with its CI
+    for metric in ("s85_starts_per_year", "short_course_per_year"):
+        part = d.filter(pl.col("metric") == metric).row(0, named=True)
+        split += [85, part["mean"], part["ci_low"], part["ci_high"]]
     censored = [stat(m, "time_to_start_censored") for m in ("classic", "joint")]
-    return [budget, *nums, *medians, *censored], helped, waited
+    return [budget, *nums, *medians, *split, *censored], helped, waited
 
 
 WORDS = {
