@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from sim.experiment import ExperimentResult, RepTask, execute
-from sim.metrics import Interval, t_interval
+from sim.metrics import Interval, difference_bounds, metric_interval, t_interval
 from sim.scenario import MECHANISMS, Scenario
 
 EXPLAIN_METRICS: tuple[str, ...] = (
@@ -510,10 +510,10 @@ def _decompose(
     total_reps: dict[str, tuple[float, ...]] = {}
     empty, everyone = frozenset(), frozenset(active)
     for metric, v in values.items():
-        endpoints[frm][metric] = t_interval(v[empty].tolist())
-        endpoints[to][metric] = t_interval(v[everyone].tolist())
+        endpoints[frm][metric] = metric_interval(metric, v[empty].tolist())
+        endpoints[to][metric] = metric_interval(metric, v[everyone].tolist())
         tot = v[everyone] - v[empty]
-        total[metric] = t_interval(tot.tolist())
+        total[metric] = t_interval(tot.tolist(), difference_bounds(metric))
         total_reps[metric] = tuple(tot.tolist())
         seq[metric] = _contributions(players, sequential_contributions(v, active), reps)
         if shp is not None:
