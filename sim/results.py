@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiment import ExperimentResult, iter_timeseries_rows
+from sim.integrity import with_checksums
 from sim.metrics import Interval, unit_of
 
 PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
@@ -230,12 +231,17 @@ def write_results(
     events_format: str | None = None,
     extra_writers: list[Callable[[Path], None]] | None = None,
 ) -> Path:
-    """Write a complete results folder atomically and return its path."""
+    """Write a complete results folder atomically and return its path.
+
+    The manifest records a checksum of every table (``sim.integrity``), verified when the folder is
+    read again.
+    """
     with atomic_dir(final) as tmp:
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
         write_tables(tmp, result)
         if events_format:
             write_events(tmp, result, events_format)
+        meta = with_checksums(meta, tmp)
         (tmp / "manifest.json").write_text(
             json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
         )
@@ -257,10 +263,15 @@ def run_to_folder(
     progress: Callable[[int, int], None] | None = None,
     pairs: list[tuple[str, str]] | None = None,
 ) -> tuple[Path, ExperimentResult]:
-    """Run the scenario's experiment and write its results folder atomically at ``out``."""
+    """Run the scenario's experiment and write its results folder atomically at ``out``.
+
+    When ``out`` cannot be written after the work, the results go to a rescue folder and
+    ``sim.output.OutputError`` names it (nothing computed is lost to a full disk).
+    """
     import time
 
     from sim.experiment import run_experiment
+    from sim.output import write_or_rescue
 
     start = time.perf_counter()
     result = run_experiment(
@@ -273,7 +284,10 @@ def run_to_folder(
     )
     wall = time.perf_counter() - start
     meta = manifest(result, run_id=out.name, command=command, wall_seconds=wall, jobs=jobs)
-    folder = write_results(
-        out, result, resolved_yaml, meta, events_format=events_format, extra_writers=writers
+    folder = write_or_rescue(
+        lambda f: write_results(
+            f, result, resolved_yaml, meta, events_format=events_format, extra_writers=writers
+        ),
+        out,
     )
     return folder, result
