@@ -202,11 +202,11 @@ def read_referral_days(path: Path, column: str) -> list[float]:
 Arrivals = Annotated[PoissonArrivals | CsvArrivals, Field(discriminator="kind")]
 
 
-NAME_CHARS = "letters, digits, '_', '.', '-', '+', '[' and ']'"
+NAME_CHARS = "letters, digits, '_', '.', '-', '+', '@', '[' and ']'"
 SEGMENT_CHARS = "letters, digits, spaces and _ . , ( ) + / -"
-_MODEL_NAME = re.compile(r"\w[\w.+\[\]-]*")
+_MODEL_NAME = re.compile(r"\w[\w.+@\[\]-]*")
 _SEGMENT_NAME = re.compile(r"\w[\w .,()+/-]*")
-MAX_NAME_LENGTH = 60
+MAX_NAME_LENGTH = 80
 
 
 def _safe_name(pattern: re.Pattern[str], chars: str) -> Any:
