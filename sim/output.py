@@ -97,9 +97,24 @@ def _alive(pid: int) -> bool:
 def _holder(lock: Path) -> int | None:
     """The pid in a lock file, or None when it cannot be read (being written, or garbage)."""
     try:
-        return int(lock.read_text(encoding="ascii").strip() or "0")
+        text = lock.read_text(encoding="ascii").strip()
+        return int(text) if text else None
     except (OSError, ValueError):
         return None
+
+
+def _remove_stale_locks(folder: Path) -> None:
+    """Remove the locks in ``folder`` left by processes that no longer exist (killed with
+    SIGKILL, which leaves no chance to clean up); a lock of a live process is never touched."""
+    try:
+        locks = list(folder.glob(".*.sim-lock"))
+    except OSError:
+        return
+    for lock in locks:
+        pid = _holder(lock)
+        if pid is not None and not _alive(pid):
+            with contextlib.suppress(OSError):
+                lock.unlink()
 
 
 @contextlib.contextmanager
@@ -112,6 +127,7 @@ def claim(final: Path) -> Iterator[None]:
         lock.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
+    _remove_stale_locks(lock.parent)
     for _ in range(3):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

@@ -219,11 +219,14 @@ def test_a_folder_being_written_is_refused(
     finally:
         holder.kill()
         holder.wait()
-    # The holder is gone: its lock is stale and taken over.
+    # The holder is gone: its lock is stale and taken over, and so is a stale lock of another
+    # folder beside it (a process killed with SIGKILL cannot clean up).
     monkeypatch.undo()
+    other = lock_path(tmp_path / "other")
+    other.write_text(f"{holder.pid}\n")
     code, output = cli("run", ODDER, *FAST, "--out", str(out))
     assert code == 0, output
-    assert not lock_path(out).exists()
+    assert not lock_path(out).exists() and not other.exists()
 
 
 def test_two_runs_into_one_out(tmp_path: Path) -> None:
