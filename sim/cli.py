@@ -16,8 +16,12 @@ import typer
 from sim import __version__
 
 if TYPE_CHECKING:
+    from contextlib import ExitStack
+
+    from sim.estimate import Estimate
     from sim.loader import ScenarioError
     from sim.scenario import Scenario
+    from sim.sweep import SweepPlan
 
 EXIT_INVALID = 2
 """Exit code for a scenario that does not load (and for bad command-line input, as typer does)."""
@@ -83,6 +87,14 @@ OutsideOption = Annotated[
     typer.Option(
         "--allow-outside-paths",
         help="Let a scenario read files (a referral CSV) outside its own folder.",
+    ),
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Run even when the estimated memory or work is above the limits "
+        "(SIM_MAX_MEMORY_MB, SIM_MAX_WORK).",
     ),
 ]
 """Options shared by the simulation commands, declared once."""
@@ -237,6 +249,7 @@ def run(
         ),
     ] = None,
     allow_outside_paths: OutsideOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Run both models on the same citizens, print the tables, write the results folder."""
     from sim.loader import Override
@@ -260,29 +273,41 @@ def run(
     from rich.console import Console
 
     from sim.console import Progress, print_result
+    from sim.estimate import estimate_scenario
     from sim.experiment import default_jobs
     from sim.loader import dump_resolved
+    from sim.output import OutputError
     from sim.results import new_run_dir, run_to_folder
 
     n_jobs = jobs if jobs is not None else default_jobs()
+    base_dir = scenario.resolve().parent
+    size = estimate_scenario(sc, jobs=n_jobs, events=events, base_dir=base_dir)
+    _check_size(size, force)
     folder = out if out is not None else new_run_dir(Path("results"), sc.name)
+    _check_out(folder)
     writers = []
     if report:
         writers.append(_report_writer(lang, png))
-    with Progress(f"{sc.name}: replications") as progress:
-        folder, result = run_to_folder(
-            sc,
-            resolved_yaml=dump_resolved(sc.with_presets_spelled_out()),
-            out=folder,
-            jobs=n_jobs,
-            command=["sim", *sys.argv[1:]],
-            base_dir=scenario.resolve().parent,
-            events_format=events_format if events else None,
-            events_start=day0,
-            writers=writers,
-            pairs=pair_list,
-            progress=progress,
-        )
+    with _claim_or_exit(folder), Progress(f"{sc.name}: replications") as progress:
+        if folder.exists():  # another command wrote it since the check above
+            typer.echo(f"error: {folder} already exists; choose another --out", err=True)
+            raise typer.Exit(EXIT_INVALID)
+        try:
+            folder, result = run_to_folder(
+                sc,
+                resolved_yaml=dump_resolved(sc.with_presets_spelled_out()),
+                out=folder,
+                jobs=n_jobs,
+                command=["sim", *sys.argv[1:]],
+                base_dir=base_dir,
+                events_start=day0,
+                events_format=events_format if events else None,
+                writers=writers,
+                pairs=pair_list,
+                progress=progress,
+            )
+        except OutputError as exc:
+            _write_failed(exc)
     console = Console(width=None if sys.stdout.isatty() else 120)
     print_result(result, console)
     console.print(f"Results: {folder}")
@@ -347,14 +372,84 @@ def _check_png() -> None:
         raise typer.Exit(1) from None
 
 
+RUN_TABLES = ("summary.csv", "differences.csv", "replications.csv")
+"""The tables `sim report` and `sim compare` read from a run's folder."""
+
+
 def _results_dir_or_exit(path: Path) -> Path:
-    if not (path / "summary.csv").is_file():
+    """A run's results folder, whole and unchanged since the run (checksums), else exit 2."""
+    from sim.integrity import DamagedFolder, verify_folder
+
+    if not (path / "summary.csv").is_file() and not (path / "manifest.json").is_file():
         typer.echo(
             f"error: {path} is not a results folder of `sim run` (expected {path / 'summary.csv'})",
             err=True,
         )
         raise typer.Exit(EXIT_INVALID)
+    try:
+        meta, note = verify_folder(path)
+        kind = meta.get("kind")
+        if kind in ("sweep", "explain", "optimise"):
+            raise DamagedFolder(
+                f"{path} is a {kind} folder, not a results folder of `sim run`; "
+                f"its report is written by `sim {kind}`"
+            )
+        meta, note = verify_folder(path, RUN_TABLES)
+    except DamagedFolder as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    if note:
+        typer.echo(note, err=True)
     return path
+
+
+def _check_size(estimate: "Estimate", force: bool) -> None:
+    """Exit 2 before any work when the estimated run is above the limits (unless ``force``)."""
+    from sim.estimate import default_limits, refusal
+
+    reason = refusal(estimate, default_limits())
+    if reason is None:
+        return
+    if force:
+        typer.echo(f"note: {reason.split(';')[0]}; running it anyway (--force)", err=True)
+        return
+    typer.echo(f"error: {reason}", err=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _check_out(path: Path, *, file: bool = False) -> None:
+    """Exit 2 before any work when ``path`` cannot be written (a file on the way, read-only)."""
+    from sim.output import OutputError, check_output_place
+
+    try:
+        check_output_place(path, file=file)
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+def _claim_or_exit(folder: Path) -> "ExitStack":
+    """Hold the lock of ``folder`` (released when the returned stack closes, or at the latest when
+    the process exits); exit 2 when another command is writing it."""
+    import atexit
+    from contextlib import ExitStack
+
+    from sim.output import OutputError, claim
+
+    stack = ExitStack()
+    try:
+        stack.enter_context(claim(folder))
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    atexit.register(stack.close)
+    return stack
+
+
+def _write_failed(exc: Exception | str) -> NoReturn:
+    """A write error after the work: one line (naming the rescue folder, if any), exit 1."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1) from None
 
 
 @app.command()
@@ -372,11 +467,16 @@ def report(
     """Rebuild report.html of a results folder from its tables."""
     _check_lang(lang)
     _results_dir_or_exit(results_dir)
+    _check_out(results_dir / "report.html", file=True)
     if png:
         _check_png()
     from sim.report import write_report
 
-    path = write_report(results_dir, lang=lang, png=png)
+    try:
+        path = write_report(results_dir, lang=lang, png=png)
+    except OSError as exc:
+        (results_dir / "report.html.tmp").unlink(missing_ok=True)
+        _write_failed(f"cannot write {results_dir / 'report.html'}: {exc.strerror or exc}")
     typer.echo(f"Report: {path}")
     if png:
         typer.echo(f"Figures: {results_dir / 'figures'}")
@@ -394,11 +494,16 @@ def compare(
 ) -> None:
     """One report with several runs side by side (e.g. two budgets, or before and after)."""
     _check_lang(lang)
+    _check_out(out, file=True)
     for d in results_dirs:
         _results_dir_or_exit(d)
     from sim.report import write_compare_report
 
-    path = write_compare_report(list(results_dirs), out, lang=lang)
+    try:
+        path = write_compare_report(list(results_dirs), out, lang=lang)
+    except OSError as exc:
+        out.unlink(missing_ok=True)  # a half-written page is worse than none
+        _write_failed(f"cannot write {out}: {exc.strerror or exc}")
     typer.echo(f"Report: {path}")
 
 
@@ -462,6 +567,7 @@ def sweep(
     lang: LangOption = "en",
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     allow_outside_paths: OutsideOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Run every point of a sweep (local processes or a Dask cluster); write tables and report.
 
@@ -481,6 +587,8 @@ def sweep(
         typer.echo(f"error: --metric: unknown metric '{metric}'", err=True)
         raise typer.Exit(EXIT_INVALID)
     sets = _settings(overrides, reps=reps)
+
+    from dataclasses import replace
 
     from rich.console import Console
 
@@ -506,12 +614,20 @@ def sweep(
     except FileExistsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
+    options = {"reps": reps, "set": list(overrides or [])}
+    if resume and folder.is_dir():
+        plan = _resume_plan(target, folder, plan, options)
+    else:
+        plan = replace(plan, options=options)
     if scheduler is not None:
         executor: DaskExecutor | LocalExecutor = DaskExecutor(address=scheduler)
     elif workers is not None:
         executor = DaskExecutor(workers=workers)
     else:
         executor = LocalExecutor(jobs if jobs is not None else default_jobs())
+    _check_size(_sweep_size(plan, workers or (1 if scheduler else executor.workers)), force)
+    _check_out(folder)
+    claimed = _claim_or_exit(folder)
     typer.echo(
         f"{plan.name}: {len(plan.points)} points, models {', '.join(plan.points[0].models)}; "
         f"{executor.describe()}; folder {folder}",
@@ -522,7 +638,7 @@ def sweep(
         typer.echo(f"resuming: {n} points already done, kept", err=True)
 
     try:
-        with Progress(f"{plan.name}: points", every_pct=5) as progress:
+        with claimed, Progress(f"{plan.name}: points", every_pct=5) as progress:
             outcome = run_sweep(
                 plan,
                 folder,
@@ -542,10 +658,18 @@ def sweep(
     except ExecutorError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except OSError as exc:
+        _write_failed(
+            f"cannot write {folder}: {exc.strerror or exc}; the finished points are kept there; "
+            f"complete the sweep with: sim sweep {target} --resume --out {folder}"
+        )
     if report:
         from sim.sweep_report import write_sweep_report
 
-        write_sweep_report(folder, lang=lang, metric=metric)
+        try:
+            write_sweep_report(folder, lang=lang, metric=metric)
+        except OSError as exc:
+            _write_failed(f"cannot write {folder / 'report.html'}: {exc.strerror or exc}")
     console = Console(width=None if sys.stdout.isatty() else 140)
     console.print(sweep_table(folder, metric))
     console.print(
@@ -559,6 +683,124 @@ def sweep(
         console.print(f"Report:  {folder / 'report.html'}")
     if outcome.counts["failed"]:
         raise typer.Exit(1)
+
+
+def _flags(options: dict[str, object]) -> str:
+    """``--reps 3 --set a=1`` for stored sweep options (``no options`` when there are none)."""
+    parts = [f"--reps {options['reps']}"] if options.get("reps") is not None else []
+    parts += [f"--set {s}" for s in options.get("set") or []]  # type: ignore[attr-defined]
+    return " ".join(parts) or "no options"
+
+
+def _resume_plan(
+    target: Path, folder: Path, plan: "SweepPlan", given: dict[str, object]
+) -> "SweepPlan":
+    """The plan that completes the sweep in ``folder``: made with the options stored there.
+
+    Options given now that change the points are refused (exit 2), and so is a sweep whose
+    scenario files changed since it started (its points would not be the stored ones).
+    """
+    from dataclasses import replace
+
+    from sim.integrity import DamagedFolder, read_manifest
+    from sim.loader import ScenarioError
+    from sim.sweep import plan_sweep
+
+    try:
+        meta = read_manifest(folder)
+    except DamagedFolder as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    stored = meta.get("options")
+    if isinstance(stored, dict):
+        sets = _settings(stored.get("set") or [], reps=stored.get("reps"))
+        try:
+            stored_plan = plan_sweep(target, sets)
+        except ScenarioError as error:
+            report_scenario_error(error)
+        same = [p.point_id for p in stored_plan.points] == [p.point_id for p in plan.points]
+        if _flags(given) != "no options" and not same:
+            typer.echo(
+                f"error: --resume: {_flags(given)} contradicts the sweep in {folder}, made with "
+                f"{_flags(stored)}; resume without these options, or choose another --out",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INVALID)
+        plan = replace(stored_plan, options=stored)
+    ids = meta.get("point_ids")
+    if isinstance(ids, list) and ids != [p.point_id for p in plan.points]:
+        differ = len({p.point_id for p in plan.points} - set(ids))
+        typer.echo(
+            f"error: --resume: the scenario files or sim version changed since the sweep in "
+            f"{folder} started ({differ} of {len(plan.points)} points differ); restore them, "
+            "or choose another --out",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    return plan
+
+
+def _sweep_size(plan: "SweepPlan", workers: int) -> "Estimate":
+    """The estimated work and memory of every distinct point of a sweep, one after another."""
+    from sim.estimate import combine, estimate_scenario
+
+    return combine(
+        [
+            estimate_scenario(p.scenario, jobs=workers, base_dir=Path(p.base_dir))
+            for p in plan.unique_points()
+        ]
+    )
+
+
+def _write_or_exit(write, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """``write(folder)``; on a write error, into a rescue folder, then one line and exit 1."""
+    from sim.output import OutputError, write_or_rescue
+
+    try:
+        write_or_rescue(write, folder)
+    except OutputError as exc:
+        _write_failed(exc)
+
+
+def _explain_size(
+    sc: "Scenario", a: str, b: str, shapley: bool, reps: int, jobs: int, path: Path
+) -> "Estimate":
+    """Estimated size of a decomposition: one model per switch (2^n with exact Shapley values,
+    at most 64 sampled orders x n beyond)."""
+    from sim.estimate import estimate_scenario
+    from sim.explain import MAX_EXACT_PLAYERS, differing, mechanism_settings
+
+    n = len(differing(mechanism_settings(sc, a), mechanism_settings(sc, b)))
+    models = n + 1
+    if shapley:
+        models = 2**n if n <= MAX_EXACT_PLAYERS else 64 * n + 1
+    return estimate_scenario(
+        sc, replications=reps, models=models, jobs=jobs, base_dir=path.resolve().parent
+    )
+
+
+def _optimise_size(sc: "Scenario", names: list[str], reps: int | None, confirm: int | None,
+                   jobs: int, path: Path) -> "Estimate":  # fmt: skip
+    """Estimated size of the optimiser's passes: coarse grid, fine grid around the best share,
+    and the confirmation of the best few (plus the current split) with fresh citizens."""
+    from sim.estimate import combine, estimate_scenario
+    from sim.optimise import settings_of, share_grid
+
+    st, _ = settings_of(sc)
+    coarse = len(share_grid(st.min_authority_share, st.max_authority_share, st.coarse_step))
+    fine = 2 * int(st.coarse_step / st.fine_step) + 1
+    base = path.resolve().parent
+    search = estimate_scenario(
+        sc, replications=reps, models=len(names) * (coarse + fine), jobs=jobs, base_dir=base
+    )
+    check = estimate_scenario(
+        sc,
+        replications=confirm or st.confirm_replications,
+        models=len(names) * (st.top_k + 1),
+        jobs=jobs,
+        base_dir=base,
+    )
+    return combine([search, check])
 
 
 def _new_dir(scenario_name: str, kind: str, out: Path | None) -> Path:
@@ -634,6 +876,7 @@ def explain(
         bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
     ] = False,
     allow_outside_paths: OutsideOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Which mechanism makes the difference: switch the mechanisms one at a time from one model's
     settings to the other's, on the same citizens, and report each one's contribution with a CI."""
@@ -669,6 +912,10 @@ def explain(
 
     n_jobs = jobs if jobs is not None else default_jobs()
     n_reps = reps if reps is not None else (10 if shapley else sc.experiment.replications)
+    size = _explain_size(sc, from_model, to_model, shapley, n_reps, n_jobs, scenario)
+    _check_size(size, force)
+    _check_out(folder)
+    claimed = _claim_or_exit(folder)
     start = time.perf_counter()
     with Progress(f"{sc.name}: explain {from_model} -> {to_model}") as progress:
         res = run_explain(
@@ -702,7 +949,13 @@ def explain(
             "staff_fte": list(sc.staffing_fte()),
         },
     )
-    write_explain(folder, res, resolved_yaml=dump_resolved(sc), meta=meta, lang=lang, png=png)
+    with claimed:
+        _write_or_exit(
+            lambda f: write_explain(
+                f, res, resolved_yaml=dump_resolved(sc), meta=meta, lang=lang, png=png
+            ),
+            folder,
+        )
     console = Console(width=None if sys.stdout.isatty() else 140)
     for table in explain_tables(res):
         console.print(table)
@@ -742,6 +995,7 @@ def optimise(
         bool, typer.Option("--png", help="Also write the figure as PNG (needs kaleido).")
     ] = False,
     allow_outside_paths: OutsideOption = False,
+    force: ForceOption = False,
 ) -> None:
     """The authority/provider split of the budget that helps most citizens per year under the
     waiting-time limit (staffing: {mode: optimise, ...}; defaults for another staffing mode)."""
@@ -777,6 +1031,9 @@ def optimise(
             err=True,
         )
     n_jobs = jobs if jobs is not None else default_jobs()
+    _check_size(_optimise_size(sc, names, reps, confirm_reps, n_jobs, scenario), force)
+    _check_out(folder)
+    claimed = _claim_or_exit(folder)
     bars: dict[str, tuple[Progress, object]] = {}
 
     def progress(label: str, done: int, total: int) -> None:
@@ -820,7 +1077,13 @@ def optimise(
             },
         },
     )
-    write_optimise(folder, res, resolved_yaml=dump_resolved(sc), meta=meta, lang=lang, png=png)
+    with claimed:
+        _write_or_exit(
+            lambda f: write_optimise(
+                f, res, resolved_yaml=dump_resolved(sc), meta=meta, lang=lang, png=png
+            ),
+            folder,
+        )
     console = Console(width=None if sys.stdout.isatty() else 140)
     for table in optimise_tables(res):
         console.print(table)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim import i18n
 from sim.i18n import t
+from sim.integrity import with_checksums
 from sim.plots import FONT, INK, model_styles
 from sim.results import _write_csv, atomic_dir, git_revision, package_versions
 
@@ -1059,7 +1060,8 @@ def write_explain(
         _write_csv(tmp / "hybrids.csv", hybrid_rows(res), ["model", "switched", "metric", "mean"])
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
         (tmp / "manifest.json").write_text(
-            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+            json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
+            encoding="utf-8",
         )
         (tmp / "report.html").write_text(render_explain(res, lang, final.name), encoding="utf-8")
         if png:
@@ -1127,7 +1129,8 @@ def write_optimise(
         _write_csv(tmp / "chosen.csv", chosen, list(chosen[0]) if chosen else ["model"])
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
         (tmp / "manifest.json").write_text(
-            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+            json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
+            encoding="utf-8",
         )
         (tmp / "report.html").write_text(render_optimise(res, lang, final.name), encoding="utf-8")
         if png:

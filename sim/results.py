@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiment import ExperimentResult, iter_timeseries_rows
+from sim.integrity import with_checksums
 from sim.metrics import Interval, unit_of, unspent_dkk
 
 PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
@@ -228,12 +229,17 @@ def write_results(
     extra_writers: list[Callable[[Path], None]] | None = None,
     events_start: dt.date | None = None,
 ) -> Path:
-    """Write a complete results folder atomically and return its path."""
+    """Write a complete results folder atomically and return its path.
+
+    The manifest records a checksum of every table (``sim.integrity``), verified when the folder is
+    read again.
+    """
     with atomic_dir(final) as tmp:
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
         write_tables(tmp, result)
         if events_format:
             write_events(tmp, result, events_format, events_start)
+        meta = with_checksums(meta, tmp)
         (tmp / "manifest.json").write_text(
             json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
         )
@@ -256,10 +262,15 @@ def run_to_folder(
     pairs: list[tuple[str, str]] | None = None,
     events_start: dt.date | None = None,
 ) -> tuple[Path, ExperimentResult]:
-    """Run the scenario's experiment and write its results folder atomically at ``out``."""
+    """Run the scenario's experiment and write its results folder atomically at ``out``.
+
+    When ``out`` cannot be written after the work, the results go to a rescue folder and
+    ``sim.output.OutputError`` names it (nothing computed is lost to a full disk).
+    """
     import time
 
     from sim.experiment import run_experiment
+    from sim.output import write_or_rescue
 
     start = time.perf_counter()
     result = run_experiment(
@@ -280,13 +291,16 @@ def run_to_folder(
     meta = manifest(
         result, run_id=out.name, command=command, wall_seconds=wall, jobs=jobs, extra=events
     )
-    folder = write_results(
+    folder = write_or_rescue(
+        lambda f: write_results(
+            f,
+            result,
+            resolved_yaml,
+            meta,
+            events_format=events_format,
+            extra_writers=writers,
+            events_start=events_start,
+        ),
         out,
-        result,
-        resolved_yaml,
-        meta,
-        events_format=events_format,
-        extra_writers=writers,
-        events_start=events_start,
     )
     return folder, result

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -133,7 +135,12 @@ Staffing = Annotated[FixedStaffing | ShareStaffing | OptimiseStaffing, Field(dis
 
 class PoissonArrivals(Strict):
     kind: Literal["poisson"] = "poisson"
-    rate_per_week: Positive = Field(le=1e5, description="Mean referrals per week.")
+    rate_per_week: Positive = Field(
+        le=1000,
+        description="Mean referrals per week. At most 1,000: more than all of Denmark's "
+        "(~41,000 recipients of § 85 support, about a year each, is ~800 referrals a week); the "
+        "largest municipality (~650,000 inhabitants) has ~100.",
+    )
     monthly_factors: list[NonNeg] | None = Field(
         None,
         min_length=12,
@@ -178,8 +185,43 @@ def _check_referrals(value: str, column: str, info: ValidationInfo) -> None:
 Arrivals = Annotated[PoissonArrivals | CsvArrivals, Field(discriminator="kind")]
 
 
+NAME_CHARS = "letters, digits, '_', '.', '-', '+', '@', '[' and ']'"
+SEGMENT_CHARS = "letters, digits, spaces and _ . , ( ) + / -"
+_MODEL_NAME = re.compile(r"\w[\w.+@\[\]-]*")
+_SEGMENT_NAME = re.compile(r"\w[\w .,()+/-]*")
+MAX_NAME_LENGTH = 80
+"""Longest name of a scenario, model or segment (a scenario's becomes a folder under results/)."""
+
+
+def _safe_name(pattern: re.Pattern[str], chars: str) -> Any:
+    """A name that reaches charts and tables as plain text: the chart library renders some HTML
+    in labels (links among them), so markup characters are refused at load."""
+
+    def check(value: str) -> str:
+        if len(value) > MAX_NAME_LENGTH:
+            raise PydanticCustomError(
+                "name", "expected a name of at most {n} characters", {"n": MAX_NAME_LENGTH}
+            )
+        if not pattern.fullmatch(value):
+            bad = next((c for c in value if not pattern.fullmatch("a" + c)), value[:1])
+            raise PydanticCustomError(
+                "name",
+                "expected a name of {chars}, starting with a letter or digit; found '{bad}'",
+                {"chars": chars, "bad": bad or "an empty name"},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+ModelName = Annotated[str, _safe_name(_MODEL_NAME, NAME_CHARS)]
+SegmentName = Annotated[str, _safe_name(_SEGMENT_NAME, SEGMENT_CHARS)]
+
+
 class Segment(Strict):
-    name: str = Field(min_length=1)
+    name: SegmentName = Field(
+        description=f"Short name of the segment, shown in reports ({SEGMENT_CHARS})."
+    )
     share: Probability = Field(description="Share of referrals in this segment (0-1).")
     need_hours_per_week: Distribution = Field(
         description="True need for support, hours per week. A draw below "
@@ -199,12 +241,24 @@ class Segment(Strict):
     )
 
 
+MAX_CASELOAD = 50_000
+"""More than all of Denmark's § 85 recipients (~41,000, KL 2016); the largest municipality
+(~650,000 inhabitants at 0.7 %) has ~4,500."""
+
+
 class InitialCaseload(Strict):
     in_support: Count = Field(
-        0, ge=0, le=1_000_000, description="Citizens in support at the start."
+        0,
+        ge=0,
+        le=MAX_CASELOAD,
+        description="Citizens in support at the start (at most 50,000: more than all of "
+        "Denmark's ~41,000 recipients).",
     )
     waiting: Count = Field(
-        0, ge=0, le=1_000_000, description="Citizens waiting for support to start at the start."
+        0,
+        ge=0,
+        le=MAX_CASELOAD,
+        description="Citizens waiting for support to start at the start (at most 50,000).",
     )
 
 
@@ -571,10 +625,6 @@ class Sweep(Strict):
     )
 
 
-MAX_NAME_LENGTH = 100
-"""Longest scenario name: it becomes a folder name under results/."""
-
-
 class Scenario(Strict):
     """One municipality, the visitation models to compare and the experiment."""
 
@@ -587,9 +637,10 @@ class Scenario(Strict):
     segments: list[Segment] = Field(min_length=1)
     initial_caseload: InitialCaseload = InitialCaseload()
     exits: Exits = Exits()
-    models: dict[str, VisitationModel] = Field(
+    models: dict[ModelName, VisitationModel] = Field(
         default_factory=dict,
-        description="User-defined models; `classic` and `joint` are always available.",
+        description="User-defined models; `classic` and `joint` are always available. Names: "
+        f"{NAME_CHARS}.",
     )
     compare: list[str] = Field(
         ["classic", "joint"],

@@ -202,6 +202,9 @@ class SweepPlan:
     parameters: tuple[str, ...]
     points: tuple[Point, ...]
     modes: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    """The command-line settings that shaped the points (``--reps``, ``--set``), stored in the
+    manifest so ``--resume`` completes the sweep with them."""
 
     def unique_points(self) -> list[Point]:
         """The first point of each point id (identical variants run once)."""
@@ -838,9 +841,24 @@ def point_status(folder: Path, point_id: str) -> str | None:
         status = json.loads(meta.read_text(encoding="utf-8")).get("status")
     except (OSError, ValueError):
         return None
-    if status == "ok" and not (_point_dir(folder, point_id) / "replications.csv").is_file():
-        return None
+    if status == "ok" and not _point_intact(folder, point_id):
+        return None  # lost or damaged: run it again
     return status if status in ("ok", "failed") else None
+
+
+def _point_intact(folder: Path, point_id: str) -> bool:
+    """Whether a stored point's replications.csv is there and matches its checksum (if any)."""
+    from sim.integrity import sha256_of
+
+    path = _point_dir(folder, point_id) / "replications.csv"
+    if not path.is_file():
+        return False
+    try:
+        meta = json.loads((path.parent / "point.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    expected = (meta.get("checksums") or {}).get("replications.csv")
+    return expected is None or sha256_of(path) == expected
 
 
 def _write_point(
@@ -878,7 +896,10 @@ def _write_point(
             ).write_csv(tmp / "replications.csv", float_precision=None)
         else:
             (tmp / "error.txt").write_text((detail or error) + "\n", encoding="utf-8")
+        from sim.integrity import table_checksums
+
         meta = {
+            "checksums": table_checksums(tmp, ["replications.csv"]),
             "point_id": point.point_id,
             "source": point.source,
             "parameters": point.params,
@@ -1069,6 +1090,7 @@ def _manifest(
     wall: float,
     counts: dict[str, int] | None = None,
     batch: int | None = None,
+    checksums: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     from sim.results import git_revision, package_versions
 
@@ -1082,6 +1104,8 @@ def _manifest(
         "target": plan.target,
         "sources": list(plan.sources),
         "modes": plan.modes,
+        "options": plan.options,
+        "point_ids": [p.point_id for p in plan.points],
         "parameters": list(plan.parameters),
         "points": len(plan.points),
         "unique_points": len(plan.unique_points()),
@@ -1098,6 +1122,7 @@ def _manifest(
         "git_revision": git_revision(),
         "command": list(command),
         "wall_seconds": round(wall, 3),
+        **({"checksums": checksums} if checksums is not None else {}),
     }
 
 
@@ -1143,7 +1168,11 @@ def run_sweep(
     if on_skip is not None and skipped:
         on_skip(skipped)
 
-    def write_manifest(status: str, counts: dict[str, int] | None = None, n: int = 0) -> None:
+    def write_manifest(
+        status: str, counts: dict[str, int] | None = None, n: int = 0, final: bool = False
+    ) -> None:
+        from sim.integrity import table_checksums
+
         meta = _manifest(
             plan,
             folder,
@@ -1154,6 +1183,7 @@ def run_sweep(
             wall=time.perf_counter() - start,
             counts=counts,
             batch=n or None,
+            checksums=table_checksums(folder, SWEEP_TABLES) if final else None,
         )
         _atomic_text(folder / MANIFEST, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
@@ -1213,7 +1243,8 @@ def run_sweep(
         except BaseException:
             write_manifest("interrupted", n=size)
             raise
-    write_manifest("complete" if not counts["failed"] else "complete_with_failures", counts, size)
+    status = "complete" if not counts["failed"] else "complete_with_failures"
+    write_manifest(status, counts, size, final=True)
     return SweepOutcome(
         folder, plan, len(todo), skipped, failed, time.perf_counter() - start, counts
     )
