@@ -127,6 +127,17 @@ def print_result(result: ExperimentResult, console: Console) -> None:
         f"Queues: intake first-fit in arrival order, before support starts; reviews {reviews}, "
         f"provider's review hours {review_hours}; support waiting list {sc.support_queue}."
     )
+    print_settling(result, console)
+
+
+def print_settling(result: ExperimentResult, console: Console) -> None:
+    """A warning per model whose stage counts still trend after the warm-up (sim.settle)."""
+    from rich.text import Text
+
+    from sim import settle
+
+    for w in settle.warnings([v.row() for v in settle.check_result(result)], "en"):
+        console.print(Text.assemble(("Warning: ", "bold yellow"), w))
 
 
 class Progress:

@@ -596,6 +596,20 @@ _EN: dict[str, str] = {
     "op.stage_fine": "fine",
     "op.stage_confirm": "re-run",
     "op.stage_current": "scenario's staffing",
+    # ---------------------------------------------------------------- settling (sim.settle)
+    "settle.grows": "Not settled: under {model} {series} still grows by {n} citizens a year "
+    "after the warm-up (95 % CI {low} to {high}; {years} years measured), so the figures "
+    "depend on how long the run is.",
+    "settle.falls": "Not settled: under {model} {series} still falls by {n} citizens a year "
+    "after the warm-up (95 % CI {low} to {high}; {years} years measured), so the figures "
+    "depend on how long the run is.",
+    "settle.suggest": "The truncation point (MSER-5) suggests a warm-up of at least {weeks} "
+    "weeks under {model} (this run: {used} weeks): lengthen the warm-up (warmup_weeks) and the "
+    "horizon (horizon_weeks), or start from an initial caseload nearer the steady state.",
+    "settle.series.support_queue_citizens": "the waiting list for support",
+    "settle.series.intake_citizens": "the number between referral and decision",
+    "settle.series.handoff_citizens": "the number between decision and the provider",
+    "settle.series.support_citizens": "the number in support",
 }
 
 _DA: dict[str, str] = {
@@ -1183,6 +1197,21 @@ _DA: dict[str, str] = {
     "op.stage_fine": "fin",
     "op.stage_confirm": "gentaget",
     "op.stage_current": "scenariets bemanding",
+    # ---------------------------------------------------------------- settling (sim.settle)
+    "settle.grows": "Ikke i ligevægt: med {model} vokser {series} stadig med {n} borgere om året "
+    "efter indkøringsperioden (95 %-KI {low} til {high}; {years} år målt), så tallene "
+    "afhænger af, hvor lang kørslen er.",
+    "settle.falls": "Ikke i ligevægt: med {model} falder {series} stadig med {n} borgere om året "
+    "efter indkøringsperioden (95 %-KI {low} til {high}; {years} år målt), så tallene "
+    "afhænger af, hvor lang kørslen er.",
+    "settle.suggest": "Afskæringspunktet (MSER-5) peger på en indkøringsperiode på mindst "
+    "{weeks} uger med {model} (denne kørsel: {used} uger): forlæng indkøringsperioden "
+    "(warmup_weeks) og kørslens længde (horizon_weeks), eller start med en borgerbestand "
+    "tættere på ligevægten.",
+    "settle.series.support_queue_citizens": "ventelisten til støtte",
+    "settle.series.intake_citizens": "antallet mellem henvisning og afgørelse",
+    "settle.series.handoff_citizens": "antallet mellem afgørelse og udfører",
+    "settle.series.support_citizens": "antallet i støtte",
 }
 
 

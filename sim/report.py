@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim import i18n
+from sim import i18n, settle
 from sim.i18n import t
 from sim.metrics import unspent_to_mention
 from sim.plots import Results, Stat, compare_figures, load_results, report_figures, run_labels
@@ -304,6 +304,7 @@ def cautions(res: Results, lang: str = "en") -> list[str]:
                     end=i18n.fmt_num(end, lang, 0),
                 )
             )
+    out.extend(settle.warnings(settle.read_table(res.folder), lang))  # not settled (sim.settle)
     if 0 < res.n_replications < 10:
         out.append(t("warn.few_reps", lang, n=res.n_replications))
     budget = float(res.manifest.get("budget_dkk_per_year") or math.nan)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sim import settle
 from sim.experiment import ExperimentResult, iter_timeseries_rows
 from sim.integrity import with_checksums
 from sim.metrics import Interval, unit_of, unspent_dkk
@@ -144,7 +145,7 @@ def difference_rows(result: ExperimentResult) -> list[dict[str, Any]]:
 
 
 def write_tables(folder: Path, result: ExperimentResult) -> None:
-    """The four result tables (CSV)."""
+    """The four result tables (CSV), and the warm-up check (settling.csv, see sim.settle)."""
     rep_cols = ["replication", "model", "metric", "value", "unit"]
     sum_cols = ["model", "metric", "unit", "mean", "ci_low", "ci_high", "sd", "n"]
     diff_cols = ["comparison", "model", "baseline", "metric", "unit", "mean", "ci_low",
@@ -154,6 +155,7 @@ def write_tables(folder: Path, result: ExperimentResult) -> None:
     _write_csv(folder / "summary.csv", summary_rows(result), sum_cols)
     _write_csv(folder / "differences.csv", difference_rows(result), diff_cols)
     _write_csv(folder / "timeseries.csv", list(iter_timeseries_rows(result)), ts_cols)
+    settle.write_table(folder, settle.check_result(result))  # settling.csv: the warm-up check
 
 
 def write_events(

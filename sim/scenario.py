@@ -9,6 +9,7 @@ the field descriptions that ``sim schema`` carries.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from pathlib import Path
@@ -545,8 +546,23 @@ def preset_settings(name: str) -> dict[str, Any]:
     return deep_merge(classic, PRESETS[name])
 
 
+@functools.cache
+def _preset_model(name: str) -> VisitationModel:
+    return VisitationModel.model_validate(preset_settings(name))
+
+
+def _settings_of(model: VisitationModel) -> dict[str, Any]:
+    """What a model does and says, without the ``extends`` it was written with."""
+    return model.model_dump(mode="json", exclude={"extends"})
+
+
 def _resolve_models(raw: dict[str, Any]) -> dict[str, Any]:
-    """Lay each user model on the model it extends (recursively); the root is the classic preset."""
+    """Lay each user model on the model it extends (recursively); the root is the classic preset.
+
+    A user model that carries a preset's name and names no base (``models.joint.review...`` from
+    a ``--set``) starts from that preset, not from classic: it changes the preset, so setting a
+    value to what it already is changes nothing.
+    """
     resolved: dict[str, Any] = {}
     known = sorted(set(PRESETS) | set(raw), key=str)
 
@@ -557,6 +573,8 @@ def _resolve_models(raw: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(spec, dict):
             return spec
         base_name = spec.get("extends")
+        if base_name is None and name in PRESETS:
+            base_name = name
         base: Any = preset_settings("classic")
         if base_name is not None:
             loop = base_name in seen or (base_name == name and name not in PRESETS)
@@ -569,7 +587,9 @@ def _resolve_models(raw: dict[str, Any]) -> dict[str, Any]:
             else:
                 base = preset_settings(base_name)
         if isinstance(base, dict):
-            base = {k: v for k, v in base.items() if k not in ("extends", "description")}
+            own = base_name == name  # a preset changed in place keeps its description
+            drop = ("extends",) if own else ("extends", "description")
+            base = {k: v for k, v in base.items() if k not in drop}
             resolved[name] = deep_merge(base, spec)
         else:
             resolved[name] = spec
@@ -688,6 +708,19 @@ class Scenario(Strict):
             data = dict(data)
             data["models"] = _resolve_models(dict(data["models"]))
         return data
+
+    @field_validator("models")
+    @classmethod
+    def _drop_unchanged_presets(
+        cls, value: dict[str, VisitationModel]
+    ) -> dict[str, VisitationModel]:
+        """A preset set to its own values is the preset, not a user model: it leaves the
+        resolved scenario (and so a sweep point's identity and random streams) unchanged."""
+        return {
+            name: m
+            for name, m in value.items()
+            if name not in PRESETS or _settings_of(m) != _settings_of(_preset_model(name))
+        }
 
     @field_validator("segments")
     @classmethod

@@ -96,7 +96,12 @@ def test_large_scenario_is_about_15_times_odder() -> None:
     assert 12 < large.budget.annual_dkk / odder.budget.annual_dkk < 18
     assert 40 <= large.arrivals.rate_per_week <= 50
     assert large.experiment.replications == 10
-    assert (large.experiment.horizon_weeks, large.experiment.warmup_weeks) == (572, 52)
+    assert large.experiment.horizon_weeks == odder.experiment.horizon_weeks
+    assert large.experiment.warmup_weeks == odder.experiment.warmup_weeks
+    ratio = large.arrivals.rate_per_week / odder.arrivals.rate_per_week
+    for key in ("in_support", "waiting"):  # the same steady state, scaled
+        mine = getattr(large.initial_caseload, key) / getattr(odder.initial_caseload, key)
+        assert mine == pytest.approx(ratio, rel=0.05), key
 
 
 # --------------------------------------------------------------------------- error format

@@ -168,8 +168,19 @@ def test_saved_scenario_spells_out_presets(tmp_path: Path) -> None:
     """The saved scenario holds the full settings of the presets it ran, not just their names."""
     out = tmp_path / "r"
     assert run([str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", *FAST])[0] == 0
+    from ruamel.yaml import YAML
+
     from sim.loader import load_scenario
 
+    text = (out / "scenario.yaml").read_text(encoding="utf-8")
+    spelled = YAML(typ="safe").load(text)["models"]
+    assert {"classic", "joint"} <= set(spelled)
+    assert spelled["joint"]["review"]["cadence_weeks"] == 13
+    # Loaded back, a preset spelled out as it is today is that preset; one a later version has
+    # changed keeps the settings it ran with.
     saved = load_scenario(out / "scenario.yaml")
-    assert {"classic", "joint"} <= set(saved.models)
-    assert saved.models["joint"].review.cadence_weeks == 13
+    assert saved.model("joint") == load_scenario(SCENARIOS / "odder.yaml").model("joint")
+    changed = text.replace("cadence_weeks: 13", "cadence_weeks: 12")
+    assert changed != text
+    (out / "later.yaml").write_text(changed, encoding="utf-8")
+    assert load_scenario(out / "later.yaml").model("joint").review.cadence_weeks == 12

@@ -1,0 +1,151 @@
+"""`--set models.<preset>.<key>=...` changes that preset, never classic (issue 9, item 1).
+
+A user model that carries a preset's name starts from that preset, so setting a value to what it
+already is changes nothing: checked on the resolved settings (every leaf of both presets) and on
+the tables of every command (run, explain, sweep, optimise), byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.loader import load_scenario
+from sim.scenario import PRESETS, VisitationModel, preset_settings
+
+from .conftest import SCENARIOS, odder_data
+
+ODDER = SCENARIOS / "odder.yaml"
+SHORT = ["--set", "experiment.horizon_weeks=78", "--set", "experiment.warmup_weeks=13"]
+NO_OP = "models.joint.review.cadence_weeks=13"  # the joint preset's own value
+
+
+def _leaves(data: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
+    """(dotted path, value) of every setting; a distribution (a mapping with a kind) is a leaf."""
+    out: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and "kind" not in value:
+            out.extend(_leaves(value, path))
+        else:
+            out.append((".".join(path), value))
+    return out
+
+
+def _preset_leaves() -> list[tuple[str, str, Any]]:
+    out = []
+    for preset in PRESETS:
+        settings = {k: v for k, v in preset_settings(preset).items() if k != "description"}
+        out.extend((preset, path, value) for path, value in _leaves(settings))
+    return out
+
+
+@pytest.mark.parametrize(("preset", "path", "value"), _preset_leaves())
+def test_setting_a_preset_value_to_itself_changes_nothing(
+    preset: str, path: str, value: Any
+) -> None:
+    arg = f"models.{preset}.{path}={json.dumps(value)}"
+    changed = load_scenario(ODDER, [arg])
+    plain = load_scenario(ODDER)
+    assert changed.model(preset) == plain.model(preset), arg
+
+
+def test_setting_a_preset_value_changes_that_value_only() -> None:
+    sc = load_scenario(ODDER, ["models.joint.review.cadence_weeks=52"])
+    expected = preset_settings("joint")
+    expected["review"]["cadence_weeks"] = 52
+    assert sc.model("joint") == VisitationModel.model_validate(expected)
+    assert sc.model("joint").first_contact.joint  # still the joint model, not classic
+    assert sc.model("classic") == load_scenario(ODDER).model("classic")
+
+
+def test_a_preset_named_model_may_still_extend_another_model() -> None:
+    sc = load_scenario(ODDER, ["models.joint={extends: classic, review: {cadence_weeks: 13}}"])
+    assert not sc.model("joint").first_contact.joint
+    assert sc.model("joint").review.cadence_weeks == 13
+    # A model extending the changed preset sees the change on top of the preset.
+    sc = load_scenario(
+        ODDER, ["models.joint.accuracy.error_sd=0.2", "models.x={extends: joint}", "compare=[x]"]
+    )
+    assert sc.model("x").accuracy.error_sd == 0.2 and sc.model("x").first_contact.joint
+
+
+# --------------------------------------------------------------------------- every command
+
+
+def _invoke(args: list[str]) -> str:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _tables(folder: Path) -> dict[str, bytes]:
+    tables = {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv"))}
+    assert tables, f"no tables in {folder}"
+    return tables
+
+
+def test_run_no_op_override_gives_the_same_tables(tmp_path: Path) -> None:
+    base = ["run", str(ODDER), "--reps", "2", "--jobs", "1", "--no-report", *SHORT]
+    _invoke([*base, "--out", str(tmp_path / "a")])
+    _invoke([*base, "--set", NO_OP, "--out", str(tmp_path / "b")])
+    assert _tables(tmp_path / "a") == _tables(tmp_path / "b")
+
+
+def test_run_changing_a_preset_value_keeps_the_models_apart(tmp_path: Path) -> None:
+    """The report in the issue: with 52-week joint reviews both models gave the same results."""
+    args = ["run", str(ODDER), "--reps", "2", "--jobs", "1", "--no-report", *SHORT]
+    _invoke([*args, "--set", "models.joint.review.cadence_weeks=52", "--out", str(tmp_path / "a")])
+    reps = pl.read_csv(tmp_path / "a" / "replications.csv")
+    wait = reps.filter(pl.col("metric") == "time_to_decision_mean_weeks")
+    by_model = {
+        m: wait.filter(pl.col("model") == m)["value"].to_list() for m in ("classic", "joint")
+    }
+    assert len(by_model["joint"]) == 2
+    # The joint first meeting has no committee and no assessment delay: decisions come sooner.
+    assert max(by_model["joint"]) < min(by_model["classic"])
+
+
+def test_explain_no_op_override_gives_the_same_tables(tmp_path: Path) -> None:
+    base = ["explain", str(ODDER), "--reps", "2", "--jobs", "1", *SHORT]
+    _invoke([*base, "--out", str(tmp_path / "a")])
+    _invoke([*base, "--set", NO_OP, "--out", str(tmp_path / "b")])
+    assert _tables(tmp_path / "a") == _tables(tmp_path / "b")
+
+
+def _small_sweep(tmp_path: Path) -> Path:
+    data = odder_data()
+    data["experiment"] = {"seed": 3, "replications": 2, "horizon_weeks": 78, "warmup_weeks": 13}
+    data["sweep"] = {"parameters": {"budget.annual_dkk": [15000000, 17000000]}}
+    data["staffing"] = {"mode": "share", "authority_share": 0.1}
+    path = tmp_path / "sweep.yaml"
+    with path.open("w", encoding="utf-8") as fh:
+        YAML(typ="safe").dump(data, fh)
+    return path
+
+
+def test_sweep_no_op_override_gives_the_same_tables(tmp_path: Path) -> None:
+    path = _small_sweep(tmp_path)
+    base = ["sweep", str(path), "--jobs", "1", "--no-report"]
+    _invoke([*base, "--out", str(tmp_path / "a")])
+    _invoke([*base, "--set", NO_OP, "--out", str(tmp_path / "b")])
+    assert _tables(tmp_path / "a") == _tables(tmp_path / "b")
+
+
+def test_optimise_no_op_override_gives_the_same_tables(tmp_path: Path) -> None:
+    staffing = (
+        "staffing={mode: optimise, min_authority_share: 0.08, max_authority_share: 0.16, "
+        "coarse_step: 0.08, fine_step: 0.04, top_k: 1, confirm_replications: 2}"
+    )
+    base = ["optimise", str(ODDER), "--models", "joint", "--reps", "2", "--jobs", "1"]
+    base += [*SHORT, "--set", staffing]
+    _invoke([*base, "--out", str(tmp_path / "a")])
+    _invoke([*base, "--set", NO_OP, "--out", str(tmp_path / "b")])
+    assert _tables(tmp_path / "a") == _tables(tmp_path / "b")
