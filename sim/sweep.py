@@ -1130,10 +1130,14 @@ def run_sweep(
 
     failed: list[tuple[Point, str]] = []
     size = 0
+    from sim.results import remove_stale_temporaries
+
     # Start the workers first: a cluster that cannot be reached leaves no folder behind.
     with executor if todo else contextlib.nullcontext():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / POINTS_DIR).mkdir(exist_ok=True)
+        for place in (folder, folder / POINTS_DIR):  # leftovers of a killed sweep
+            remove_stale_temporaries(place)
         try:
             if todo:
                 for name in (*SWEEP_TABLES, "report.html"):  # tables only for a complete sweep
