@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -207,21 +207,49 @@ class WorkerPool:
     def _round(
         self, fn: Callable[[T], R], items: Sequence[T], todo: Sequence[int]
     ) -> Iterator[tuple[int, R | BaseException]]:
-        """One pass of ``todo`` through the current pool. What is left when the caller stops early
-        is cancelled by ``_stop``, through the pool's own thread (cancelling here races with a
-        breaking pool marking the same futures failed, which prints a traceback)."""
-        assert self._pool is not None
+        """One pass of ``todo`` through the current pool; a task the pool lost yields a
+        ``BrokenProcessPool``.
+
+        What is left when the caller stops early is cancelled by ``_stop``, through the pool's own
+        thread (cancelling here races with a breaking pool marking the same futures failed, which
+        prints a traceback). And a task submitted while the pool breaks may never be marked at
+        all (the pool's thread does not hold the submit lock, CPython 3.11): once the pool says
+        it is broken, every unfinished task is taken as lost instead of waited for.
+        """
+        pool = self._pool
+        assert pool is not None
         futures: dict[Future[R], int] = {}
         for n, i in enumerate(todo):
             try:
-                futures[self._pool.submit(fn, items[i])] = i
-            except BrokenProcessPool as exc:  # a worker died while tasks were submitted
+                futures[pool.submit(fn, items[i])] = i
+            except (BrokenProcessPool, RuntimeError) as exc:  # broke while tasks were submitted
+                if not _broken(pool):
+                    raise
                 for j in todo[n:]:
-                    yield j, exc
+                    yield j, BrokenProcessPool(str(exc))
                 break
-        for fut in as_completed(futures):
-            exc = fut.exception()
-            yield futures[fut], exc if exc is not None else fut.result()
+        pending: set[Future[R]] = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield futures[fut], _outcome(fut)
+            if pending and not done and _broken(pool):
+                done, pending = wait(pending, timeout=0.5)  # those the pool is marking now
+                for fut in done:
+                    yield futures[fut], _outcome(fut)
+                for fut in pending:
+                    yield futures[fut], BrokenProcessPool("submitted as the pool broke")
+                return
+
+
+def _outcome(fut: Future[R]) -> R | BaseException:
+    exc = fut.exception()
+    return exc if exc is not None else fut.result()
+
+
+def _broken(pool: ProcessPoolExecutor) -> bool:
+    """Whether a worker of ``pool`` died (a private flag, the same from Python 3.8 to 3.14)."""
+    return bool(getattr(pool, "_broken", False))
 
 
 def _serial(fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[int, R | BaseException]]:
