@@ -7,9 +7,11 @@ exit code 2, never as a traceback.
 """
 
 import datetime as dt
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -70,6 +72,38 @@ def load_or_exit(
         return load_scenario(path, overrides or (), allow_outside_paths=allow_outside_paths)
     except ScenarioError as error:
         report_scenario_error(error)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stops_cleanly(message: str) -> Callable[[F], F]:
+    """For a command that runs simulations: SIGTERM is handled like Ctrl-C (the workers are
+    stopped, temporary folders removed), then ``message`` is printed and the exit code is 130
+    (Ctrl-C) or 143 (SIGTERM). A worker that died twice ends the command with one line, exit 1."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            from sim.workers import WorkerLost, interrupt_exit_code, sigterm_as_interrupt
+
+            try:
+                with sigterm_as_interrupt():
+                    return fn(*args, **kwargs)
+            except KeyboardInterrupt as exc:
+                typer.echo(message, err=True)
+                raise typer.Exit(interrupt_exit_code(exc)) from None
+            except WorkerLost as exc:
+                typer.echo(f"error: {exc}; nothing written", err=True)
+                raise typer.Exit(1) from None
+
+        return command  # type: ignore[return-value]
+
+    return wrap
+
+
+INTERRUPTED = "interrupted: nothing written"
+"""What `run`, `explain` and `optimise` print when stopped: their folder is written only whole."""
 
 
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Master seed (overrides the file).")]
@@ -205,6 +239,7 @@ def init(
 
 
 @app.command()
+@stops_cleanly(INTERRUPTED)
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     reps: Annotated[
@@ -508,10 +543,12 @@ def compare(
 
 
 EXIT_INTERRUPTED = 130
-"""Exit code of a sweep stopped with Ctrl-C (its folder is consistent; --resume completes it)."""
+"""Exit code of a sweep stopped with Ctrl-C (its folder is consistent; --resume completes it);
+143 after SIGTERM (see ``stops_cleanly``)."""
 
 
 @app.command()
+@stops_cleanly("interrupted")
 def sweep(
     target: Annotated[
         Path,
@@ -648,13 +685,15 @@ def sweep(
                 command=["sim", *sys.argv[1:]],
                 on_skip=skipped,
             )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from sim.workers import interrupt_exit_code
+
         typer.echo(
             f"\ninterrupted: finished points are kept in {folder}\n"
             f"complete the sweep with: sim sweep {target} --resume --out {folder}",
             err=True,
         )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupt_exit_code(exc)) from None
     except ExecutorError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -833,6 +872,7 @@ def _check_model(sc: "Scenario", option: str, name: str) -> None:
 
 
 @app.command()
+@stops_cleanly(INTERRUPTED)
 def explain(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     from_model: Annotated[
@@ -965,6 +1005,7 @@ def explain(
 
 
 @app.command()
+@stops_cleanly(INTERRUPTED)
 def optimise(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     models: Annotated[

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,23 +63,24 @@ def execute(
     jobs: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[list[RepResult]]:
-    """Run tasks serially (``jobs == 1``) or in a process pool; results in task order."""
+    """Run tasks serially (``jobs == 1``) or on local worker processes; results in task order.
+
+    The workers are those of ``sim.workers.WorkerPool``: stopped at once on Ctrl-C or SIGTERM,
+    gone when this process dies, and tasks lost with a killed worker run once more (then
+    ``WorkerLost``). An exception in a task is raised here.
+    """
+    from sim.workers import WorkerPool
+
     results: list[list[RepResult] | None] = [None] * len(tasks)
     done = 0
-    if jobs <= 1 or len(tasks) <= 1:
-        for i, t in enumerate(tasks):
-            results[i] = run_task(t)
+    with WorkerPool(min(jobs, len(tasks))) as pool:
+        for i, out in pool.imap_unordered(run_task, tasks):
+            if isinstance(out, BaseException):
+                raise out
+            results[i] = out
             done += 1
             if progress:
                 progress(done, len(tasks))
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                done += 1
-                if progress:
-                    progress(done, len(tasks))
     return [r for r in results if r is not None]
 
 

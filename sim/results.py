@@ -72,12 +72,62 @@ def new_run_dir(root: Path, scenario_name: str) -> Path:
     return path
 
 
+STALE_TEMP_SECONDS = 30 * 60
+"""A temporary folder of a dead process is removed only when it is older than this: a pid that
+looks dead may belong to a live writer on another machine or in another container sharing the
+folder, and no write phase takes this long."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process (or not a pid at all): leave it alone
+    return True
+
+
+def remove_stale_temporaries(folder: Path, min_age: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove what killed runs left in ``folder``: ``.tmp-<name>-<pid>`` folders (``atomic_dir``)
+    and ``.<name>.tmp-<pid>`` files, when that process is gone and the leftover is older than
+    ``min_age`` seconds. Never a live process's. Returns what was removed."""
+    import time
+
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        name = path.name
+        if not name.startswith(".") or ".tmp-" not in name:
+            continue
+        pid = name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        try:
+            if time.time() - path.lstat().st_mtime < min_age:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
 @contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``final``; rename it to ``final`` only if all went well."""
+    """Yield a temporary folder beside ``final``; rename it to ``final`` only if all went well.
+
+    Leftovers of killed runs beside it (dead process, old enough) are removed first."""
     if final.exists():
         raise FileExistsError(f"{final} already exists")
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(final.parent)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)

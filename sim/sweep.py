@@ -27,7 +27,6 @@ import itertools
 import json
 import logging
 import math
-import multiprocessing
 import os
 import shutil
 import signal
@@ -35,7 +34,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -52,6 +50,7 @@ from sim.loader import (
     parse_override,
     set_path,
 )
+from sim.workers import WorkerPool
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario, Sweep, SweepRange
@@ -648,21 +647,17 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _ignore_sigint() -> None:
-    """In workers: Ctrl-C is the main process's to handle (it cancels what has not started)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class LocalExecutor:
-    """Local worker processes (``ProcessPoolExecutor``); ``jobs=1`` runs in this process.
+    """Local worker processes (``sim.workers.WorkerPool``); ``jobs=1`` runs in this process.
 
-    Workers start with ``forkserver`` (a fork of a clean server process with ``sim`` preloaded),
-    which is safe when the parent has threads (the progress bar, a Dask client) and fast.
+    The pool is the one ``run``, ``explain`` and ``optimise`` use: workers stop on Ctrl-C or
+    SIGTERM without finishing their batch, die with this process, and batches lost with a killed
+    worker run once more in a fresh pool; lost twice, their points are recorded as failed.
     """
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, int(jobs))
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
 
     @property
     def workers(self) -> int:
@@ -672,38 +667,19 @@ class LocalExecutor:
         return f"local, {self.jobs} process{'es' * (self.jobs > 1)}"
 
     def __enter__(self) -> LocalExecutor:
-        if self.jobs > 1:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["sim.sweep", "sim.experiment"])
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs, mp_context=ctx, initializer=_ignore_sigint
-            )
+        self._pool = WorkerPool(self.jobs, preload=["sim.sweep", "sim.experiment"]).__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.__exit__(*exc)
             self._pool = None
 
     def imap_unordered(
         self, fn: Callable[[T], R], items: Sequence[T]
     ) -> Iterator[tuple[int, R | BaseException]]:
-        if self._pool is None:
-            for i, item in enumerate(items):
-                try:
-                    out: R | BaseException = fn(item)
-                except Exception as exc:
-                    out = exc
-                yield i, out
-            return
-        futures: dict[Future[R], int] = {self._pool.submit(fn, it): i for i, it in enumerate(items)}
-        try:
-            for fut in as_completed(futures):
-                exc = fut.exception()
-                yield futures[fut], exc if exc is not None else fut.result()
-        finally:
-            for fut in futures:
-                fut.cancel()
+        pool = self._pool or WorkerPool(1)  # outside its with-block: in this process
+        return pool.imap_unordered(fn, items)
 
 
 class DaskExecutor:
@@ -1189,10 +1165,14 @@ def run_sweep(
 
     failed: list[tuple[Point, str]] = []
     size = 0
+    from sim.results import remove_stale_temporaries
+
     # Start the workers first: a cluster that cannot be reached leaves no folder behind.
     with executor if todo else contextlib.nullcontext():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / POINTS_DIR).mkdir(exist_ok=True)
+        for place in (folder, folder / POINTS_DIR):  # leftovers of a killed sweep
+            remove_stale_temporaries(place)
         try:
             if todo:
                 for name in (*SWEEP_TABLES, "report.html"):  # tables only for a complete sweep

@@ -1,0 +1,266 @@
+"""Local worker processes that stop with their parent, and SIGTERM handled like Ctrl-C.
+
+One pool for every command that runs tasks on local processes (``run``, ``explain``,
+``optimise`` through ``sim.experiment.execute``, and ``sweep``'s local mode through
+``sim.sweep.LocalExecutor``), so they all behave the same way when something goes wrong:
+
+- **Interrupted** (Ctrl-C, or SIGTERM inside :func:`sigterm_as_interrupt`): tasks not started are
+  cancelled and the workers are terminated at once, without waiting for running replications
+  (they are thrown away anyway). Workers ignore Ctrl-C themselves: the terminal sends it to the
+  whole process group and only the parent should act on it.
+- **Parent killed** (SIGKILL, out of memory): each worker has a watchdog thread that waits on a
+  pipe whose only writing end is in the parent. The kernel closes it when the parent dies, however
+  it dies, and the worker exits. (Checking the parent's pid would not do: with ``forkserver`` the
+  workers' parent is the fork server, and a killed parent stays a zombie until it is reaped.)
+- **Worker killed**: the tasks it lost, and those still queued in the broken pool, are run once
+  more in a fresh pool (replications are deterministic, so the results are the same). If a worker
+  dies again, those tasks end with :class:`WorkerLost`, a one-line message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+EXIT_TERMINATED = 143
+"""Exit code after SIGTERM (128 + SIGTERM): what ``kill``, ``timeout`` and schedulers send."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: a KeyboardInterrupt, so that every clean-up written for Ctrl-C (temporary
+    folders removed, a sweep's manifest marked 'interrupted', workers stopped) runs for it too."""
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died twice while running these tasks (killed, or out of memory)."""
+
+
+def interrupt_exit_code(exc: BaseException) -> int:
+    """143 for SIGTERM, 130 for Ctrl-C."""
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (once: a second
+    SIGTERM during the clean-up is ignored, so the clean-up finishes). Elsewhere it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal seen
+        if not seen:
+            seen = True
+            raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --------------------------------------------------------------------------- in the workers
+
+
+def _worker_init(parent_alive: Any) -> None:
+    """Run in each worker before any task: ignore Ctrl-C, and exit when the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    watchdog = threading.Thread(
+        target=_exit_with_parent, args=(parent_alive,), name="sim-parent-watchdog", daemon=True
+    )
+    watchdog.start()
+
+
+def _exit_with_parent(parent_alive: Any) -> None:
+    """Block until the parent's end of the pipe closes (nothing is ever sent), then exit now."""
+    with contextlib.suppress(EOFError, OSError):
+        parent_alive.recv()
+    os._exit(1)
+
+
+# --------------------------------------------------------------------------- in the parent
+
+
+def _death(processes: Iterable[Any]) -> str:
+    """Why a broken pool broke, from its workers' exit codes: the first that was not the pool's own
+    SIGTERM to the survivors."""
+    codes = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+    code = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
+    if code is None:
+        return "a worker process stopped unexpectedly"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"a worker process was killed ({name}: out of memory, or killed from outside)"
+    return f"a worker process exited with code {code}"
+
+
+class WorkerPool:
+    """Up to ``jobs`` local worker processes (``forkserver``: a fork of a clean server process with
+    ``preload`` imported, safe when the parent has threads, and fast); ``jobs=1`` runs every task
+    in this process. Use as a context manager: leaving it normally waits for the workers to finish,
+    leaving it by an exception (Ctrl-C, SIGTERM, an error) terminates them at once.
+
+    ``notice`` receives a one-line message when a worker died and its tasks are run again.
+    """
+
+    def __init__(
+        self,
+        jobs: int,
+        preload: Sequence[str] = ("sim.experiment",),
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
+        self.jobs = max(1, int(jobs))
+        self.preload = list(preload)
+        self.notice = notice or _to_stderr
+        self._pool: ProcessPoolExecutor | None = None
+        self._alive: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> WorkerPool:
+        if self.jobs > 1:
+            self._start()
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._stop(graceful=exc_type is None)
+
+    def _start(self) -> None:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(self.preload)
+        reader, writer = ctx.Pipe(duplex=False)
+        self._alive = (reader, writer)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.jobs, mp_context=ctx, initializer=_worker_init, initargs=(reader,)
+        )
+
+    def _stop(self, graceful: bool) -> str:
+        """Shut the pool down (waiting for the workers, or terminating them); say how it broke."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return ""
+        # Private, but the only way to reach the workers before Python 3.14's terminate_workers().
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        if graceful:
+            pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for p in processes:
+                if p.exitcode is None:
+                    p.terminate()
+            for p in processes:
+                p.join(timeout=5)
+                if p.exitcode is None:
+                    p.kill()
+                    p.join(timeout=5)
+        if self._alive is not None:
+            for end in self._alive:  # closing the writer also stops any worker left
+                end.close()
+            self._alive = None
+        return _death(processes)
+
+    def imap_unordered(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[int, R | BaseException]]:
+        """Yield (index, result or exception) as each task finishes. Tasks lost with a dead worker
+        run once more in a fresh pool; lost twice, their result is a :class:`WorkerLost`."""
+        if self._pool is None:
+            yield from _serial(fn, items)
+            return
+        todo = list(range(len(items)))
+        for attempt in (1, 2):
+            lost: list[int] = []
+            for i, out in self._round(fn, items, todo):
+                if isinstance(out, BrokenProcessPool):
+                    lost.append(i)
+                else:
+                    yield i, out
+            if not lost:
+                return
+            why = self._stop(graceful=False)
+            todo = sorted(lost)
+            if attempt == 1:
+                self.notice(f"warning: {why}; running the {len(todo)} unfinished tasks again")
+                self._start()
+        error = WorkerLost(f"{why}, on the second try too; {len(todo)} of {len(items)} tasks lost")
+        for i in todo:
+            yield i, error
+
+    def _round(
+        self, fn: Callable[[T], R], items: Sequence[T], todo: Sequence[int]
+    ) -> Iterator[tuple[int, R | BaseException]]:
+        """One pass of ``todo`` through the current pool; a task the pool lost yields a
+        ``BrokenProcessPool``.
+
+        What is left when the caller stops early is cancelled by ``_stop``, through the pool's own
+        thread (cancelling here races with a breaking pool marking the same futures failed, which
+        prints a traceback). And a task submitted while the pool breaks may never be marked at
+        all (the pool's thread does not hold the submit lock, CPython 3.11): once the pool says
+        it is broken, every unfinished task is taken as lost instead of waited for.
+        """
+        pool = self._pool
+        assert pool is not None
+        futures: dict[Future[R], int] = {}
+        for n, i in enumerate(todo):
+            try:
+                futures[pool.submit(fn, items[i])] = i
+            except (BrokenProcessPool, RuntimeError) as exc:  # broke while tasks were submitted
+                if not _broken(pool):
+                    raise
+                for j in todo[n:]:
+                    yield j, BrokenProcessPool(str(exc))
+                break
+        pending: set[Future[R]] = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield futures[fut], _outcome(fut)
+            if pending and not done and _broken(pool):
+                done, pending = wait(pending, timeout=0.5)  # those the pool is marking now
+                for fut in done:
+                    yield futures[fut], _outcome(fut)
+                for fut in pending:
+                    yield futures[fut], BrokenProcessPool("submitted as the pool broke")
+                return
+
+
+def _outcome(fut: Future[R]) -> R | BaseException:
+    exc = fut.exception()
+    return exc if exc is not None else fut.result()
+
+
+def _broken(pool: ProcessPoolExecutor) -> bool:
+    """Whether a worker of ``pool`` died (a private flag, the same from Python 3.8 to 3.14)."""
+    return bool(getattr(pool, "_broken", False))
+
+
+def _serial(fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[int, R | BaseException]]:
+    """Every task in this process, in order; an exception is a result, as from a worker."""
+    for i, item in enumerate(items):
+        try:
+            out: R | BaseException = fn(item)
+        except Exception as exc:
+            out = exc
+        yield i, out
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
