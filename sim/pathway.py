@@ -658,6 +658,10 @@ class Simulation:
         """A review step (or a start-up step inside the place); the provider's part inside
         support is taken from the citizen's held hours and reclassified (support to meetings or
         documentation) while it runs. ``first``: served before waiting new intake."""
+        if self.events is None:
+            fast = self._review_unlogged(step, held_units, first)
+            if fast is not False:
+                return fast
         staff = self.staff
         provider = staff.provider
         pu = min(step.provider_units, held_units)
@@ -684,6 +688,27 @@ class Simulation:
         t = self.env.timeout(step.days)
         t.callbacks.append(lambda _e: on_end())
         return t
+
+    def _review_unlogged(
+        self, step: Step, held_units: int, first: bool
+    ) -> simpy.Event | bool | None:
+        """A review step without the event log, allocating no hooks: ``False`` when it needs
+        them (hours booked from the pools and hours reclassified inside support, both at once)."""
+        pu = min(step.provider_units, held_units)
+        if step.parts:
+            return False if pu else self.staff.occupy(step.parts, step.days, first=first)
+        if step.days <= 0:
+            return None
+        t = self.env.timeout(step.days)
+        if pu:
+            cat = step.provider_category
+            self.staff.provider.reclassify(self.env.now, pu, SUPPORT, cat)
+            t.callbacks.append(partial(self._reclassify_back, pu, cat))
+        return t
+
+    def _reclassify_back(self, units: int, category: int, _event: simpy.Event) -> None:
+        """A review's or start-up's hours inside support end: they are support again."""
+        self.staff.provider.reclassify(self.env.now, units, category, SUPPORT)
 
     def _end_support(
         self,
