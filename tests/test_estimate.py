@@ -70,7 +70,9 @@ def test_estimate_counts_the_citizens_a_run_simulates(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     events = pl.read_csv(out / "events.csv")
     per_run = events.group_by("model", "replication").agg(pl.col("case_id").n_unique())
-    sc = load_scenario(SCENARIOS / "odder.yaml", ["experiment.horizon_weeks=104"])
+    sc = load_scenario(
+        SCENARIOS / "odder.yaml", ["experiment.horizon_weeks=104", "experiment.warmup_weeks=26"]
+    )
     expected = est.citizens_per_replication(sc)
     # Citizens still untouched at the end have no row; those referred again may reuse an id.
     for n in per_run["case_id"]:

@@ -42,7 +42,7 @@ def test_manifest_holds_a_checksum_of_every_table(run_folder: Path) -> None:
     sums = json.loads((run_folder / "manifest.json").read_text())["checksums"]
     tables = sorted(p.name for p in run_folder.iterdir() if p.suffix in (".csv", ".yaml"))
     assert sorted(sums) == tables
-    assert len(tables) == 5  # four tables and the resolved scenario
+    assert len(tables) == 6  # five tables (settling.csv among them) and the resolved scenario
     for name, value in sums.items():
         assert value == sha(run_folder / name), name
 
