@@ -6,7 +6,7 @@
    large <= 40 s on a 2-core machine).
 3. Peak memory of one replication at two horizons (target: flat when --events is off).
 4. Sweep speed-up of --jobs 2 over --jobs 1, and the Dask path's per-task overhead against local
-   processes (when `sim.sweep` and dask are installed).
+   processes (when `sim.app.sweep` and dask are installed).
 
 Nothing here is asserted: the figures are printed for the issue notes.
 """
@@ -57,8 +57,8 @@ def bare_simpy_mmc(customers: int, rate: float, servers: int, mean_service: floa
 
 def engine_mmc(customers: int, rate_per_week: float, servers: int, mean_weeks: float) -> float:
     """The engine in its M/M/c configuration with about ``customers`` arrivals; seconds."""
-    from sim.pathway import Simulation
-    from sim.theory import mmc_scenario
+    from sim.model.pathway import Simulation
+    from sim.model.theory import mmc_scenario
 
     weeks = customers / rate_per_week
     sc = mmc_scenario(rate_per_week, servers, 1.0, mean_weeks, horizon_weeks=weeks, warmup_weeks=0)
@@ -88,8 +88,8 @@ def wall_of_run(scenario: str, extra: list[str]) -> float:
 
 PEAK_SNIPPET = """
 import resource, sys
-from sim.loader import load_scenario
-from sim.pathway import Simulation
+from sim.config.loader import load_scenario
+from sim.model.pathway import Simulation
 sc = load_scenario(sys.argv[1], [f"experiment.horizon_weeks={sys.argv[2]}"])
 Simulation(sc, "classic", 0, sc.staffing_fte()).run()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -20,7 +20,7 @@ EXAMPLE = ROOT / "scenarios" / "sweeps" / "budget_and_demand.yaml"
 
 
 def _timed_sweep(overrides: list[str], executor: object, out: Path) -> float:
-    from sim.sweep import plan_sweep, run_sweep
+    from sim.app.sweep import plan_sweep, run_sweep
 
     plan = plan_sweep(EXAMPLE, overrides)
     start = time.perf_counter()
@@ -45,7 +45,7 @@ def _per_task_ms(executor: object, n: int) -> tuple[float, float]:
 
 def sweep_figures(quick: bool = False) -> dict[str, float]:
     """Measure and print the sweep figures; return them for results/bench.json."""
-    from sim.sweep import SWEEP_TABLES, DaskExecutor, LocalExecutor
+    from sim.app.sweep import SWEEP_TABLES, DaskExecutor, LocalExecutor
 
     if quick:
         overrides = [

@@ -20,10 +20,10 @@ from sim import __version__
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
-    from sim.estimate import Estimate
-    from sim.loader import ScenarioError
-    from sim.scenario import Scenario
-    from sim.sweep import SweepPlan
+    from sim.app.sweep import SweepPlan
+    from sim.config.loader import ScenarioError
+    from sim.model.scenario import Scenario
+    from sim.run.estimate import Estimate
 
 EXIT_INVALID = 2
 """Exit code for a scenario that does not load (and for bad command-line input, as typer does)."""
@@ -66,7 +66,7 @@ def load_or_exit(
     path: Path, overrides: list[str] | None = None, allow_outside_paths: bool = False
 ) -> "Scenario":
     """Load a scenario for a command; on any problem print it (no traceback) and exit 2."""
-    from sim.loader import ScenarioError, load_scenario
+    from sim.config.loader import ScenarioError, load_scenario
 
     try:
         return load_scenario(path, overrides or (), allow_outside_paths=allow_outside_paths)
@@ -85,7 +85,7 @@ def stops_cleanly(message: str) -> Callable[[F], F]:
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
         def command(*args: Any, **kwargs: Any) -> Any:
-            from sim.workers import WorkerLost, interrupt_exit_code, sigterm_as_interrupt
+            from sim.run.workers import WorkerLost, interrupt_exit_code, sigterm_as_interrupt
 
             try:
                 with sigterm_as_interrupt():
@@ -139,7 +139,7 @@ def _settings(
 ) -> list[str]:
     """``--set`` overrides plus those that ``--reps`` and ``--seed`` stand for (each naming its
     option, so a problem with it is reported as ``--reps 0``, not as a ``--set``)."""
-    from sim.loader import Override
+    from sim.config.loader import Override
 
     sets = list(overrides or [])
     if reps is not None:
@@ -161,7 +161,7 @@ def validate(
 
     Exit code 0 when all are valid, 2 when any is not.
     """
-    from sim.loader import ScenarioError, load_scenario
+    from sim.config.loader import ScenarioError, load_scenario
 
     invalid = 0
     for path in files:
@@ -192,7 +192,7 @@ def schema(
     """Print the JSON Schema of scenario files (for editors and other tools)."""
     import json
 
-    from sim.scenario import json_schema
+    from sim.model.scenario import json_schema
 
     text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
     if out is None:
@@ -234,7 +234,7 @@ def init(
 # report work). Conventions for them:
 #   - import numpy/simpy/plotly/polars inside the command function, never at module level;
 #   - load scenarios with `load_or_exit(path, overrides)`; a `--set key.path=value` option is a
-#     `list[str]` passed as `overrides` (see sim.loader.apply_overrides);
+#     `list[str]` passed as `overrides` (see sim.config.loader.apply_overrides);
 #   - exit code 2 for invalid input, 1 for other failures.
 
 
@@ -287,7 +287,7 @@ def run(
     force: ForceOption = False,
 ) -> None:
     """Run both models on the same citizens, print the tables, write the results folder."""
-    from sim.loader import Override
+    from sim.config.loader import Override
 
     sets = _settings(overrides, reps=reps, seed=seed)
     if models is not None:
@@ -307,12 +307,12 @@ def run(
 
     from rich.console import Console
 
-    from sim.console import Progress, print_result
-    from sim.estimate import estimate_scenario
-    from sim.experiment import default_jobs
-    from sim.loader import dump_resolved
-    from sim.output import OutputError
-    from sim.results import new_run_dir, run_to_folder
+    from sim.config.loader import dump_resolved
+    from sim.present.console import Progress, print_result
+    from sim.run.estimate import estimate_scenario
+    from sim.run.experiment import default_jobs
+    from sim.store.output import OutputError
+    from sim.store.results import new_run_dir, run_to_folder
 
     n_jobs = jobs if jobs is not None else default_jobs()
     base_dir = scenario.resolve().parent
@@ -383,7 +383,7 @@ def _report_writer(lang: str, png: bool = False):  # type: ignore[no-untyped-def
     """A writer that adds report.html (and with ``png`` the figures as PNG) to a results folder."""
 
     def write(folder: Path) -> None:
-        from sim.report import write_report
+        from sim.present.report import write_report
 
         write_report(folder, lang=lang, png=png)
 
@@ -398,7 +398,7 @@ def _check_lang(lang: str) -> None:
 
 def _check_png() -> None:
     """Fail before any work when PNG export cannot run (no kaleido or no browser)."""
-    from sim.report import ImageExportError, ensure_image_export
+    from sim.present.report import ImageExportError, ensure_image_export
 
     try:
         ensure_image_export()
@@ -413,7 +413,7 @@ RUN_TABLES = ("summary.csv", "differences.csv", "replications.csv")
 
 def _results_dir_or_exit(path: Path) -> Path:
     """A run's results folder, whole and unchanged since the run (checksums), else exit 2."""
-    from sim.integrity import DamagedFolder, verify_folder
+    from sim.store.integrity import DamagedFolder, verify_folder
 
     if not (path / "summary.csv").is_file() and not (path / "manifest.json").is_file():
         typer.echo(
@@ -440,7 +440,7 @@ def _results_dir_or_exit(path: Path) -> Path:
 
 def _check_size(estimate: "Estimate", force: bool) -> None:
     """Exit 2 before any work when the estimated run is above the limits (unless ``force``)."""
-    from sim.estimate import default_limits, refusal
+    from sim.run.estimate import default_limits, refusal
 
     reason = refusal(estimate, default_limits())
     if reason is None:
@@ -454,7 +454,7 @@ def _check_size(estimate: "Estimate", force: bool) -> None:
 
 def _check_out(path: Path, *, file: bool = False) -> None:
     """Exit 2 before any work when ``path`` cannot be written (a file on the way, read-only)."""
-    from sim.output import OutputError, check_output_place
+    from sim.store.output import OutputError, check_output_place
 
     try:
         check_output_place(path, file=file)
@@ -469,7 +469,7 @@ def _claim_or_exit(folder: Path) -> "ExitStack":
     import atexit
     from contextlib import ExitStack
 
-    from sim.output import OutputError, claim
+    from sim.store.output import OutputError, claim
 
     stack = ExitStack()
     try:
@@ -505,7 +505,7 @@ def report(
     _check_out(results_dir / "report.html", file=True)
     if png:
         _check_png()
-    from sim.report import write_report
+    from sim.present.report import write_report
 
     try:
         path = write_report(results_dir, lang=lang, png=png)
@@ -532,7 +532,7 @@ def compare(
     _check_out(out, file=True)
     for d in results_dirs:
         _results_dir_or_exit(d)
-    from sim.report import write_compare_report
+    from sim.present.report import write_compare_report
 
     try:
         path = write_compare_report(list(results_dirs), out, lang=lang)
@@ -618,7 +618,7 @@ def sweep(
     if scheduler is not None and workers is not None:
         typer.echo("error: give --scheduler or --workers, not both", err=True)
         raise typer.Exit(EXIT_INVALID)
-    from sim import i18n
+    from sim.present import i18n
 
     if not i18n.has(f"metric.{metric}"):
         typer.echo(f"error: --metric: unknown metric '{metric}'", err=True)
@@ -629,10 +629,7 @@ def sweep(
 
     from rich.console import Console
 
-    from sim.console import Progress
-    from sim.experiment import default_jobs
-    from sim.loader import ScenarioError
-    from sim.sweep import (
+    from sim.app.sweep import (
         DaskExecutor,
         ExecutorError,
         LocalExecutor,
@@ -641,6 +638,9 @@ def sweep(
         run_sweep,
         sweep_table,
     )
+    from sim.config.loader import ScenarioError
+    from sim.present.console import Progress
+    from sim.run.experiment import default_jobs
 
     try:
         plan = plan_sweep(target, sets, allow_outside_paths=allow_outside_paths)
@@ -686,7 +686,7 @@ def sweep(
                 on_skip=skipped,
             )
     except KeyboardInterrupt as exc:
-        from sim.workers import interrupt_exit_code
+        from sim.run.workers import interrupt_exit_code
 
         typer.echo(
             f"\ninterrupted: finished points are kept in {folder}\n"
@@ -703,7 +703,7 @@ def sweep(
             f"complete the sweep with: sim sweep {target} --resume --out {folder}"
         )
     if report:
-        from sim.sweep_report import write_sweep_report
+        from sim.present.sweep_report import write_sweep_report
 
         try:
             write_sweep_report(folder, lang=lang, metric=metric)
@@ -741,9 +741,9 @@ def _resume_plan(
     """
     from dataclasses import replace
 
-    from sim.integrity import DamagedFolder, read_manifest
-    from sim.loader import ScenarioError
-    from sim.sweep import plan_sweep
+    from sim.app.sweep import plan_sweep
+    from sim.config.loader import ScenarioError
+    from sim.store.integrity import DamagedFolder, read_manifest
 
     try:
         meta = read_manifest(folder)
@@ -781,7 +781,7 @@ def _resume_plan(
 
 def _sweep_size(plan: "SweepPlan", workers: int) -> "Estimate":
     """The estimated work and memory of every distinct point of a sweep, one after another."""
-    from sim.estimate import combine, estimate_scenario
+    from sim.run.estimate import combine, estimate_scenario
 
     return combine(
         [
@@ -793,7 +793,7 @@ def _sweep_size(plan: "SweepPlan", workers: int) -> "Estimate":
 
 def _write_or_exit(write, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """``write(folder)``; on a write error, into a rescue folder, then one line and exit 1."""
-    from sim.output import OutputError, write_or_rescue
+    from sim.store.output import OutputError, write_or_rescue
 
     try:
         write_or_rescue(write, folder)
@@ -806,8 +806,8 @@ def _explain_size(
 ) -> "Estimate":
     """Estimated size of a decomposition: one model per switch (2^n with exact Shapley values,
     at most 64 sampled orders x n beyond)."""
-    from sim.estimate import estimate_scenario
-    from sim.explain import MAX_EXACT_PLAYERS, differing, mechanism_settings
+    from sim.run.estimate import estimate_scenario
+    from sim.run.explain import MAX_EXACT_PLAYERS, differing, mechanism_settings
 
     n = len(differing(mechanism_settings(sc, a), mechanism_settings(sc, b)))
     models = n + 1
@@ -822,8 +822,8 @@ def _optimise_size(sc: "Scenario", names: list[str], reps: int | None, confirm: 
                    jobs: int, path: Path) -> "Estimate":  # fmt: skip
     """Estimated size of the optimiser's passes: coarse grid, fine grid around the best share,
     and the confirmation of the best few (plus the current split) with fresh citizens."""
-    from sim.estimate import combine, estimate_scenario
-    from sim.optimise import settings_of, share_grid
+    from sim.run.estimate import combine, estimate_scenario
+    from sim.run.optimise import settings_of, share_grid
 
     st, _ = settings_of(sc)
     coarse = len(share_grid(st.min_authority_share, st.max_authority_share, st.coarse_step))
@@ -844,7 +844,7 @@ def _optimise_size(sc: "Scenario", names: list[str], reps: int | None, confirm: 
 
 def _new_dir(scenario_name: str, kind: str, out: Path | None) -> Path:
     """``out``, or a fresh results/<scenario>/<kind>-<timestamp>; exit 2 if ``out`` exists."""
-    from sim.results import new_run_dir
+    from sim.store.results import new_run_dir
 
     if out is not None:
         if out.exists():
@@ -860,7 +860,7 @@ def _new_dir(scenario_name: str, kind: str, out: Path | None) -> Path:
 
 
 def _check_model(sc: "Scenario", option: str, name: str) -> None:
-    from sim.scenario import PRESETS
+    from sim.model.scenario import PRESETS
 
     known = sorted(set(PRESETS) | set(sc.models))
     if name not in known:
@@ -927,7 +927,7 @@ def explain(
     if from_model == to_model:
         typer.echo("error: --from and --to name the same model; expected two models", err=True)
         raise typer.Exit(EXIT_INVALID)
-    from sim.explain import Player, complete_order, parse_order
+    from sim.run.explain import Player, complete_order, parse_order
 
     players: list[Player] | None = None
     if order is not None:
@@ -944,11 +944,16 @@ def explain(
 
     from rich.console import Console
 
-    from sim.console import Progress
-    from sim.experiment import default_jobs
-    from sim.explain import explain as run_explain
-    from sim.explain_report import explain_headline, explain_tables, run_manifest, write_explain
-    from sim.loader import dump_resolved
+    from sim.config.loader import dump_resolved
+    from sim.present.console import Progress
+    from sim.present.explain_report import (
+        explain_headline,
+        explain_tables,
+        run_manifest,
+        write_explain,
+    )
+    from sim.run.experiment import default_jobs
+    from sim.run.explain import explain as run_explain
 
     n_jobs = jobs if jobs is not None else default_jobs()
     n_reps = reps if reps is not None else (10 if shapley else sc.experiment.replications)
@@ -1056,12 +1061,12 @@ def optimise(
 
     from rich.console import Console
 
-    from sim.console import Progress
-    from sim.experiment import default_jobs
-    from sim.explain_report import optimise_tables, run_manifest, write_optimise
-    from sim.loader import dump_resolved
-    from sim.optimise import optimise as run_optimise
-    from sim.optimise import settings_of
+    from sim.config.loader import dump_resolved
+    from sim.present.console import Progress
+    from sim.present.explain_report import optimise_tables, run_manifest, write_optimise
+    from sim.run.experiment import default_jobs
+    from sim.run.optimise import optimise as run_optimise
+    from sim.run.optimise import settings_of
 
     settings, own = settings_of(sc)
     if not own:
@@ -1140,7 +1145,7 @@ def main() -> None:
     try:
         app()
     except Exception as exc:
-        from sim.loader import ScenarioError
+        from sim.config.loader import ScenarioError
 
         if isinstance(exc, ScenarioError):  # a command that did not catch it
             typer.echo(exc.format(), err=True)

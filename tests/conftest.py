@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from sim.scenario import Scenario, deep_merge
-from sim.theory import mmc_scenario
+from sim.model.scenario import Scenario, deep_merge
+from sim.model.theory import mmc_scenario
 
 __all__ = ["make_scenario", "mmc_scenario", "odder_data"]
 

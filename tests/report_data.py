@@ -8,9 +8,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from sim.experiment import run_experiment
-from sim.results import manifest, write_results
-from sim.scenario import Scenario
+from sim.model.scenario import Scenario
+from sim.run.experiment import run_experiment
+from sim.store.results import manifest, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 ODDER = ROOT / "scenarios" / "odder.yaml"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.citizens import DAYS_PER_WEEK, referral_times
-from sim.experiment import run_experiment
-from sim.pathway import Simulation
+from sim.model.citizens import DAYS_PER_WEEK, referral_times
+from sim.model.pathway import Simulation
+from sim.run.experiment import run_experiment
 
 from .conftest import make_scenario
 

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from sim import estimate as est
 from sim.cli import app
-from sim.loader import ScenarioError, load_scenario
+from sim.config.loader import ScenarioError, load_scenario
+from sim.run import estimate as est
 
 from .conftest import SCENARIOS, make_scenario
 
@@ -102,16 +102,16 @@ def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def no_simulation(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record any simulation started (it must not be, for a refused run)."""
-    import sim.experiment
+    import sim.run.experiment
 
     started: list[str] = []
-    real = sim.experiment.execute
+    real = sim.run.experiment.execute
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         started.append("execute")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sim.experiment, "execute", spy)
+    monkeypatch.setattr(sim.run.experiment, "execute", spy)
     return started
 
 

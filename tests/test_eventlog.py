@@ -16,13 +16,13 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from sim import eventlog
-from sim.citizens import DAYS_PER_WEEK, WEEKS_PER_YEAR, referral_times
 from sim.cli import app
-from sim.experiment import ExperimentResult, run_experiment
-from sim.metrics import STAGES
-from sim.pathway import Simulation
-from sim.results import write_events
+from sim.model import eventlog
+from sim.model.citizens import DAYS_PER_WEEK, WEEKS_PER_YEAR, referral_times
+from sim.model.metrics import STAGES
+from sim.model.pathway import Simulation
+from sim.run.experiment import ExperimentResult, run_experiment
+from sim.store.results import write_events
 
 from .conftest import SCENARIOS, make_scenario
 

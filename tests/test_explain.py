@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.experiment import run_experiment
-from sim.explain import (
+from sim.model.scenario import Scenario
+from sim.run.experiment import run_experiment
+from sim.run.explain import (
     MECHANISMS,
     Player,
     complete_order,
@@ -28,7 +29,6 @@ from sim.explain import (
     shapley_sampled,
     shapley_weight,
 )
-from sim.scenario import Scenario
 
 from .conftest import SCENARIOS, make_scenario
 
@@ -384,7 +384,7 @@ def test_default_method_is_exact_shapley_when_at_most_8_mechanisms_differ(defaul
 def test_headline_names_the_mechanism_with_the_largest_shapley_share(
     result, default_result
 ) -> None:  # type: ignore[no-untyped-def]
-    from sim.explain_report import explain_headline, player_label
+    from sim.present.explain_report import explain_headline, player_label
 
     # The Shapley values from all 2^3 hybrids of the explicit --shapley run (another order).
     perms = by_permutations(coalition_values(result, "helped_per_year"), result.active)
@@ -403,7 +403,7 @@ def test_headline_names_the_mechanism_with_the_largest_shapley_share(
 def test_more_than_8_players_headline_gives_the_range_over_the_sampled_orders(
     scenario: Scenario,
 ) -> None:
-    from sim.explain_report import explain_headline
+    from sim.present.explain_report import explain_headline
 
     # Nine players (three copies of each changed mechanism): too many for exact Shapley values.
     players = [Player(f"{m}_{k}", (m,)) for m in CHANGED for k in "abc"]
@@ -427,7 +427,7 @@ def test_more_than_8_players_headline_gives_the_range_over_the_sampled_orders(
 
 
 def test_forced_sequential_headline_gives_the_range_over_orders(scenario: Scenario) -> None:
-    from sim.explain_report import explain_headline, player_label
+    from sim.present.explain_report import explain_headline, player_label
 
     metric = "helped_per_year"
     res = explain(scenario, "base", "changed", shapley=False, metrics=(metric,))
@@ -452,7 +452,7 @@ def _two_model_file(tmp_path: Path) -> Path:
     """Odder with the test's two user models, short, as a scenario file."""
     from ruamel.yaml import YAML
 
-    from sim.scenario import deep_merge
+    from sim.model.scenario import deep_merge
 
     from .conftest import odder_data
 
@@ -516,7 +516,7 @@ def test_each_contribution_to_helped_is_its_s85_part_plus_its_short_course_part(
 def test_headline_says_how_helped_splits_into_s85_starts_and_short_courses(
     scenario: Scenario, default_result
 ) -> None:  # type: ignore[no-untyped-def]
-    from sim.explain_report import explain_headline, player_label
+    from sim.present.explain_report import explain_headline, player_label
 
     res = default_result
     direct = run_experiment(scenario, models=["base", "changed"], replications=3)

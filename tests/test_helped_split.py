@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from sim import i18n
 from sim.cli import app
+from sim.present import i18n
 
 from .conftest import SCENARIOS
 
@@ -118,7 +118,7 @@ def _kpi_means(page: str, metric: str, lang: str) -> list[float]:
 
 @pytest.mark.parametrize("lang", i18n.LANGS)
 def test_report_key_figures_and_headline_split_helped(run: tuple[Path, str], lang: str) -> None:
-    from sim.report import headline, write_report
+    from sim.present.report import headline, write_report
 
     folder, _ = run
     want = _rebuilt(folder)

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.scenario import read_referral_days
+from sim.model.scenario import read_referral_days
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 BASE = HOSTILE / "base.yaml"

@@ -20,11 +20,11 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.console import TABLE_METRICS, fmt, summary_table
-from sim.experiment import ExperimentResult, run_experiment
-from sim.metrics import metric_difference, metric_interval, unspent_to_mention
-from sim.report import headline, write_report
-from sim.results import manifest, write_results
+from sim.model.metrics import metric_difference, metric_interval, unspent_to_mention
+from sim.present.console import TABLE_METRICS, fmt, summary_table
+from sim.present.report import headline, write_report
+from sim.run.experiment import ExperimentResult, run_experiment
+from sim.store.results import manifest, write_results
 
 from .conftest import SCENARIOS, make_scenario
 
@@ -196,8 +196,8 @@ def test_console_format_of_an_interval() -> None:
 
 def test_sweep_cells_with_no_spread_say_so() -> None:
     """The sweep report and the sweep console table read ci_low = ci_high back from the CSV."""
-    from sim import i18n
-    from sim.metrics import Interval
+    from sim.model.metrics import Interval
+    from sim.present import i18n
 
     assert i18n.fmt_ci(5.0, 5.0, 5.0, "en", 1) == "5.0 (no spread)"
     assert i18n.fmt_ci(5.0, 5.0, 5.0, "da", 1) == "5,0 (ingen spredning)"

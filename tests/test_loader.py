@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.loader import (
+from sim.config.loader import (
     ScenarioError,
     apply_overrides,
     dump_resolved,
@@ -376,7 +376,7 @@ def test_version() -> None:
 
 def test_cli_and_loader_import_no_heavy_modules() -> None:
     code = (
-        "import sys, sim.cli, sim.loader; "
+        "import sys, sim.cli, sim.config.loader; "
         "heavy = [m for m in ('numpy', 'simpy', 'plotly', 'polars') if m in sys.modules]; "
         "print(heavy)"
     )

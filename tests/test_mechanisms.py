@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from sim.engine import SUPPORT, Staff
-from sim.experiment import run_experiment
-from sim.metrics import Interval
+from sim.model.engine import SUPPORT, Staff
+from sim.model.metrics import Interval
+from sim.run.experiment import run_experiment
 
 from .conftest import make_scenario
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.loader import load_scenario
+from sim.config.loader import load_scenario
 
 from .conftest import SCENARIOS, make_scenario, odder_data
 

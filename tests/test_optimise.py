@@ -12,10 +12,11 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from sim.citizens import WEEKS_PER_YEAR
 from sim.cli import app
-from sim.metrics import Interval
-from sim.optimise import (
+from sim.model.citizens import WEEKS_PER_YEAR
+from sim.model.metrics import Interval
+from sim.model.scenario import Scenario
+from sim.run.optimise import (
     Candidate,
     binding,
     fine_grid,
@@ -25,7 +26,6 @@ from sim.optimise import (
     rank,
     share_grid,
 )
-from sim.scenario import Scenario
 
 ZERO = {"authority_hours": 0, "provider_hours": 0, "duration_weeks": 0}
 

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.output import lock_path
+from sim.store.output import lock_path
 
 from .conftest import SCENARIOS
 
@@ -42,10 +42,10 @@ def one_line_error(output: str) -> str:
 
 @pytest.fixture
 def no_simulation(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    import sim.experiment
+    import sim.run.experiment
 
     started: list[str] = []
-    monkeypatch.setattr(sim.experiment, "execute", lambda *a, **k: started.append("x") or [])
+    monkeypatch.setattr(sim.run.experiment, "execute", lambda *a, **k: started.append("x") or [])
     return started
 
 
@@ -143,7 +143,7 @@ def test_report_into_a_read_only_folder_is_refused(tmp_path: Path) -> None:
 
 def _fail_outside_tmp(monkeypatch: pytest.MonkeyPatch, fail_in: Path) -> None:
     """Make writing tables into ``fail_in`` fail as a full disk does (ENOSPC), after the work."""
-    import sim.results as results
+    import sim.store.results as results
 
     real = results.write_tables
 

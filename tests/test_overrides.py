@@ -17,8 +17,8 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.loader import load_scenario
-from sim.scenario import PRESETS, VisitationModel, preset_settings
+from sim.config.loader import load_scenario
+from sim.model.scenario import PRESETS, VisitationModel, preset_settings
 
 from .conftest import SCENARIOS, odder_data
 

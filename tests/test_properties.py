@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from sim.loader import ScenarioError, dump_resolved, load_scenario_text
+from sim.config.loader import ScenarioError, dump_resolved, load_scenario_text
 
 ODDER = Path(__file__).resolve().parents[1] / "scenarios" / "odder.yaml"
 

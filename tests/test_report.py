@@ -14,16 +14,16 @@ from typing import Any
 import polars as pl
 import pytest
 
-from sim import i18n
-from sim.i18n import LABELS
-from sim.plots import (
+from sim.present import i18n
+from sim.present.i18n import LABELS
+from sim.present.plots import (
     compare_figures,
     fig_differences,
     load_results,
     model_styles,
     report_figures,
 )
-from sim.report import (
+from sim.present.report import (
     ImageExportError,
     ensure_image_export,
     headline,
@@ -60,7 +60,7 @@ def test_both_languages_have_the_same_keys() -> None:
 def test_every_scenario_field_and_distribution_parameter_has_a_label() -> None:
     from pydantic import BaseModel
 
-    from sim import distributions, scenario
+    from sim.model import distributions, scenario
 
     names: set[str] = set()
     seen: set[type] = set()

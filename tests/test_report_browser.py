@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.plots import load_results, report_figures
-from sim.report import FIGURES_DIR, find_browser, write_report
+from sim.present.plots import load_results, report_figures
+from sim.present.report import FIGURES_DIR, find_browser, write_report
 
 from .report_data import build_results
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim import sweep as sweep_mod
+from sim.app import sweep as sweep_mod
+from sim.app.sweep import SWEEP_TABLES
 from sim.cli import app
-from sim.sweep import SWEEP_TABLES
 
 from .test_sweep import write
 

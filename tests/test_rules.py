@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from sim.citizens import WEEKS_PER_YEAR
-from sim.pathway import Simulation
-from sim.scenario import Scenario, deep_merge
+from sim.model.citizens import WEEKS_PER_YEAR
+from sim.model.pathway import Simulation
+from sim.model.scenario import Scenario, deep_merge
 
 from .conftest import odder_data
 
@@ -222,7 +222,7 @@ def test_post_goal_hours_follow_hours_adjusted_at_review(
 def _staff(authority: float, provider: float, queue: str = "fifo") -> Any:
     import simpy
 
-    from sim.engine import Staff
+    from sim.model.engine import Staff
 
     return Staff(simpy.Environment(), authority, provider, queue)  # type: ignore[arg-type]
 
@@ -258,7 +258,7 @@ def test_a_saturated_authority_does_not_idle_the_provider_beside_a_waiting_list(
     support waiting list is long, the provider's idle hours (capacity minus every held hour, from
     the weekly series) stay below two mean awards a week; keeping hours back for the whole backlog
     idled ~80 hours a week."""
-    from sim.pathway import TIMESERIES_COLUMNS
+    from sim.model.pathway import TIMESERIES_COLUMNS
 
     from .conftest import make_scenario
 
@@ -287,8 +287,8 @@ def test_a_saturated_authority_does_not_idle_the_provider_beside_a_waiting_list(
 def test_floors_on_drawn_values_are_documented_and_applied(tmp_path: Path) -> None:
     """A need or weeks to goal of 0 cannot run (progress = granted / need); the documented floors
     apply to draws below them and to nothing above."""
-    from sim.citizens import CitizenFactory
-    from sim.scenario import MIN_NEED_HOURS_PER_WEEK, MIN_WEEKS_TO_GOAL, json_schema
+    from sim.model.citizens import CitizenFactory
+    from sim.model.scenario import MIN_NEED_HOURS_PER_WEEK, MIN_WEEKS_TO_GOAL, json_schema
 
     props = json_schema()["$defs"]["Segment"]["properties"]
     assert f"{MIN_NEED_HOURS_PER_WEEK:g}" in props["need_hours_per_week"]["description"]
@@ -326,7 +326,7 @@ def test_joint_waits_have_the_spread_of_coordinating_a_meeting(
 ) -> None:
     """With roomy staff nothing queues, so the time to decision is the joint intake's fixed 3.7
     weeks plus the coordination delay: its median and 90th percentile are the distribution's."""
-    from sim.experiment import run_experiment
+    from sim.run.experiment import run_experiment
 
     from .conftest import make_scenario
     from .test_mechanisms import ROOMY
@@ -442,7 +442,7 @@ def test_review_hours_from_free_hours_cost_support_capacity() -> None:
     provider hours from the provider's free hours leaves fewer for support starts, so on the same
     citizens the waiting list is longer in every replication than when they are taken inside
     the citizens' support."""
-    from sim.experiment import run_experiment
+    from sim.run.experiment import run_experiment
 
     from .conftest import make_scenario
 
@@ -509,7 +509,7 @@ def test_reviews_first_shortens_review_waits_at_a_saturated_authority() -> None:
     behind it, so support runs on past the goals until its review happens. Served before new
     intake, reviews happen sooner: fewer weeks of support after the goals in every replication,
     and new intake waits longer for its decision."""
-    from sim.experiment import run_experiment
+    from sim.run.experiment import run_experiment
 
     from .conftest import make_scenario
 
@@ -558,8 +558,8 @@ def test_review_rules_are_stated_in_console_manifest_and_report(
     from ruamel.yaml import YAML
     from typer.testing import CliRunner
 
-    from sim import i18n
     from sim.cli import app
+    from sim.present import i18n
 
     data = odder_data()
     data.update(review_priority=priority, review_provider_hours=hours)
@@ -702,7 +702,7 @@ def test_every_distribution_matches_its_parameters(spec: dict[str, Any]) -> None
     import numpy as np
     from pydantic import TypeAdapter
 
-    from sim.distributions import Distribution
+    from sim.model.distributions import Distribution
 
     dist = TypeAdapter(Distribution).validate_python(spec)
     mean, sd = _moments(spec)

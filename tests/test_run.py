@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from sim import eventlog
 from sim.cli import app
+from sim.model import eventlog
 
 from .conftest import SCENARIOS
 
@@ -117,7 +117,7 @@ def test_bad_set_names_the_argument(tmp_path: Path) -> None:
 
 def test_failed_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run that fails half-way leaves neither the folder nor its temporary twin."""
-    import sim.results as results
+    import sim.store.results as results
 
     def boom(folder: Path, result: object) -> None:
         (folder / "replications.csv").write_text("partial")
@@ -170,7 +170,7 @@ def test_saved_scenario_spells_out_presets(tmp_path: Path) -> None:
     assert run([str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", *FAST])[0] == 0
     from ruamel.yaml import YAML
 
-    from sim.loader import load_scenario
+    from sim.config.loader import load_scenario
 
     text = (out / "scenario.yaml").read_text(encoding="utf-8")
     spelled = YAML(typ="safe").load(text)["models"]

@@ -1,4 +1,4 @@
-"""The warm-up check (sim.settle, issue 9 item 5): MSER-5 and the trend test on series with a known
+"""The warm-up check (run.settle, issue 9 item 5): MSER-5 and the trend test on series with a known
 answer, and the warning end to end on queues whose growth queueing theory gives."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from sim import settle
 from sim.cli import app
-from sim.loader import dump_resolved
-from sim.theory import mmc_scenario
+from sim.config.loader import dump_resolved
+from sim.model.theory import mmc_scenario
+from sim.run import settle
 
 WEEKS_PER_YEAR = 365 / 7
 

@@ -22,12 +22,8 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from sim import i18n
-from sim import sweep as sweep_mod
-from sim.cli import app
-from sim.loader import ScenarioError
-from sim.scenario import SweepRange
-from sim.sweep import (
+from sim.app import sweep as sweep_mod
+from sim.app.sweep import (
     SWEEP_TABLES,
     LocalExecutor,
     auto_batch,
@@ -36,6 +32,10 @@ from sim.sweep import (
     plan_sweep,
     run_sweep,
 )
+from sim.cli import app
+from sim.config.loader import ScenarioError
+from sim.model.scenario import SweepRange
+from sim.present import i18n
 
 from .conftest import odder_data
 
@@ -582,7 +582,7 @@ def test_scheduler_that_does_not_answer_is_a_clear_error(grid_file: Path, tmp_pa
 
 def synthetic_sweep(folder: Path, shift: float) -> Path:
     """A 3 x 3 sweep folder whose joint - classic difference is ``x - shift`` with CI +-1."""
-    from sim.sweep_report import load_sweep
+    from sim.present.sweep_report import load_sweep
 
     del load_sweep
     folder.mkdir(parents=True)
@@ -621,7 +621,7 @@ def synthetic_sweep(folder: Path, shift: float) -> Path:
 def test_heatmap_draws_break_even_contours_only_where_the_ci_crosses_zero(
     tmp_path: Path, shift: float, contours: int
 ) -> None:
-    from sim.sweep_report import load_sweep, render_sweep_report, sweep_figures
+    from sim.present.sweep_report import load_sweep, render_sweep_report, sweep_figures
 
     res = load_sweep(synthetic_sweep(tmp_path / "s", shift))
     for lang in ("en", "da"):
@@ -645,7 +645,7 @@ def test_heatmap_draws_break_even_contours_only_where_the_ci_crosses_zero(
 
 
 def test_one_parameter_sweep_has_lines_but_no_heatmap(tmp_path: Path) -> None:
-    from sim.sweep_report import load_sweep, render_sweep_report, sweep_figures
+    from sim.present.sweep_report import load_sweep, render_sweep_report, sweep_figures
 
     folder = synthetic_sweep(tmp_path / "s", 0.0)
     points = pl.read_csv(folder / "points.csv")

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from sim.experiment import run_experiment
-from sim.metrics import erlang_c_wait, t_interval
-from sim.pathway import STAGES, Simulation
+from sim.model.metrics import erlang_c_wait, t_interval
+from sim.model.pathway import STAGES, Simulation
+from sim.run.experiment import run_experiment
 
 from .conftest import make_scenario, mmc_scenario
 

@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.experiment import ExperimentResult, RepTask, execute
-from sim.metrics import Interval, difference_bounds, metric_interval, t_interval
-from sim.scenario import MECHANISMS, Scenario
+from sim.model.metrics import Interval, difference_bounds, metric_interval, t_interval
+from sim.model.scenario import MECHANISMS, Scenario
+from sim.run.experiment import ExperimentResult, RepTask, execute
 
 EXPLAIN_METRICS: tuple[str, ...] = (
     "helped_per_year",
@@ -554,7 +554,7 @@ def contribution_rows(result: ExplainResult) -> list[dict[str, Any]]:
     """Long table: method, metric, step, player, mean and 95 % CI, and the player's smallest and
     largest mean contribution over the orders simulated (``ExplainResult.order_range``; the same
     under both methods); plus the total per metric, which no order changes."""
-    from sim.metrics import unit_of
+    from sim.model.metrics import unit_of
 
     rows: list[dict[str, Any]] = []
     for method in result.methods():

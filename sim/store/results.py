@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sim import settle
-from sim.experiment import ExperimentResult, iter_timeseries_rows
-from sim.integrity import with_checksums
-from sim.metrics import Interval, unit_of, unspent_dkk
+from sim.model.metrics import Interval, unit_of, unspent_dkk
+from sim.run import settle
+from sim.run.experiment import ExperimentResult, iter_timeseries_rows
+from sim.store.integrity import with_checksums
 
 PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
 
@@ -195,7 +195,7 @@ def difference_rows(result: ExperimentResult) -> list[dict[str, Any]]:
 
 
 def write_tables(folder: Path, result: ExperimentResult) -> None:
-    """The four result tables (CSV), and the warm-up check (settling.csv, see sim.settle)."""
+    """The four result tables (CSV), and the warm-up check (settling.csv, see sim.run.settle)."""
     rep_cols = ["replication", "model", "metric", "value", "unit"]
     sum_cols = ["model", "metric", "unit", "mean", "ci_low", "ci_high", "sd", "n"]
     diff_cols = ["comparison", "model", "baseline", "metric", "unit", "mean", "ci_low",
@@ -212,8 +212,8 @@ def write_events(
     folder: Path, result: ExperimentResult, fmt: str, start_date: dt.date | None = None
 ) -> Path:
     """The per-citizen event log, one row per activity, for process-mining tools (columns and
-    types in ``sim.eventlog``); timestamps count from ``start_date`` (default 2026-01-01)."""
-    from sim import eventlog
+    types in ``sim.model.eventlog``); timestamps count from ``start_date`` (default 2026-01-01)."""
+    from sim.model import eventlog
 
     df = eventlog.frame(result.events, start_date or eventlog.START_DATE)
     return eventlog.write(df, folder, fmt)
@@ -283,7 +283,7 @@ def write_results(
 ) -> Path:
     """Write a complete results folder atomically and return its path.
 
-    The manifest records a checksum of every table (``sim.integrity``), verified when the folder is
+    The manifest records a checksum of every table (``store.integrity``), checked when the folder is
     read again.
     """
     with atomic_dir(final) as tmp:
@@ -317,12 +317,12 @@ def run_to_folder(
     """Run the scenario's experiment and write its results folder atomically at ``out``.
 
     When ``out`` cannot be written after the work, the results go to a rescue folder and
-    ``sim.output.OutputError`` names it (nothing computed is lost to a full disk).
+    ``sim.store.output.OutputError`` names it (nothing computed is lost to a full disk).
     """
     import time
 
-    from sim.experiment import run_experiment
-    from sim.output import write_or_rescue
+    from sim.run.experiment import run_experiment
+    from sim.store.output import write_or_rescue
 
     start = time.perf_counter()
     result = run_experiment(
@@ -336,7 +336,7 @@ def run_to_folder(
     wall = time.perf_counter() - start
     events = None
     if events_format:
-        from sim.eventlog import START_DATE
+        from sim.model.eventlog import START_DATE
 
         start = (events_start or START_DATE).isoformat()
         events = {"events": {"format": events_format, "start_date": start}}

@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from sim.values import number_only
+from sim.model.values import number_only
 
 # Strict: true/false and text ("3.0", "3,5") are errors where a number belongs.
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(number_only)]

@@ -19,10 +19,16 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim import eventlog
-from sim.citizens import DAYS_PER_WEEK, WEEKS_PER_YEAR, Citizen, CitizenFactory, referral_times
-from sim.distributions import Fixed
-from sim.engine import (
+from sim.model import eventlog
+from sim.model.citizens import (
+    DAYS_PER_WEEK,
+    WEEKS_PER_YEAR,
+    Citizen,
+    CitizenFactory,
+    referral_times,
+)
+from sim.model.distributions import Fixed
+from sim.model.engine import (
     CASEWORK,
     CATEGORIES,
     DOCUMENTATION,
@@ -33,9 +39,9 @@ from sim.engine import (
     Staff,
     to_units,
 )
-from sim.metrics import STAGES, Level, StageBook, wait_summary
-from sim.scenario import Activity, Scenario, VisitationModel
-from sim.streams import Buffered, generator
+from sim.model.metrics import STAGES, Level, StageBook, wait_summary
+from sim.model.scenario import Activity, Scenario, VisitationModel
+from sim.model.streams import Buffered, generator
 
 Process = Generator[simpy.Event, Any, None]
 INTAKE, HANDOFF, SUPPORT_QUEUE, IN_SUPPORT = range(len(STAGES))
@@ -79,7 +85,7 @@ class RepResult:
     metrics: dict[str, float]
     diagnostics: dict[str, Any]
     timeseries: np.ndarray
-    events: Any  # the replication's raw event rows as a table (``sim.eventlog.raw_frame``) or None
+    events: Any  # the replication's raw event rows as a table (``eventlog.raw_frame``) or None
 
 
 TIMESERIES_COLUMNS: tuple[str, ...] = (

@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario import (
+from sim.model.scenario import (
     MIN_NEED_HOURS_PER_WEEK,
     MIN_WEEKS_TO_GOAL,
     CsvArrivals,
     PoissonArrivals,
     Scenario,
 )
-from sim.streams import CHUNK, generator
+from sim.model.streams import CHUNK, generator
 
 DAYS_PER_WEEK = 7.0
 WEEKS_PER_YEAR = 365.0 / 7.0

@@ -27,9 +27,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sim.distributions import Distribution, Fixed
-from sim.referrals import locate, read_referral_days
-from sim.values import count_only, flag_only, number_only
+from sim.model.distributions import Distribution, Fixed
+from sim.model.referrals import locate, read_referral_days
+from sim.model.values import count_only, flag_only, number_only
 
 # Strict: true/false, text ("3.0", "3,5") and an empty value are errors where a number belongs.
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(number_only)]

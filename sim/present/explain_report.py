@@ -18,17 +18,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim import i18n
-from sim.i18n import t
-from sim.integrity import with_checksums
-from sim.plots import FONT, INK, model_styles
-from sim.results import _write_csv, atomic_dir, git_revision, package_versions
+from sim.present import i18n
+from sim.present.i18n import t
+from sim.present.plots import FONT, INK, model_styles
+from sim.store.integrity import with_checksums
+from sim.store.results import _write_csv, atomic_dir, git_revision, package_versions
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from sim.explain import Contribution, ExplainResult
-    from sim.optimise import Candidate, OptimiseResult
+    from sim.run.explain import Contribution, ExplainResult
+    from sim.run.optimise import Candidate, OptimiseResult
 
 UP, DOWN, TOTAL = "#1b3a6b", "#e69f00", "#6b6b6b"
 """Waterfall colours: a rise, a fall (they differ in lightness too) and the total."""
@@ -615,7 +615,7 @@ def _page(title: str, body: str, lang: str) -> str:
     """A whole page with plotly.js inlined once, in the head; nothing fetched from the network."""
     from plotly.offline import get_plotlyjs
 
-    from sim.report import CSS
+    from sim.present.report import CSS
 
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
@@ -1043,11 +1043,11 @@ def write_explain(
 ) -> Path:
     """contributions.csv, contributions_by_replication.csv, hybrids.csv, scenario.yaml,
     manifest.json and report.html (plus figures/*.png on request), written atomically."""
-    from sim.explain import contribution_rows, hybrid_rows
+    from sim.run.explain import contribution_rows, hybrid_rows
 
     figs = explain_figures(res, lang) if png else {}
     if png:
-        from sim.report import ensure_image_export
+        from sim.present.report import ensure_image_export
 
         ensure_image_export()
     with atomic_dir(final) as tmp:
@@ -1065,7 +1065,7 @@ def write_explain(
         )
         (tmp / "report.html").write_text(render_explain(res, lang, final.name), encoding="utf-8")
         if png:
-            from sim.report import export_pngs
+            from sim.present.report import export_pngs
 
             export_pngs(figs, tmp / "figures")
     return final
@@ -1117,10 +1117,10 @@ def write_optimise(
 ) -> Path:
     """candidates.csv, chosen.csv, scenario.yaml, manifest.json and report.html (plus
     figures/optimise_curve.png on request), written atomically."""
-    from sim.optimise import candidate_rows, chosen_rows
+    from sim.run.optimise import candidate_rows, chosen_rows
 
     if png:
-        from sim.report import ensure_image_export
+        from sim.present.report import ensure_image_export
 
         ensure_image_export()
     chosen = chosen_rows(res)
@@ -1134,7 +1134,7 @@ def write_optimise(
         )
         (tmp / "report.html").write_text(render_optimise(res, lang, final.name), encoding="utf-8")
         if png:
-            from sim.report import export_pngs
+            from sim.present.report import export_pngs
 
             export_pngs({"optimise_curve": fig_curve(res, lang)}, tmp / "figures")
     return final

@@ -596,7 +596,7 @@ _EN: dict[str, str] = {
     "op.stage_fine": "fine",
     "op.stage_confirm": "re-run",
     "op.stage_current": "scenario's staffing",
-    # ---------------------------------------------------------------- settling (sim.settle)
+    # ---------------------------------------------------------------- settling (sim.run.settle)
     "settle.grows": "Not settled: under {model} {series} still grows by {n} citizens a year "
     "after the warm-up (95 % CI {low} to {high}; {years} years measured), so the figures "
     "depend on how long the run is.",
@@ -1197,7 +1197,7 @@ _DA: dict[str, str] = {
     "op.stage_fine": "fin",
     "op.stage_confirm": "gentaget",
     "op.stage_current": "scenariets bemanding",
-    # ---------------------------------------------------------------- settling (sim.settle)
+    # ---------------------------------------------------------------- settling (sim.run.settle)
     "settle.grows": "Ikke i ligevægt: med {model} vokser {series} stadig med {n} borgere om året "
     "efter indkøringsperioden (95 %-KI {low} til {high}; {years} år målt), så tallene "
     "afhænger af, hvor lang kørslen er.",
@@ -1274,7 +1274,7 @@ def metric_unit(metric: str, csv_unit: str | None = None) -> str:
         return "hours/year"
     if csv_unit:
         return csv_unit
-    from sim.metrics import unit_of
+    from sim.model.metrics import unit_of
 
     return unit_of(metric)
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.metrics import t_quantile_975
+from sim.model.metrics import t_quantile_975
 
 BATCH = 5
 """MSER-5: batch means of 5 observations (weeks)."""
@@ -52,7 +52,7 @@ SERIES: tuple[str, ...] = (
     "handoff_citizens",
     "support_citizens",
 )
-"""The weekly series tested, the waiting list first (see sim.pathway.TIMESERIES_COLUMNS)."""
+"""The weekly series tested, the waiting list first (see sim.model.pathway.TIMESERIES_COLUMNS)."""
 TABLE = "settling.csv"
 COLUMNS = (
     "model",
@@ -213,7 +213,7 @@ def check_series(
 
 def check_result(result: Any) -> list[SeriesVerdict]:
     """Every model's verdict on every tested series of an ExperimentResult."""
-    from sim.pathway import TIMESERIES_COLUMNS
+    from sim.model.pathway import TIMESERIES_COLUMNS
 
     warmup = result.scenario.experiment.warmup_weeks
     out = []
@@ -250,7 +250,7 @@ def read_table(folder: Path) -> list[dict[str, Any]]:
 def warnings(rows: Sequence[dict[str, Any]], lang: str = "en") -> list[str]:
     """The sentences to show, per model whose series still trend after the warm-up: the largest
     trend, and the warm-up MSER-5 suggests when it is longer than the one used."""
-    from sim import i18n
+    from sim.present import i18n
 
     out: list[str] = []
     for m in dict.fromkeys(r["model"] for r in rows):

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.metrics import Interval, metric_difference, metric_interval
-from sim.pathway import TIMESERIES_COLUMNS, RepResult, Simulation
-from sim.scenario import Scenario
+from sim.model.metrics import Interval, metric_difference, metric_interval
+from sim.model.pathway import TIMESERIES_COLUMNS, RepResult, Simulation
+from sim.model.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,11 @@ def execute(
 ) -> list[list[RepResult]]:
     """Run tasks serially (``jobs == 1``) or on local worker processes; results in task order.
 
-    The workers are those of ``sim.workers.WorkerPool``: stopped at once on Ctrl-C or SIGTERM,
+    The workers are those of ``sim.run.workers.WorkerPool``: stopped at once on Ctrl-C or SIGTERM,
     gone when this process dies, and tasks lost with a killed worker run once more (then
     ``WorkerLost``). An exception in a task is raised here.
     """
-    from sim.workers import WorkerPool
+    from sim.run.workers import WorkerPool
 
     results: list[list[RepResult] | None] = [None] * len(tasks)
     done = 0

@@ -31,7 +31,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
 __all__ = [
     "MAX_BYTES",
@@ -201,7 +201,7 @@ def load_scenario_text(
     """
     from pydantic import ValidationError
 
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
     data = _parse(text, source_name)
     origins = _apply(data, overrides)
@@ -775,7 +775,7 @@ def _message(err: ErrorDetails, where: _Where) -> str:
 
 def _text_hint(found: Any) -> str:
     """'; hint' for a text where a number belongs (``45 uger``, ``3,5``), else ""."""
-    from sim.values import text_hint
+    from sim.model.values import text_hint
 
     hint = text_hint(found) if isinstance(found, str) else ""
     return f"; {hint}" if hint else ""

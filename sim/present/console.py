@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.experiment import ExperimentResult
-from sim.i18n import t
-from sim.metrics import Interval, unit_of, unspent_dkk
-from sim.report import unspent_notes
+from sim.model.metrics import Interval, unit_of, unspent_dkk
+from sim.present.i18n import t
+from sim.present.report import unspent_notes
+from sim.run.experiment import ExperimentResult
 
 TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
     ("helped_per_year", "Helped (started support)", 1),
@@ -131,10 +131,10 @@ def print_result(result: ExperimentResult, console: Console) -> None:
 
 
 def print_settling(result: ExperimentResult, console: Console) -> None:
-    """A warning per model whose stage counts still trend after the warm-up (sim.settle)."""
+    """A warning per model whose stage counts still trend after the warm-up (sim.run.settle)."""
     from rich.text import Text
 
-    from sim import settle
+    from sim.run import settle
 
     for w in settle.warnings([v.row() for v in settle.check_result(result)], "en"):
         console.print(Text.assemble(("Warning: ", "bold yellow"), w))

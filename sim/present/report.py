@@ -19,16 +19,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim import i18n, settle
-from sim.i18n import t
-from sim.metrics import unspent_to_mention
-from sim.plots import Results, Stat, compare_figures, load_results, report_figures, run_labels
+from sim.model.metrics import unspent_to_mention
+from sim.present import i18n
+from sim.present.i18n import t
+from sim.present.plots import (
+    Results,
+    Stat,
+    compare_figures,
+    load_results,
+    report_figures,
+    run_labels,
+)
+from sim.run import settle
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
     from pydantic import BaseModel
 
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
 REPORT_NAME = "report.html"
 FIGURES_DIR = "figures"
@@ -304,7 +312,7 @@ def cautions(res: Results, lang: str = "en") -> list[str]:
                     end=i18n.fmt_num(end, lang, 0),
                 )
             )
-    out.extend(settle.warnings(settle.read_table(res.folder), lang))  # not settled (sim.settle)
+    out.extend(settle.warnings(settle.read_table(res.folder), lang))  # not settled (sim.run.settle)
     if 0 < res.n_replications < 10:
         out.append(t("warn.few_reps", lang, n=res.n_replications))
     budget = float(res.manifest.get("budget_dkk_per_year") or math.nan)
@@ -330,7 +338,7 @@ def load_scenario(folder: Path) -> Scenario:
     """The resolved scenario saved in a results folder."""
     from ruamel.yaml import YAML
 
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
     data = YAML(typ="rt").load((folder / "scenario.yaml").read_text(encoding="utf-8"))
     return Scenario.model_validate(data)
@@ -413,7 +421,7 @@ def scenario_params(sc: Scenario) -> list[Param]:
 
 def mechanism_params(sc: Scenario, models: Sequence[str]) -> list[tuple[Param, list[Any]]]:
     """Each mechanism setting with its value in every model of ``models``."""
-    from sim.scenario import MECHANISMS
+    from sim.model.scenario import MECHANISMS
 
     per_model = {
         m: {p.key: p for p in walk(sc.model(m), skip=("extends", "description"))} for m in models

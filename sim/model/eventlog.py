@@ -1,6 +1,6 @@
 """The per-citizen event log: one definition of its columns, their types and meanings.
 
-The engine (``sim.pathway``) appends one raw row per activity when it starts and fills in the end
+The engine (``model.pathway``) appends one raw row per activity when it starts and fills in the end
 when it finishes; ``raw_frame`` types one replication's rows and ``frame`` turns those of every
 replication into the written table. Every
 column has an explicit type here, because a table whose types are guessed from its first rows

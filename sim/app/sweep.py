@@ -42,7 +42,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from sim import __version__
-from sim.loader import (
+from sim.config.loader import (
     Problem,
     ScenarioError,
     load_scenario,
@@ -50,10 +50,10 @@ from sim.loader import (
     parse_override,
     set_path,
 )
-from sim.workers import WorkerPool
+from sim.run.workers import WorkerPool
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario, Sweep, SweepRange
+    from sim.model.scenario import Scenario, Sweep, SweepRange
 
 __all__ = [
     "SWEEP_TABLES",
@@ -103,7 +103,7 @@ def parameter_values(spec: list[Any] | SweepRange) -> list[Any]:
     A range whose start, stop and step are whole numbers gives ints, so that
     ``{start: 2, stop: 10, step: 2}`` can sweep an integer setting such as replications.
     """
-    from sim.scenario import SweepRange
+    from sim.model.scenario import SweepRange
 
     if isinstance(spec, SweepRange):
         values = spec.values()
@@ -242,7 +242,7 @@ def _point_data(base: dict[str, Any], values: Mapping[str, Any]) -> dict[str, An
     that model as ``extends: joint``, so the rest of the preset is kept. Raises KeyError or
     IndexError (with a readable message) when a path cannot be followed.
     """
-    from sim.scenario import PRESETS
+    from sim.model.scenario import PRESETS
 
     data = copy.deepcopy(base)
     data.pop("sweep", None)
@@ -258,7 +258,7 @@ def _point_data(base: dict[str, Any], values: Mapping[str, Any]) -> dict[str, An
 
 def _overrides_for(base: dict[str, Any], values: Mapping[str, Any]) -> list[str]:
     """The same changes as ``_point_data``, as ``key.path=value`` overrides for the loader."""
-    from sim.scenario import PRESETS
+    from sim.model.scenario import PRESETS
 
     out = ["sweep=null"]
     models = base.get("models") if isinstance(base.get("models"), dict) else {}
@@ -314,7 +314,7 @@ class _Located:
 
 
 def _validate(data: dict[str, Any], base_dir: Path, allow_outside: bool = False) -> Scenario:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
     context = {"base_dir": base_dir, "allow_outside_paths": allow_outside}
     return Scenario.model_validate(data, context=context)
@@ -370,7 +370,7 @@ def _plan_file(
     """Check one scenario file and its sweep; the points, or every problem found."""
     from pydantic import ValidationError
 
-    from sim.scenario import SweepRange
+    from sim.model.scenario import SweepRange
 
     source = str(path)
     try:
@@ -555,7 +555,7 @@ def run_batch(task: BatchTask) -> BatchResult:
     Replication r of every model uses the stream key ``(point stream key, r)``: common random
     numbers within the point, independent streams across points.
     """
-    from sim.experiment import RepTask, run_task
+    from sim.run.experiment import RepTask, run_task
 
     start = time.perf_counter()
     rows: list[tuple[int, str, dict[str, float]]] = []
@@ -589,7 +589,7 @@ def _error_text(exc: BaseException) -> str:
 
 def make_tasks(points: Sequence[Point], batch: int) -> list[BatchTask]:
     """Tasks of ``batch`` replications for each point, in point order."""
-    from sim.experiment import resolve_fte
+    from sim.run.experiment import resolve_fte
 
     tasks = []
     for p in points:
@@ -648,7 +648,7 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 class LocalExecutor:
-    """Local worker processes (``sim.workers.WorkerPool``); ``jobs=1`` runs in this process.
+    """Local worker processes (``sim.run.workers.WorkerPool``); ``jobs=1`` runs in this process.
 
     The pool is the one ``run``, ``explain`` and ``optimise`` use: workers stop on Ctrl-C or
     SIGTERM without finishing their batch, die with this process, and batches lost with a killed
@@ -667,7 +667,9 @@ class LocalExecutor:
         return f"local, {self.jobs} process{'es' * (self.jobs > 1)}"
 
     def __enter__(self) -> LocalExecutor:
-        self._pool = WorkerPool(self.jobs, preload=["sim.sweep", "sim.experiment"]).__enter__()
+        self._pool = WorkerPool(
+            self.jobs, preload=["sim.app.sweep", "sim.run.experiment"]
+        ).__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -824,7 +826,7 @@ def point_status(folder: Path, point_id: str) -> str | None:
 
 def _point_intact(folder: Path, point_id: str) -> bool:
     """Whether a stored point's replications.csv is there and matches its checksum (if any)."""
-    from sim.integrity import sha256_of
+    from sim.store.integrity import sha256_of
 
     path = _point_dir(folder, point_id) / "replications.csv"
     if not path.is_file():
@@ -848,9 +850,9 @@ def _write_point(
     """Store one point atomically: resolved scenario, replication rows or error, point.json."""
     import polars as pl
 
-    from sim.loader import dump_resolved
-    from sim.metrics import unit_of
-    from sim.results import atomic_dir
+    from sim.config.loader import dump_resolved
+    from sim.model.metrics import unit_of
+    from sim.store.results import atomic_dir
 
     final = _point_dir(folder, point.point_id)
     if final.exists():  # a failed point being retried
@@ -872,7 +874,7 @@ def _write_point(
             ).write_csv(tmp / "replications.csv", float_precision=None)
         else:
             (tmp / "error.txt").write_text((detail or error) + "\n", encoding="utf-8")
-        from sim.integrity import table_checksums
+        from sim.store.integrity import table_checksums
 
         meta = {
             "checksums": table_checksums(tmp, ["replications.csv"]),
@@ -897,7 +899,7 @@ def _write_point(
 def _rerunnable(point: Point) -> Scenario:
     """The point's scenario with its stream key spelled out and a referral CSV path made
     absolute, so `sim run` on it reproduces the point's numbers exactly, from anywhere."""
-    from sim.scenario import CsvArrivals
+    from sim.model.scenario import CsvArrivals
 
     sc = point.scenario
     exp = sc.experiment.model_copy(update={"stream_key": point.stream_key})
@@ -932,7 +934,7 @@ def assemble_tables(folder: Path, plan: SweepPlan) -> dict[str, int]:
     """
     import polars as pl
 
-    from sim.metrics import metric_difference, metric_interval, unit_of
+    from sim.model.metrics import metric_difference, metric_interval, unit_of
 
     params = list(plan.parameters)
     pts: dict[str, list[Any]] = {c: [] for c in ("point", "point_id", "source")}
@@ -1068,7 +1070,7 @@ def _manifest(
     batch: int | None = None,
     checksums: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    from sim.results import git_revision, package_versions
+    from sim.store.results import git_revision, package_versions
 
     first = plan.points[0].scenario if plan.points else None
     return {
@@ -1147,7 +1149,7 @@ def run_sweep(
     def write_manifest(
         status: str, counts: dict[str, int] | None = None, n: int = 0, final: bool = False
     ) -> None:
-        from sim.integrity import table_checksums
+        from sim.store.integrity import table_checksums
 
         meta = _manifest(
             plan,
@@ -1165,7 +1167,7 @@ def run_sweep(
 
     failed: list[tuple[Point, str]] = []
     size = 0
-    from sim.results import remove_stale_temporaries
+    from sim.store.results import remove_stale_temporaries
 
     # Start the workers first: a cluster that cannot be reached leaves no folder behind.
     with executor if todo else contextlib.nullcontext():
@@ -1248,7 +1250,7 @@ def choose_folder(
     """The folder to write: ``out``, or with ``resume`` the newest sweep folder of this sweep,
     else a new ``root/<sweep>/<run-id>``. Raises FileExistsError for a folder that cannot be used.
     """
-    from sim.results import new_run_dir
+    from sim.store.results import new_run_dir
 
     if out is not None:
         if out.exists() and any(out.iterdir()):
@@ -1272,8 +1274,8 @@ def sweep_table(folder: Path, metric: str = "helped_per_year", limit: int = 40) 
     import polars as pl
     from rich.table import Table
 
-    from sim.console import fmt
-    from sim.metrics import Interval
+    from sim.model.metrics import Interval
+    from sim.present.console import fmt
 
     points = pl.read_csv(folder / "points.csv", infer_schema_length=None)
     summary = pl.read_csv(folder / "summary.csv", infer_schema_length=None)

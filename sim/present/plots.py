@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sim import i18n
-from sim.i18n import t
+from sim.present import i18n
+from sim.present.i18n import t
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

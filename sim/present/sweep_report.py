@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim import i18n
-from sim.i18n import t
+from sim.present import i18n
+from sim.present.i18n import t
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -322,7 +322,7 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from sim.plots import model_styles
+    from sim.present.plots import model_styles
 
     vals = _point_values(res)
     all_x = [v[x] for v in vals.values() if v[x] is not None]
@@ -597,7 +597,7 @@ def sweep_figures(
 def _points_table(res: SweepResults, metric: str, lang: str) -> str:
     import polars as pl
 
-    from sim.report import esc
+    from sim.present.report import esc
 
     params = res.parameters
     head = [t("sweep.col.point", lang), *(param_title(k, lang, []) for k in params)]
@@ -662,7 +662,7 @@ def render_sweep_report(
     import polars as pl
     from plotly.offline import get_plotlyjs
 
-    from sim.report import CSS, PLOTLY_CONFIG, esc
+    from sim.present.report import CSS, PLOTLY_CONFIG, esc
 
     i18n.check_lang(lang)
     figs = figs if figs is not None else sweep_figures(res, lang, metric)

@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.citizens import WEEKS_PER_YEAR
-from sim.experiment import ExperimentResult, run_experiment
-from sim.metrics import Interval, metric_interval, paired_interval
-from sim.scenario import MECHANISMS, OptimiseStaffing, Scenario
+from sim.model.citizens import WEEKS_PER_YEAR
+from sim.model.metrics import Interval, metric_interval, paired_interval
+from sim.model.scenario import MECHANISMS, OptimiseStaffing, Scenario
+from sim.run.experiment import ExperimentResult, run_experiment
 
 CONFIRM_KEY = 0x0C0F
 """Mixed into the confirmation's stream keys: other citizens than the search (and `sim run`) saw."""
@@ -195,7 +195,7 @@ def evaluate(
 
     A share of ``None`` stands for the scenario's own staffing (fixed FTEs or share).
     """
-    from sim.explain import with_models
+    from sim.run.explain import with_models
 
     extra: dict[str, dict[str, Any]] = {}
     fte: dict[str, tuple[float, float]] = {}

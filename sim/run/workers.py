@@ -1,8 +1,8 @@
 """Local worker processes that stop with their parent, and SIGTERM handled like Ctrl-C.
 
 One pool for every command that runs tasks on local processes (``run``, ``explain``,
-``optimise`` through ``sim.experiment.execute``, and ``sweep``'s local mode through
-``sim.sweep.LocalExecutor``), so they all behave the same way when something goes wrong:
+``optimise`` through ``sim.run.experiment.execute``, and ``sweep``'s local mode through
+``sim.app.sweep.LocalExecutor``), so they all behave the same way when something goes wrong:
 
 - **Interrupted** (Ctrl-C, or SIGTERM inside :func:`sigterm_as_interrupt`): tasks not started are
   cancelled and the workers are terminated at once, without waiting for running replications
@@ -126,7 +126,7 @@ class WorkerPool:
     def __init__(
         self,
         jobs: int,
-        preload: Sequence[str] = ("sim.experiment",),
+        preload: Sequence[str] = ("sim.run.experiment",),
         notice: Callable[[str], None] | None = None,
     ) -> None:
         self.jobs = max(1, int(jobs))

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
 MB = 1024 * 1024
 PROCESS_BYTES = 110 * MB
@@ -138,7 +138,7 @@ def _env(name: str, default: float) -> float:
 
 def referrals_per_replication(scenario: Scenario, base_dir: Path | None = None) -> float:
     """Expected new referrals in one replication (the whole horizon, warm-up included)."""
-    from sim.scenario import CsvArrivals
+    from sim.model.scenario import CsvArrivals
 
     exp = scenario.experiment
     arrivals = scenario.arrivals
