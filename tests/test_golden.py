@@ -36,9 +36,14 @@ COMMANDS = {
 
 
 def _tables(folder: Path) -> dict[str, str]:
-    """sha256 of every CSV below ``folder``, by path relative to it."""
+    """sha256 of every CSV below ``folder``, by path relative to it; the checkout's own path
+    (a sweep's points.csv names its source file) is replaced by ``<root>``, so the hashes hold in
+    any clone."""
+    root = str(ROOT).encode()
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(folder)): hashlib.sha256(
+            p.read_bytes().replace(root, b"<root>")
+        ).hexdigest()
         for p in sorted(folder.rglob("*.csv"))
     }
 
