@@ -27,6 +27,7 @@ test: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(STAMP)

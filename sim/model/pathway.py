@@ -279,6 +279,7 @@ class Simulation:
         )
         self.s_rework = self._step("re-assessment", m.rework.reassessment, CASEWORK)
         r = m.review
+        self.review_steps: tuple[Step, ...]
         if r.joint:
             self.review_steps = (
                 self._review_step("joint review meeting", [(r.meeting, MEETING)]),
@@ -667,6 +668,7 @@ class Simulation:
         if self.events is None:
             fast = self._review_unlogged(step, held_units, first)
             if fast is not False:
+                assert fast is not True  # the fast path answers an event, None or False
                 return fast
         staff = self.staff
         provider = staff.provider
