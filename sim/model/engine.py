@@ -1,4 +1,4 @@
-"""Staff capacity as pools of hours per week, booked by activities and support (MODEL.md section 5).
+"""Staff capacity as pools of hours per week, booked by activities and support (docs/model.md §4).
 
 A pool's capacity and every holding are integers in minutes per week, so a pool never drifts: after
 any sequence of bookings and releases it is exactly back at its capacity. Each holding carries a

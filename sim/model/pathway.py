@@ -1,4 +1,4 @@
-"""The citizen's pathway through one visitation model (MODEL.md section 6), on the staff pools.
+"""The citizen's pathway through one visitation model (docs/model.md §5-6), on the staff pools.
 
 One parameterised pathway serves every model: first contact (the authority's assessment alone, or
 the joint meeting), decision (possibly at a committee's next meeting), handoff, the provider's

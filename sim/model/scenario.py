@@ -1,7 +1,7 @@
 """The scenario schema: the single source of truth for validation, defaults, JSON Schema and docs.
 
 A scenario describes one municipality (budget, staff, citizens, referrals), the visitation models to
-compare (each a named set of mechanism settings, see MODEL.md section 6) and the experiment. Unknown
+compare (each a named set of mechanism settings, see docs/model.md §6) and the experiment. Unknown
 keys are errors everywhere. Units are in the key names (``_weeks``, ``_hours``, ``_dkk``...) or in
 the field descriptions that ``sim schema`` carries.
 """

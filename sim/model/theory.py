@@ -1,4 +1,4 @@
-"""Configurations of the engine for which queueing theory gives the answer (MODEL.md section 9)."""
+"""Configurations of the engine for which queueing theory gives the answer (docs/model.md §9)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sim.model.scenario import Scenario, all_mechanisms_off
 def mmc_scenario(
     rate_per_week: float, servers: int, hours: float, mean_weeks: float, **experiment: Any
 ) -> Scenario:
-    """The M/M/c configuration of MODEL.md section 9: zero-effort, zero-delay intake, one segment
+    """The M/M/c configuration of docs/model.md §9: zero-effort, zero-delay intake, one segment
     of constant need ``hours``, exponential support durations, no review overshoot, and a provider
     capacity of exactly ``servers * hours`` hours per week."""
     data = {
