@@ -105,10 +105,11 @@ def yearly_means(series: Sequence[float], start_week: int, weeks: int = BLOCK_WE
     out)."""
     x = np.asarray(series, dtype=float)[start_week:]
     years = x.size // weeks
-    return x[: years * weeks].reshape(years, weeks).mean(axis=1)
+    means: np.ndarray = x[: years * weeks].reshape(years, weeks).mean(axis=1)
+    return means
 
 
-def slope(values: Sequence[float]) -> float:
+def slope(values: Sequence[float] | np.ndarray) -> float:
     """Least-squares slope of ``values`` against 0, 1, 2, ... (per step)."""
     y = np.asarray(values, dtype=float)
     t = np.arange(y.size, dtype=float)
