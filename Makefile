@@ -26,6 +26,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(STAMP)

@@ -886,7 +886,7 @@ def explain(
         typer.Option(
             "--order",
             help="Order of the switches, comma-separated (a+b switches a and b together); "
-            "unlisted mechanisms follow in MODEL.md's order. Default: MODEL.md's order.",
+            "unlisted mechanisms follow in the order of docs/model.md §6. Default: that order.",
         ),
     ] = None,
     shapley: Annotated[

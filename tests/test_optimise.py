@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.model.citizens import WEEKS_PER_YEAR
 from sim.model.metrics import Interval
-from sim.model.scenario import Scenario
+from sim.model.scenario import Scenario, all_mechanisms_off
 from sim.run.optimise import (
     Candidate,
     binding,
@@ -26,8 +26,6 @@ from sim.run.optimise import (
     rank,
     share_grid,
 )
-
-ZERO = {"authority_hours": 0, "provider_hours": 0, "duration_weeks": 0}
 
 
 def two_stage(
@@ -45,25 +43,10 @@ def two_stage(
     ``need`` provider hours a week for exactly ``weeks`` weeks. Everything else is instant and
     free. 10 FTE of 16 productive hours a week in all (160 h/week), both groups at the same cost,
     so an authority share ``s`` gives ``160 s`` and ``160 (1 - s)`` hours a week."""
-    model = {
-        "extends": "classic",
-        "first_contact": {
-            "joint": False,
-            "meeting": {"authority_hours": authority_hours, "duration_weeks": 1}
-            if authority_hours
-            else ZERO,
-            "assessment": ZERO,
-            "documentation": ZERO,
-            "delay_weeks": 0,
-        },
-        "decision": {"committee_cadence_weeks": 0, "work": ZERO, "delay_weeks": 0},
-        "handoff": {"enabled": False, "order": ZERO, "transfer_delay_weeks": 0},
-        "startup_meeting": {"enabled": False, "meeting": ZERO, "plan": ZERO},
-        "accuracy": {"error_sd": 0.0},
-        "rework": {"probability": 0.0},
-        "routing": {"short_course_share": 0.0},
-        "review": {"cadence_weeks": 0, "adjust_hours": 0.0},
-    }
+    model = all_mechanisms_off()
+    if authority_hours:
+        meeting = {"authority_hours": authority_hours, "duration_weeks": 1}
+        model["first_contact"]["meeting"] = meeting
     group = {"fte_cost_dkk_per_year": 100_000, "hours_per_week": 16, "productive_share": 1.0}
     return {
         "name": "two_stage",

@@ -1,4 +1,4 @@
-"""Checks that tie the model to theory (MODEL.md section 9): Erlang C, Little's law,
+"""Checks that tie the model to theory (docs/model.md §9): Erlang C, Little's law,
 conservation, the budget identity, and pools that never drift."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -31,32 +31,47 @@ WEEKS_PER_YEAR = 365.0 / 7.0
 _MONTH_ENDS = list(accumulate((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)))
 
 
-class Citizen:
-    """One referral and its fixed attributes, plus the times the pathway stamps on it."""
+class Drawn:
+    """The attributes a citizen gets at referral, each drawn from its own named stream (see
+    ``CitizenFactory._draw``, which fills them by name). A new per-citizen draw is a field here and
+    its line in ``_draw``."""
+
+    __slots__ = ()
+    segment: int  # index into the scenario's segments
+    need: float  # true need, hours per week
+    weeks_to_goal: float  # weeks of support at the full need to reach the goals
+    goals: int  # goals in the plan (at least 1)
+    eligible: bool  # whether the citizen qualifies for § 85 support
+    z_error: float  # standard normal: the assessment error
+    u_route: float  # uniform: routing (short course or § 85)
+    u_rework: float  # uniform: whether a handoff needs rework
+    u_reref: float  # uniform: whether the citizen is referred again after exit
+    dropout_weeks: float  # weeks in support before dropping out (inf: never)
+    patience_weeks: float  # weeks on the waiting list before giving up (inf: never)
+
+
+DRAWN: tuple[str, ...] = tuple(Drawn.__annotations__)
+"""The drawn attributes' names, in declaration order."""
+
+
+class Citizen(Drawn):
+    """One referral, its drawn attributes (``Drawn``), and the times the pathway stamps on it."""
 
     __slots__ = (
         "decided_at",
-        "dropout_weeks",
-        "eligible",
         "goal_at",
-        "goals",
         "granted",
         "id",
-        "need",
-        "patience_weeks",
         "progress",
         "referred_at",
-        "segment",
         "stage",
         "stage_since",
         "started_at",
         "stretch_from",
-        "u_reref",
-        "u_rework",
-        "u_route",
-        "weeks_to_goal",
-        "z_error",
+        *DRAWN,
     )
+    granted: float
+    stretch_from: float
 
     def __init__(self, cid: int, referred_at: float) -> None:
         self.id = cid
@@ -70,6 +85,22 @@ class Citizen:
         # reached; ``granted`` (hours per week) and ``stretch_from`` (since when they have run
         # unchanged) are set beside it.
         self.goal_at: float | None = None
+
+
+def _filler(names: tuple[str, ...]) -> Callable[[Citizen, tuple[Any, ...]], None]:
+    """``fill(citizen, row)``: one row of a chunk into the slots ``names``, by a single tuple
+    unpacking generated once (as ``dataclasses`` generates ``__init__``). The hot path then runs
+    the same bytecode as a hand-written unpacking, without a lock-step list to keep by hand; a
+    loop of setattr calls costs four times as much per citizen."""
+    if not all(n.isidentifier() for n in names):
+        raise ValueError(f"not attribute names: {names}")
+    namespace: dict[str, Any] = {}
+    exec(f"def fill(c, row):\n    ({', '.join(f'c.{n}' for n in names)},) = row\n", namespace)
+    fill: Callable[[Citizen, tuple[Any, ...]], None] = namespace["fill"]
+    return fill
+
+
+_fill = _filler(DRAWN)
 
 
 class CitizenFactory:
@@ -113,8 +144,10 @@ class CitizenFactory:
         self._rows: list[tuple[Any, ...]] = []
         self._i = 0
 
-    def _refill(self) -> None:
-        n, r = CHUNK, self._rng
+    def _draw(self, n: int) -> dict[str, np.ndarray]:
+        """The next ``n`` citizens' attributes, one array per ``Drawn`` field, by name. Each comes
+        from its own stream (one call per chunk), so the order of the lines does not matter."""
+        r = self._rng
         seg = np.minimum(
             np.searchsorted(self._cum, r["segment"].random(n), side="right"), len(self._segs) - 1
         )
@@ -126,25 +159,25 @@ class CitizenFactory:
             need = np.where(mask, s.need_hours_per_week.sample(rn, n), need)
             weeks = np.where(mask, s.weeks_to_goal.sample(rw, n), weeks)
             goals = np.where(mask, s.goals.sample(rg, n), goals)
-        eligible = r["eligible"].random(n) < self._eligible_p[seg]
-        dropout = _scaled(r["dropout"].standard_exponential(n), self._dropout_scale)
-        patience = _scaled(r["abandon"].standard_exponential(n), self._abandon_scale)
-        self._rows = list(
-            zip(
-                seg.tolist(),
-                np.maximum(need, MIN_NEED_HOURS_PER_WEEK).tolist(),
-                np.maximum(weeks, MIN_WEEKS_TO_GOAL).tolist(),
-                np.maximum(np.rint(goals), 1).astype(int).tolist(),
-                eligible.tolist(),
-                r["error"].standard_normal(n).tolist(),
-                r["route"].random(n).tolist(),
-                r["rework"].random(n).tolist(),
-                r["rereferral"].random(n).tolist(),
-                dropout.tolist(),
-                patience.tolist(),
-                strict=True,
-            )
-        )
+        return {
+            "segment": seg,
+            "need": np.maximum(need, MIN_NEED_HOURS_PER_WEEK),
+            "weeks_to_goal": np.maximum(weeks, MIN_WEEKS_TO_GOAL),
+            "goals": np.maximum(np.rint(goals), 1).astype(int),
+            "eligible": r["eligible"].random(n) < self._eligible_p[seg],
+            "z_error": r["error"].standard_normal(n),
+            "u_route": r["route"].random(n),
+            "u_rework": r["rework"].random(n),
+            "u_reref": r["rereferral"].random(n),
+            "dropout_weeks": _scaled(r["dropout"].standard_exponential(n), self._dropout_scale),
+            "patience_weeks": _scaled(r["abandon"].standard_exponential(n), self._abandon_scale),
+        }
+
+    def _refill(self) -> None:
+        cols = self._draw(CHUNK)
+        if cols.keys() != set(DRAWN):
+            raise AssertionError(f"_draw fills {sorted(cols)}, Drawn declares {sorted(DRAWN)}")
+        self._rows = list(zip(*(cols[name].tolist() for name in DRAWN), strict=True))
         self._i = 0
 
     def make(self, cid: int, referred_at: float) -> Citizen:
@@ -152,19 +185,7 @@ class CitizenFactory:
         if self._i >= len(self._rows):
             self._refill()
         c = Citizen(cid, referred_at)
-        (
-            c.segment,
-            c.need,
-            c.weeks_to_goal,
-            c.goals,
-            c.eligible,
-            c.z_error,
-            c.u_route,
-            c.u_rework,
-            c.u_reref,
-            c.dropout_weeks,
-            c.patience_weeks,
-        ) = self._rows[self._i]
+        _fill(c, self._rows[self._i])
         self._i += 1
         return c
 

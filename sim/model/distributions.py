@@ -164,7 +164,8 @@ class Empirical(_Dist):
         if self.weights is None:
             return None
         w = np.asarray(self.weights, dtype=float)
-        return w / w.sum()
+        p: np.ndarray = w / w.sum()
+        return p
 
     def mean(self) -> float:
         p = self._p()

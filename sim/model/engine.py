@@ -1,4 +1,4 @@
-"""Staff capacity as pools of hours per week, booked by activities and support (MODEL.md section 5).
+"""Staff capacity as pools of hours per week, booked by activities and support (docs/model.md §4).
 
 A pool's capacity and every holding are integers in minutes per week, so a pool never drifts: after
 any sequence of bookings and releases it is exactly back at its capacity. Each holding carries a
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 import simpy
-from simpy.core import NORMAL
+from simpy.core import NORMAL  # type: ignore[attr-defined]  # simpy leaves it out of __all__
 
 SUPPORT, MEETING, CASEWORK, DOCUMENTATION = 0, 1, 2, 3
 CATEGORIES = ("support", "meetings", "casework", "documentation")
@@ -124,7 +124,7 @@ class Booking:
     )
 
     def __init__(
-        self, event: simpy.Event, parts: tuple[Part, ...], needs_provider: bool, seq: int
+        self, event: DeferredTimeout, parts: tuple[Part, ...], needs_provider: bool, seq: int
     ) -> None:
         self.event, self.parts, self.needs_provider, self.seq = event, parts, needs_provider, seq
         self.started = False
@@ -143,7 +143,7 @@ class DeferredTimeout(simpy.Event):
     def start(self, delay: float, finish: Callable[[simpy.Event], None] | None) -> None:
         """Fire ``delay`` days from now; ``finish`` (the release) runs before anyone waiting."""
         if finish is not None:
-            self.callbacks.insert(0, finish)  # type: ignore[union-attr]
+            self.callbacks.insert(0, finish)
         self._ok = True
         self._value = None
         self.env.schedule(self, NORMAL, delay)

@@ -128,7 +128,8 @@ def frame(parts: list[Any], start_date: dt.date = START_DATE) -> Any:
         .then(pl.lit(OPEN))
         .otherwise(pl.lit(COMPLETE)),
     )
-    return df.select([c.name for c in COLUMNS]).cast(schema())
+    # schema() is typed loosely (polars is imported lazily), the mapping is of polars types.
+    return df.select([c.name for c in COLUMNS]).cast(schema())  # type: ignore[arg-type]
 
 
 def write(df: Any, folder: Path, fmt: str) -> Path:

@@ -1,4 +1,4 @@
-"""What is measured (MODEL.md section 7): streaming collectors during a run, pure statistics after.
+"""What is measured (docs/model.md §7): streaming collectors during a run, pure statistics after.
 
 Collectors keep running sums and time integrals, not every event, so memory stays flat in the
 horizon. Only the waits of citizens referred inside the window are kept (one float each), because

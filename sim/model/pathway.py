@@ -1,4 +1,4 @@
-"""The citizen's pathway through one visitation model (MODEL.md section 6), on the staff pools.
+"""The citizen's pathway through one visitation model (docs/model.md §5-6), on the staff pools.
 
 One parameterised pathway serves every model: first contact (the authority's assessment alone, or
 the joint meeting), decision (possibly at a committee's next meeting), handoff, the provider's
@@ -279,6 +279,7 @@ class Simulation:
         )
         self.s_rework = self._step("re-assessment", m.rework.reassessment, CASEWORK)
         r = m.review
+        self.review_steps: tuple[Step, ...]
         if r.joint:
             self.review_steps = (
                 self._review_step("joint review meeting", [(r.meeting, MEETING)]),
@@ -667,6 +668,7 @@ class Simulation:
         if self.events is None:
             fast = self._review_unlogged(step, held_units, first)
             if fast is not False:
+                assert fast is not True  # the fast path answers an event, None or False
                 return fast
         staff = self.staff
         provider = staff.provider

@@ -1,7 +1,7 @@
 """The scenario schema: the single source of truth for validation, defaults, JSON Schema and docs.
 
 A scenario describes one municipality (budget, staff, citizens, referrals), the visitation models to
-compare (each a named set of mechanism settings, see MODEL.md section 6) and the experiment. Unknown
+compare (each a named set of mechanism settings, see docs/model.md §6) and the experiment. Unknown
 keys are errors everywhere. Units are in the key names (``_weeks``, ``_hours``, ``_dkk``...) or in
 the field descriptions that ``sim schema`` carries.
 """
@@ -456,17 +456,37 @@ class VisitationModel(Strict):
         return value
 
 
-MECHANISMS: tuple[str, ...] = (
-    "first_contact",
-    "decision",
-    "handoff",
-    "startup_meeting",
-    "accuracy",
-    "rework",
-    "routing",
-    "review",
+MECHANISMS: tuple[str, ...] = tuple(
+    name for name in VisitationModel.model_fields if name not in ("extends", "description")
 )
-"""The mechanisms of MODEL.md section 6, in the order of its table (the decomposition's default)."""
+"""The mechanisms: every setting of a visitation model but its base and description, in declaration
+order, which is the order of the table in docs/model.md section 5 (the decomposition's default)."""
+
+
+def all_mechanisms_off() -> dict[str, Any]:
+    """A model's settings with every mechanism off (a fresh copy; a model ``extends: classic`` with
+    them): no effort and no delay before support, no handoff or start-up meeting, an exact
+    assessment, no rework, no short courses, no reviews. Queueing theory gives the answer for it
+    (``sim.model.theory``), and tests switch one mechanism on against it."""
+    zero = {"authority_hours": 0, "provider_hours": 0, "duration_weeks": 0}
+    return {
+        "extends": "classic",
+        "first_contact": {
+            "joint": False,
+            "meeting": dict(zero),
+            "assessment": dict(zero),
+            "documentation": dict(zero),
+            "delay_weeks": 0,
+        },
+        "decision": {"committee_cadence_weeks": 0, "work": dict(zero), "delay_weeks": 0},
+        "handoff": {"enabled": False, "order": dict(zero), "transfer_delay_weeks": 0},
+        "startup_meeting": {"enabled": False, "meeting": dict(zero), "plan": dict(zero)},
+        "accuracy": {"error_sd": 0.0},
+        "rework": {"probability": 0.0},
+        "routing": {"short_course_share": 0.0},
+        "review": {"cadence_weeks": 0, "adjust_hours": 0.0},
+    }
+
 
 CLASSIC: dict[str, Any] = {"description": "Classic, top-down: assess alone, decide, hand over."}
 JOINT: dict[str, Any] = {

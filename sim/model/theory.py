@@ -1,36 +1,18 @@
-"""Configurations of the engine for which queueing theory gives the answer (MODEL.md section 9)."""
+"""Configurations of the engine for which queueing theory gives the answer (docs/model.md §9)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sim.model.scenario import Scenario
+from sim.model.scenario import Scenario, all_mechanisms_off
 
 
 def mmc_scenario(
     rate_per_week: float, servers: int, hours: float, mean_weeks: float, **experiment: Any
 ) -> Scenario:
-    """The M/M/c configuration of MODEL.md section 9: zero-effort, zero-delay intake, one segment
+    """The M/M/c configuration of docs/model.md §9: zero-effort, zero-delay intake, one segment
     of constant need ``hours``, exponential support durations, no review overshoot, and a provider
     capacity of exactly ``servers * hours`` hours per week."""
-    zero = {"authority_hours": 0, "provider_hours": 0, "duration_weeks": 0}
-    instant = {
-        "extends": "classic",
-        "first_contact": {
-            "joint": False,
-            "meeting": zero,
-            "assessment": zero,
-            "documentation": zero,
-            "delay_weeks": 0,
-        },
-        "decision": {"committee_cadence_weeks": 0, "work": zero, "delay_weeks": 0},
-        "handoff": {"enabled": False, "order": zero, "transfer_delay_weeks": 0},
-        "startup_meeting": {"enabled": False, "meeting": zero, "plan": zero},
-        "accuracy": {"error_sd": 0.0},
-        "rework": {"probability": 0.0},
-        "routing": {"short_course_share": 0.0},
-        "review": {"cadence_weeks": 0, "adjust_hours": 0.0},
-    }
     data = {
         "name": "mmc",
         "budget": {"annual_dkk": 1_000_000},
@@ -53,7 +35,7 @@ def mmc_scenario(
                 "eligible_probability": 1.0,
             }
         ],
-        "models": {"mmc": instant},
+        "models": {"mmc": all_mechanisms_off()},
         "compare": ["mmc"],
         "experiment": {
             "seed": 11,

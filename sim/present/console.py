@@ -134,9 +134,10 @@ def print_settling(result: ExperimentResult, console: Console) -> None:
     """A warning per model whose stage counts still trend after the warm-up (sim.run.settle)."""
     from rich.text import Text
 
+    from sim.present.settling import warnings
     from sim.run import settle
 
-    for w in settle.warnings([v.row() for v in settle.check_result(result)], "en"):
+    for w in warnings([v.row() for v in settle.check_result(result)], "en"):
         console.print(Text.assemble(("Warning: ", "bold yellow"), w))
 
 

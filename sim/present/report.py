@@ -30,7 +30,8 @@ from sim.present.plots import (
     report_figures,
     run_labels,
 )
-from sim.run import settle
+from sim.present.settling import warnings as settling_warnings
+from sim.store.settling import read_table as read_settling
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -312,7 +313,7 @@ def cautions(res: Results, lang: str = "en") -> list[str]:
                     end=i18n.fmt_num(end, lang, 0),
                 )
             )
-    out.extend(settle.warnings(settle.read_table(res.folder), lang))  # not settled (sim.run.settle)
+    out.extend(settling_warnings(read_settling(res.folder), lang))  # not settled
     if 0 < res.n_replications < 10:
         out.append(t("warn.few_reps", lang, n=res.n_replications))
     budget = float(res.manifest.get("budget_dkk_per_year") or math.nan)

@@ -1,4 +1,4 @@
-"""Replications of several models on common random numbers, and their statistics (MODEL.md 8).
+"""Replications of several models on common random numbers, and their statistics (docs/model.md §8).
 
 A replication task runs every requested model on the same citizens (streams keyed by seed and
 replication, never by model or worker). Tasks go to a process pool or run serially; results are

@@ -1,4 +1,4 @@
-"""Which mechanism makes the difference: the decomposition of MODEL.md section 6.
+"""Which mechanism makes the difference: the decomposition of docs/model.md §10.
 
 Between two visitation models (``from`` and ``to``) the mechanisms are switched from the first
 model's setting to the second's. Every intermediate model is a *hybrid*: the ``from`` settings with
@@ -96,8 +96,8 @@ def parse_order(text: str) -> list[Player]:
 
 
 def complete_order(players: Sequence[Player]) -> list[Player]:
-    """``players`` followed by every mechanism not yet in them, in the order of MODEL.md's table
-    (so the last hybrid is always the ``to`` model)."""
+    """``players`` followed by every mechanism not yet in them, in the order of docs/model.md
+    §6 (so the last hybrid is always the ``to`` model)."""
     named = {m for p in players for m in p.mechanisms}
     return [*players, *(Player(m, (m,)) for m in MECHANISMS if m not in named)]
 

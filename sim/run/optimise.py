@@ -1,5 +1,5 @@
 """The best staff mix for a budget: the authority/provider split that helps most citizens a year
-under a limit on the time to support start (MODEL.md section 3, "optimised split").
+under a limit on the time to support start (docs/model.md §2, staffing mode ``optimise``).
 
 The search respects simulation noise:
 

@@ -15,9 +15,9 @@ Two questions, asked per model of the weekly stage counts (waiting list and the 
    (``DRIFT_SHARE`` of the mean level, at least ``DRIFT_MIN_CITIZENS``), so a settled scenario with
    many replications is not flagged for a drift of a fraction of a citizen.
 
-The statistics are pure functions of arrays; the last section turns a verdict into the sentences
-the console and the report show. The check reads series the run already keeps: it costs
-milliseconds.
+The statistics are pure functions of arrays. ``sim.store.settling`` writes and reads the verdicts
+as ``settling.csv``; ``sim.present.settling`` turns them into the sentences the console and the
+report show. The check reads series the run already keeps: it costs milliseconds.
 
 References: K. P. White Jr. (1997), An effective truncation heuristic for bias reduction in
 simulation output, Simulation 69(6):323-334. K. Hoad, S. Robinson, R. Davies (2010), Automating
@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,7 +52,6 @@ SERIES: tuple[str, ...] = (
     "support_citizens",
 )
 """The weekly series tested, the waiting list first (see sim.model.pathway.TIMESERIES_COLUMNS)."""
-TABLE = "settling.csv"
 COLUMNS = (
     "model",
     "series",
@@ -68,6 +66,7 @@ COLUMNS = (
     "mser5_weeks_p90",
     "mser5_beyond_half",
 )
+"""The columns of ``settling.csv`` (``SeriesVerdict.row``; written by ``sim.store.settling``)."""
 
 
 # --------------------------------------------------------------------------- pure statistics
@@ -106,10 +105,11 @@ def yearly_means(series: Sequence[float], start_week: int, weeks: int = BLOCK_WE
     out)."""
     x = np.asarray(series, dtype=float)[start_week:]
     years = x.size // weeks
-    return x[: years * weeks].reshape(years, weeks).mean(axis=1)
+    means: np.ndarray = x[: years * weeks].reshape(years, weeks).mean(axis=1)
+    return means
 
 
-def slope(values: Sequence[float]) -> float:
+def slope(values: Sequence[float] | np.ndarray) -> float:
     """Least-squares slope of ``values`` against 0, 1, 2, ... (per step)."""
     y = np.asarray(values, dtype=float)
     t = np.arange(y.size, dtype=float)
@@ -223,70 +223,3 @@ def check_result(result: Any) -> list[SeriesVerdict]:
             j = TIMESERIES_COLUMNS.index(name)
             out.append(check_series(m, name, [r[:, j] for r in runs], warmup))
     return out
-
-
-def write_table(folder: Path, verdicts: Sequence[SeriesVerdict]) -> None:
-    """``settling.csv``: one row per model and series."""
-    import polars as pl
-
-    rows = [v.row() for v in verdicts]
-    df = pl.DataFrame(rows, schema=list(COLUMNS), orient="row") if rows else pl.DataFrame()
-    df.write_csv(folder / TABLE, float_precision=None)
-
-
-def read_table(folder: Path) -> list[dict[str, Any]]:
-    """The rows of a results folder's ``settling.csv`` ([] for a folder written before it)."""
-    import polars as pl
-
-    path = Path(folder) / TABLE
-    if not path.is_file():
-        return []
-    return pl.read_csv(path).to_dicts()
-
-
-# --------------------------------------------------------------------------- in words
-
-
-def warnings(rows: Sequence[dict[str, Any]], lang: str = "en") -> list[str]:
-    """The sentences to show, per model whose series still trend after the warm-up: the largest
-    trend, and the warm-up MSER-5 suggests when it is longer than the one used."""
-    from sim.present import i18n
-
-    out: list[str] = []
-    for m in dict.fromkeys(r["model"] for r in rows):
-        moving = [r for r in rows if r["model"] == m and _true(r["trend"])]
-        if not moving:
-            continue
-        worst = max(moving, key=lambda r: abs(r["slope_citizens_per_year"]))
-        rate = float(worst["slope_citizens_per_year"])
-        low, high = sorted(abs(float(worst[k])) for k in ("slope_ci_low", "slope_ci_high"))
-        out.append(
-            i18n.t(
-                "settle.grows" if rate > 0 else "settle.falls",
-                lang,
-                model=i18n.model_phrase(m, lang),
-                series=i18n.t(f"settle.series.{worst['series']}", lang),
-                n=i18n.fmt_num(abs(rate), lang, 1),
-                low=i18n.fmt_num(low, lang, 1),
-                high=i18n.fmt_num(high, lang, 1),
-                years=worst["years_tested"],
-            )
-        )
-        weeks = max(float(r["mser5_weeks_p90"]) for r in moving)
-        used = float(worst["warmup_weeks"])
-        if weeks > used:
-            out.append(
-                i18n.t(
-                    "settle.suggest",
-                    lang,
-                    model=i18n.model_phrase(m, lang),
-                    weeks=i18n.fmt_num(weeks, lang, 0),
-                    used=i18n.fmt_num(used, lang, 0),
-                )
-            )
-    return out
-
-
-def _true(value: Any) -> bool:
-    """A bool read back from CSV (polars reads true/false as booleans; be lenient)."""
-    return value is True or str(value).lower() == "true"

@@ -24,6 +24,7 @@ from typing import Any
 from sim.model.metrics import Interval, unit_of, unspent_dkk
 from sim.run import settle
 from sim.run.experiment import ExperimentResult, iter_timeseries_rows
+from sim.store import settling
 from sim.store.integrity import with_checksums
 
 PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
@@ -205,7 +206,7 @@ def write_tables(folder: Path, result: ExperimentResult) -> None:
     _write_csv(folder / "summary.csv", summary_rows(result), sum_cols)
     _write_csv(folder / "differences.csv", difference_rows(result), diff_cols)
     _write_csv(folder / "timeseries.csv", list(iter_timeseries_rows(result)), ts_cols)
-    settle.write_table(folder, settle.check_result(result))  # settling.csv: the warm-up check
+    settling.write_table(folder, settle.check_result(result))  # settling.csv: the warm-up check
 
 
 def write_events(
