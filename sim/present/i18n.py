@@ -6,15 +6,26 @@ files have the same keys and placeholders (a test checks it). Labels for
 metrics that follow a pattern (``{stage}_mean_citizens``, ``{group}_{category}_hours_per_year``)
 are composed once, below, from the stage, group and category names, so both languages get them.
 
-Numbers: ``en`` writes 1,234.5 and "16.5 M DKK"; ``da`` writes 1.234,5 and "16,5 mio. kr.".
-Negative numbers use the minus sign U+2212 in both.
+Numbers follow the CLDR rules of the file's ``[format] cldr`` locale, applied by Babel: ``en``
+writes 1,234.5 and "16.5 M DKK"; ``da`` writes 1.234,5 and "16,5 mio. kr." (the money patterns
+are labels). Negative numbers use the minus sign U+2212 in both.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
+from decimal import Decimal
 from pathlib import Path
+
+from babel.numbers import (
+    NumberPattern,
+    format_decimal,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_pattern,
+)
 
 MINUS = "\u2212"
 DASH = "\u2013"
@@ -28,21 +39,23 @@ LOCALE_DIR = Path(__file__).with_name("locales")
 """One TOML file per language (``en.toml``, ``da.toml`` ...): a new language is one file."""
 
 
-def read_locale(path: Path) -> dict[str, str]:
-    """The labels of one locale file, keyed ``section.name`` (the TOML table, then the key).
+def read_locale(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The labels of one locale file, keyed ``section.name`` (the TOML table, then the key), and
+    its ``[format]`` settings (``cldr``: the CLDR locale whose number rules Babel applies).
 
     Tables keep the file readable for a translator; keys are flattened back to the dotted names
     the code asks for, so a label's key is the same whichever file it comes from.
     """
     with path.open("rb") as f:
         data = tomllib.load(f)
+    formats = data.pop("format", {})
     out: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, dict):
             out.update({f"{key}.{name}": text for name, text in value.items()})
         else:
             out[key] = value
-    return out
+    return out, formats
 
 
 def _compose(d: dict[str, str]) -> dict[str, str]:
@@ -67,16 +80,39 @@ LANGS: tuple[str, ...] = tuple(
 )
 """The languages shipped as files, English (the reference every other file follows) first."""
 
-LABELS: dict[str, dict[str, str]] = {
-    lang: _compose(read_locale(LOCALE_DIR / f"{lang}.toml")) for lang in LANGS
-}
-"""Every label of reports and figures, per language; both languages have the same keys."""
+LABELS: dict[str, dict[str, str]] = {}
+"""Every label of reports and figures, per language; the shipped files have the same keys."""
+
+CLDR: dict[str, str] = {}
+"""Per language, the CLDR locale whose decimal mark and thousands separator Babel uses."""
+
+
+_RAW: dict[str, dict[str, str]] = {}
+"""Per language, the labels as the file has them (before the patterned metric labels)."""
+
+
+def add_locale(path: Path) -> str:
+    """Load the locale file ``path`` (its name is the language code) and return the code.
+
+    Labels the file lacks are taken from English, so a partial translation renders (part in
+    English) rather than failing; the shipped files are complete (a test checks it).
+    """
+    lang = path.stem
+    labels, formats = read_locale(path)
+    _RAW[lang] = _RAW.get("en", {}) | labels
+    LABELS[lang] = _compose(_RAW[lang])
+    CLDR[lang] = formats.get("cldr", lang)
+    return lang
+
+
+for _lang in LANGS:
+    add_locale(LOCALE_DIR / f"{_lang}.toml")
 
 
 def check_lang(lang: str) -> str:
     """``lang`` if it is a supported language, else a ValueError naming the choices."""
     if lang not in LABELS:
-        raise ValueError(f"unknown language {lang!r}; expected one of: {', '.join(LANGS)}")
+        raise ValueError(f"unknown language {lang!r}; expected one of: {', '.join(LABELS)}")
     return lang
 
 
@@ -159,14 +195,23 @@ def auto_digits(x: float) -> int:
     return 2
 
 
+@functools.lru_cache(maxsize=64)
+def _pattern(digits: int) -> NumberPattern:
+    """Babel's number pattern with thousands groups and exactly ``digits`` decimals."""
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits > 0 else ""))
+
+
 def fmt_num(x: float | None, lang: str, digits: int | None = None, *, sign: bool = False) -> str:
-    """A number with thousands separators in the language's style; "n/a" for NaN or None."""
+    """A number with thousands separators in the language's CLDR style (by Babel); "n/a" for NaN
+    or None.
+
+    The float goes to Babel as its exact decimal value, so it rounds as Python's own formatting
+    does (2.675 is 2.67499..., shown as 2.67), not as its shortest repr would.
+    """
     if x is None or not math.isfinite(x):
         return t("num.na", lang)
     d = auto_digits(x) if digits is None else digits
-    text = f"{abs(x):,.{d}f}"
-    if check_lang(lang) == "da":
-        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    text = format_decimal(Decimal(abs(x)), format=_pattern(d), locale=CLDR[check_lang(lang)])
     if round(x, d) < 0:
         text = MINUS + text
     elif sign and round(x, d) > 0:
@@ -216,14 +261,14 @@ def fmt_ci(
 def parse_num(text: str, lang: str) -> float:
     """The inverse of ``fmt_num`` (for tests and for reading a report back)."""
     s = text.strip().replace(MINUS, "-").replace("+", "")
-    if check_lang(lang) == "da":
-        return float(s.replace(".", "").replace(",", "."))
-    return float(s.replace(",", ""))
+    loc = CLDR[check_lang(lang)]
+    return float(s.replace(get_group_symbol(loc), "").replace(get_decimal_symbol(loc), "."))
 
 
 def plotly_separators(lang: str) -> str:
     """Plotly's ``layout.separators``: decimal mark, then thousands separator."""
-    return ",." if check_lang(lang) == "da" else ".,"
+    loc = CLDR[check_lang(lang)]
+    return get_decimal_symbol(loc) + get_group_symbol(loc)
 
 
 def fmt_exact(x: float, lang: str) -> str:
@@ -238,5 +283,5 @@ def fmt_exact(x: float, lang: str) -> str:
 
 
 def list_sep(lang: str) -> str:
-    """Separator of a list of numbers: "; " in Danish, where the comma is the decimal mark."""
-    return "; " if check_lang(lang) == "da" else ", "
+    """Separator of a list of numbers: "; " where the comma is the decimal mark (Danish)."""
+    return "; " if get_decimal_symbol(CLDR[check_lang(lang)]) == "," else ", "
