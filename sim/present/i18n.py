@@ -8,7 +8,8 @@ are composed once, below, from the stage, group and category names, so both lang
 
 Numbers follow the CLDR rules of the file's ``[format] cldr`` locale, applied by Babel: ``en``
 writes 1,234.5 and "16.5 M DKK"; ``da`` writes 1.234,5 and "16,5 mio. kr." (the money patterns
-are labels). Negative numbers use the minus sign U+2212 in both.
+are labels). The sign of a number is CLDR's too (a hyphen-minus in both); ``MINUS`` (U+2212) is
+the operator between two names ("joint − classic").
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from babel.numbers import (
     format_decimal,
     get_decimal_symbol,
     get_group_symbol,
+    get_minus_sign_symbol,
+    get_plus_sign_symbol,
     parse_pattern,
 )
 
 MINUS = "\u2212"
+"""The subtraction operator between two names in a heading; numbers take CLDR's sign."""
 DASH = "\u2013"
 
 STAGES: tuple[str, ...] = ("intake", "handoff", "support_queue", "support")
@@ -211,11 +215,12 @@ def fmt_num(x: float | None, lang: str, digits: int | None = None, *, sign: bool
     if x is None or not math.isfinite(x):
         return t("num.na", lang)
     d = auto_digits(x) if digits is None else digits
-    text = format_decimal(Decimal(abs(x)), format=_pattern(d), locale=CLDR[check_lang(lang)])
+    loc = CLDR[check_lang(lang)]
+    text = format_decimal(Decimal(abs(x)), format=_pattern(d), locale=loc)
     if round(x, d) < 0:
-        text = MINUS + text
+        text = get_minus_sign_symbol(loc) + text
     elif sign and round(x, d) > 0:
-        text = "+" + text
+        text = get_plus_sign_symbol(loc) + text
     return text
 
 
@@ -229,7 +234,7 @@ def fmt_dkk(x: float | None, lang: str) -> str:
 
 
 def fmt_range(lo: float, hi: float, lang: str, digits: int | None = None) -> str:
-    """A range: "24–28", or "−12 to −8" when a bound is negative (a dash would read as minus)."""
+    """A range: "24–28", or "-12 to -8" when a bound is negative (a dash would read as minus)."""
     d = auto_digits(max(abs(lo), abs(hi))) if digits is None else digits
     a, b = fmt_num(lo, lang, d), fmt_num(hi, lang, d)
     if lo < 0 or hi < 0:
@@ -260,8 +265,9 @@ def fmt_ci(
 
 def parse_num(text: str, lang: str) -> float:
     """The inverse of ``fmt_num`` (for tests and for reading a report back)."""
-    s = text.strip().replace(MINUS, "-").replace("+", "")
     loc = CLDR[check_lang(lang)]
+    s = text.strip().replace(get_minus_sign_symbol(loc), "-").replace(MINUS, "-")
+    s = s.replace(get_plus_sign_symbol(loc), "").replace("+", "")
     return float(s.replace(get_group_symbol(loc), "").replace(get_decimal_symbol(loc), "."))
 
 
