@@ -30,13 +30,15 @@ from babel.numbers import (
     parse_pattern,
 )
 
+from sim.model import registry
+
 MINUS = "\u2212"
 """The subtraction operator between two names in a heading; numbers take CLDR's sign."""
 DASH = "\u2013"
 
-STAGES: tuple[str, ...] = ("intake", "handoff", "support_queue", "support")
-GROUPS: tuple[str, ...] = ("authority", "provider")
-CATEGORIES: tuple[str, ...] = ("support", "meetings", "casework", "documentation", "idle")
+STAGES: tuple[str, ...] = registry.STAGES
+GROUPS: tuple[str, ...] = registry.GROUPS
+CATEGORIES: tuple[str, ...] = registry.HOUR_CATEGORIES
 
 
 LOCALE_DIR = Path(__file__).with_name("locales")
@@ -140,20 +142,12 @@ def metric_label(metric: str, lang: str) -> str:
 
 
 def metric_unit(metric: str, csv_unit: str | None = None) -> str:
-    """The unit key of a metric (as in the results tables), corrected where the name is clearer.
-
-    Shares are shown as percentages. Hours per year are recognised from the name, because the
-    engine's ``unit_of`` labels ``support_hours_delivered_per_year`` as citizens/year.
-    """
-    if metric.endswith("_share"):
-        return "percent"
-    if "_hours" in metric and metric.endswith("_per_year"):
-        return "hours/year"
-    if csv_unit:
-        return csv_unit
-    from sim.model.metrics import unit_of
-
-    return unit_of(metric)
+    """The unit key of a metric's shown value, from the metric registry (a share is shown in
+    percent); for a name the registry does not know, the unit its results table gives."""
+    m = registry.lookup(metric)
+    if m is not None:
+        return m.display_unit
+    return csv_unit or ""
 
 
 def unit_label(unit: str, lang: str) -> str:
@@ -163,7 +157,8 @@ def unit_label(unit: str, lang: str) -> str:
 
 def metric_scale(metric: str) -> float:
     """Factor from the tables' value to the shown value (shares are shown in percent)."""
-    return 100.0 if metric.endswith("_share") else 1.0
+    m = registry.lookup(metric)
+    return m.scale if m is not None else 1.0
 
 
 def axis_title(label: str, unit: str, lang: str) -> str:
