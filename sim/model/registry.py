@@ -78,12 +78,12 @@ class Metric:
 
 
 def _m(name: str, unit: str, *shown: str) -> Metric:
-    """An entry with the defaults of its unit: shares in 0-1 shown in percent to 3 decimals in
-    the console, hours and money to whole numbers, the rest to one decimal."""
+    """An entry with the defaults of its unit: shares in 0-1 shown in percent to one decimal,
+    hours and money to whole numbers, the rest to one decimal."""
     if not set(shown) <= PLACES:
         raise ValueError(f"{name}: unknown places {sorted(set(shown) - PLACES)}")
     if unit == SHARE:
-        return Metric(name, unit, SHARE_BOUNDS, 100.0, "percent", 3, frozenset(shown))
+        return Metric(name, unit, SHARE_BOUNDS, 100.0, "percent", 1, frozenset(shown))
     digits = 0 if unit in (HOURS_PER_YEAR, DKK, DKK_PER_YEAR) else 1
     return Metric(name, unit, digits=digits, shown=frozenset(shown))
 
