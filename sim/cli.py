@@ -344,7 +344,7 @@ def run(
         except OutputError as exc:
             _write_failed(exc)
     console = Console(width=None if sys.stdout.isatty() else 120)
-    print_result(result, console)
+    print_result(result, console, lang)
     console.print(f"Results: {folder}")
     if report:
         console.print(f"Report:  {folder / 'report.html'}")

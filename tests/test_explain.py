@@ -357,7 +357,7 @@ def by_permutations(
 
 
 def headline_number(x: float) -> str:
-    return f"{x:+.1f}".replace("-", "−") if round(x, 1) != 0 else f"{abs(x):.1f}"
+    return f"{x:+.1f}" if round(x, 1) != 0 else f"{abs(x):.1f}"  # CLDR's minus: hyphen-minus
 
 
 @pytest.fixture(scope="module")

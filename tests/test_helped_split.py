@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.present import i18n
+from sim.present.console import row_label
 
 from .conftest import SCENARIOS
 
@@ -71,12 +72,14 @@ def _rebuilt(folder: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def _console_row(output: str, label: str) -> list[float]:
-    """The first number of each model's cell in the console's summary row ``label``."""
-    summary = output[: output.index("Paired differences")]
-    line = next(x for x in summary.splitlines() if label in x)
+def _console_row(output: str, metric: str, lang: str = "en") -> list[float]:
+    """The first number of each model's cell in the console's summary row of ``metric``, found
+    by the start of its label (the report's label; rich may wrap the rest)."""
+    summary = output[: output.index(i18n.t("console.differences_title", lang)[:12])]
+    start = row_label(metric, lang)[:24]
+    line = next(x for x in summary.splitlines() if start in x)
     cells = [c.strip() for c in line.split("│")[3:-1]]
-    return [float(c.split()[0].replace(",", "")) for c in cells]
+    return [i18n.parse_num(c.split()[0], lang) for c in cells]
 
 
 def test_console_shows_s85_starts_and_short_courses_summing_to_helped(
@@ -84,9 +87,9 @@ def test_console_shows_s85_starts_and_short_courses_summing_to_helped(
 ) -> None:
     folder, output = run
     want = _rebuilt(folder)
-    helped = _console_row(output, "Helped (started support)")
-    s85 = _console_row(output, i18n.t("console.s85_starts", "en").strip())
-    course = _console_row(output, i18n.t("console.short_course", "en").strip())
+    helped = _console_row(output, "helped_per_year")
+    s85 = _console_row(output, S85)
+    course = _console_row(output, COURSE)
     for k, m in enumerate(MODELS):
         assert s85[k] == pytest.approx(want[m][S85], abs=0.05)
         assert course[k] == pytest.approx(want[m][COURSE], abs=0.05)
@@ -98,11 +101,29 @@ def test_console_shows_s85_starts_and_short_courses_summing_to_helped(
 def test_console_shows_support_after_the_goals(run: tuple[Path, str]) -> None:
     folder, output = run
     want = _rebuilt(folder)
-    hours = _console_row(output, i18n.t("console.post_goal_hours", "en").strip())
-    weeks = _console_row(output, i18n.t("console.post_goal_weeks", "en").strip())
+    hours = _console_row(output, POST_HOURS)
+    weeks = _console_row(output, POST_WEEKS)
     for k, m in enumerate(MODELS):
         assert hours[k] == pytest.approx(want[m][POST_HOURS], abs=0.5)
         assert weeks[k] == pytest.approx(want[m][POST_WEEKS], abs=0.05)
+
+
+def test_the_console_speaks_the_language_of_the_run_with_the_reports_labels(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "da"
+    args = [str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", "--reps", "2"]
+    args += ["--set", "experiment.horizon_weeks=104", "--set", "experiment.warmup_weeks=26"]
+    res = CliRunner().invoke(app, ["run", *args, "--lang", "da", "--no-report"])
+    assert res.exit_code == 0, res.output
+    want = _rebuilt(out)
+    helped = _console_row(res.output, HELPED, "da")  # Danish numbers: 1.234,5
+    for k, m in enumerate(MODELS):
+        assert helped[k] == pytest.approx(want[m]["sum"], abs=0.05)
+    flat = " ".join(res.output.split())
+    assert i18n.t("note.helped_sum", "da") in flat
+    assert i18n.model_name("joint", "da") in flat
+    assert row_label(HELPED, "en")[:24] not in res.output
 
 
 def _kpi_means(page: str, metric: str, lang: str) -> list[float]:

@@ -113,7 +113,7 @@ def test_every_metric_of_a_run_has_a_label_and_a_unit(results: Path) -> None:
     [
         ("en", 1234.5, 1, "1,234.5"),
         ("da", 1234.5, 1, "1.234,5"),
-        ("en", -12.26, 1, "\u221212.3"),
+        ("en", -12.26, 1, "-12.3"),  # CLDR's minus sign for en and da is the hyphen-minus
         ("da", 1234567.0, 0, "1.234.567"),
         ("da", 0.5, 2, "0,50"),
     ],
@@ -131,7 +131,7 @@ def test_money_and_ranges() -> None:
     assert i18n.fmt_dkk(16.5e6, "da") == "16,5 mio. kr."
     assert i18n.fmt_dkk(121650.2, "da") == "121.650 kr."
     assert i18n.fmt_range(24, 28, "en", 0) == "24\u201328"
-    assert i18n.fmt_range(-8, -2, "da", 0) == "\u22128 til \u22122"
+    assert i18n.fmt_range(-8, -2, "da", 0) == "-8 til -2"
     assert i18n.fmt_num(math.nan, "da") == "ikke opgjort"
 
 

@@ -159,11 +159,12 @@ def test_a_queue_that_grows_is_reported_in_the_console_and_the_report(tmp_path: 
     row = table.filter(pl.col("series") == "support_queue_citizens").row(0, named=True)
     assert row["trend"]
     assert row["slope_ci_low"] <= WEEKS_PER_YEAR <= row["slope_ci_high"]
+    # The console speaks the run's language (--lang da), with the report's words.
     assert (
-        "Warning: Not settled: under the model mmc the waiting list for support still grows by"
-        in (console)
+        "Advarsel: Ikke i ligevægt: med modellen mmc vokser ventelisten til støtte stadig med"
+        in console
     )
-    assert "The truncation point (MSER-5) suggests a warm-up of at least" in console
+    assert "Afskæringspunktet (MSER-5) peger på en indkøringsperiode på mindst" in console
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Ikke i ligevægt: med modellen mmc vokser ventelisten til støtte stadig med" in html
     assert "Afskæringspunktet (MSER-5) peger på en indkøringsperiode på mindst" in html

@@ -212,41 +212,20 @@ def erlang_c_wait(arrival_rate: float, service_rate: float, servers: int) -> flo
 
 
 def unit_of(metric: str) -> str:
-    """The unit of a metric, read from its name (every reported figure names its unit)."""
-    if metric.endswith("_hours_per_year") or (metric.endswith("_per_year") and "_hours_" in metric):
-        return "hours/year"
-    if metric.endswith("_dkk_per_year"):
-        return "DKK/year"
-    if metric.endswith("_dkk"):
-        return "DKK"
-    if metric.endswith("_per_year"):
-        return "goals/year" if metric.startswith("goals") else "citizens/year"
-    if metric.endswith("_weeks") or metric.endswith("_weeks_per_episode"):
-        return "weeks"
-    if metric.endswith("_censored") or metric.endswith("_citizens"):
-        return "citizens"
-    if metric.endswith("_share"):
-        return "share (0-1)"
-    return ""
+    """The unit of a metric, from the metric registry ("" for a name the simulation does not
+    emit): every reported figure names its unit."""
+    from sim.model.registry import unit_of as registry_unit  # the registry imports this module
 
-
-_UNIT_BOUNDS: dict[str, Bounds] = {
-    "citizens/year": (0.0, math.inf),
-    "goals/year": (0.0, math.inf),
-    "citizens": (0.0, math.inf),
-    "hours/year": (0.0, math.inf),
-    "weeks": (0.0, math.inf),
-    "DKK": (0.0, math.inf),
-    "DKK/year": (0.0, math.inf),
-    "share (0-1)": (0.0, 1.0),
-}
-"""The range of a metric by its unit: counts, hours, weeks and money are never negative; a share
-lies in 0-1. A metric without a unit is not bounded."""
+    return registry_unit(metric)
 
 
 def metric_bounds(metric: str) -> Bounds:
-    """The range a metric's value (and so its mean) can take, read from its unit."""
-    return _UNIT_BOUNDS.get(unit_of(metric), UNBOUNDED)
+    """The range a metric's value (and so its mean) can take, from the metric registry: counts,
+    hours, weeks and money are never negative; a share lies in 0-1; an unknown name is not
+    bounded."""
+    from sim.model.registry import bounds_of
+
+    return bounds_of(metric)
 
 
 def difference_bounds(metric: str) -> Bounds:

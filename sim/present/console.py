@@ -12,133 +12,136 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.model.metrics import Interval, unit_of, unspent_dkk
+from sim.model import registry
+from sim.model.metrics import Interval, unspent_dkk
+from sim.present import i18n
 from sim.present.i18n import t
 from sim.present.report import unspent_notes
 from sim.run.experiment import ExperimentResult
 
-TABLE_METRICS: tuple[tuple[str, str, int], ...] = (
-    ("helped_per_year", "Helped (started support)", 1),
-    ("s85_starts_per_year", t("console.s85_starts", "en"), 1),
-    ("short_course_per_year", t("console.short_course", "en"), 1),
-    ("completed_per_year", "Completed (goals reached)", 1),
-    ("time_to_decision_mean_weeks", "Time to decision, mean", 1),
-    ("time_to_decision_median_weeks", "Time to decision, median", 1),
-    ("time_to_decision_p90_weeks", "Time to decision, p90", 1),
-    ("time_to_decision_censored", "  censored: no decision yet at the end", 1),
-    ("time_to_start_mean_weeks", "Time to support start, mean", 1),
-    ("time_to_start_median_weeks", "Time to support start, median", 1),
-    ("time_to_start_p90_weeks", "Time to support start, p90", 1),
-    ("time_to_start_censored", "  censored: not started yet at the end", 1),
-    ("support_queue_mean_citizens", "Waiting list for support (time-average)", 1),
-    ("support_queue_end_citizens", "Waiting list for support at the end", 1),
-    ("core_task_share", "Core-task share (citizen-facing / productive)", 3),
-    ("over_provided_hours_per_year", "Support hours over-provided", 0),
-    ("under_provided_hours_per_year", "Support hours under-provided", 0),
-    ("post_goal_hours_per_year", t("console.post_goal_hours", "en"), 0),
-    ("post_goal_weeks_per_episode", t("console.post_goal_weeks", "en"), 1),
-    ("cost_per_helped_dkk", "Cost per citizen helped", 0),
-)
-"""The metrics `sim run` prints, with labels and decimals."""
+TABLE_METRICS: tuple[str, ...] = registry.shown_in("console")
+"""The metrics `sim run` prints, in the registry's reading order (labels, units, scale and
+decimals come from the registry and the locale files, as in the report)."""
 
 
-def fmt(iv: Interval, digits: int) -> str:
+def fmt(iv: Interval, digits: int, lang: str = "en", scale: float = 1.0) -> str:
     """Mean with its 95 % CI, e.g. '12.3 [11.0, 13.6]'; '16,185,000 (no spread)' when every
-    replication gave the same value; the mean alone when there is no CI (one replication)."""
+    replication gave the same value; the mean alone when there is no CI (one replication).
+    Numbers in ``lang``'s style, multiplied by ``scale`` (a share is shown in percent)."""
     if math.isnan(iv.mean):
-        return "n/a"
+        return t("num.na", lang)
 
     def num(x: float) -> str:
-        text = f"{x:,.{digits}f}"
-        return (
-            text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
-        )
+        return i18n.fmt_num(x * scale, lang, digits)
 
     if iv.no_spread:
-        return f"{num(iv.mean)} ({t('num.no_spread', 'en')})"
+        return f"{num(iv.mean)} ({t('num.no_spread', lang)})"
     if math.isnan(iv.low):
         return num(iv.mean)
-    return f"{num(iv.mean)} [{num(iv.low)}, {num(iv.high)}]"
+    return f"{num(iv.mean)} [{num(iv.low)}{i18n.list_sep(lang)}{num(iv.high)}]"
 
 
-def summary_table(result: ExperimentResult) -> Table:
+def row_label(metric: str, lang: str = "en") -> str:
+    """A metric's row label: its report label, capitalised."""
+    label = i18n.metric_label(metric, lang)
+    return label[:1].upper() + label[1:]
+
+
+def _rows(table: Table, cells: dict[str, dict[str, Interval]], lang: str) -> None:
+    """One row per console metric present: label, shown unit, one cell per column."""
+    first = next(iter(cells.values()))
+    for key in TABLE_METRICS:
+        if key not in first:
+            continue
+        m = registry.METRICS[key]
+        unit = i18n.unit_label(m.display_unit, lang)
+        digits = 1 if m.scale != 1 else m.digits
+        table.add_row(
+            row_label(key, lang),
+            unit,
+            *(fmt(c[key], digits, lang, m.scale) for c in cells.values()),
+        )
+
+
+def summary_table(result: ExperimentResult, lang: str = "en") -> Table:
     """One column per model, one row per headline metric, each with unit and 95 % CI."""
     summary = result.summary()
     n = len({r.replication for r in result.replications})
     table = Table(
-        title=f"{result.scenario.name}: mean [95 % CI] over {n} replications",
+        title=t("console.summary_title", lang, scenario=result.scenario.name, n=n),
         title_justify="left",
     )
-    table.add_column("metric")
-    table.add_column("unit")
+    table.add_column(t("col.metric", lang))
+    table.add_column(t("col.unit", lang))
     for m in result.models:
-        table.add_column(m, justify="right")
-    for key, label, digits in TABLE_METRICS:
-        if key not in summary[result.models[0]]:
-            continue
-        table.add_row(label, unit_of(key), *(fmt(summary[m][key], digits) for m in result.models))
-    table.caption = t("note.helped_sum", "en")
+        table.add_column(i18n.model_name(m, lang), justify="right")
+    _rows(table, {m: summary[m] for m in result.models}, lang)
+    table.caption = t("note.helped_sum", lang)
     table.caption_justify = "left"
     return table
 
 
-def differences_table(result: ExperimentResult) -> Table | None:
+def differences_table(result: ExperimentResult, lang: str = "en") -> Table | None:
     """Paired differences (each model minus the baseline) with 95 % CIs."""
     diffs = result.differences()
     if not diffs:
         return None
-    table = Table(
-        title="Paired differences on the same citizens: mean [95 % CI]", title_justify="left"
-    )
-    table.add_column("metric")
-    table.add_column("unit")
+    table = Table(title=t("console.differences_title", lang), title_justify="left")
+    table.add_column(t("col.metric", lang))
+    table.add_column(t("col.unit", lang))
     for m, b in diffs:
-        table.add_column(f"{m} - {b}", justify="right")
-    for key, label, digits in TABLE_METRICS:
-        if key not in next(iter(diffs.values())):
-            continue
-        table.add_row(label, unit_of(key), *(fmt(d[key], digits) for d in diffs.values()))
+        name, base = i18n.model_name(m, lang), i18n.model_name(b, lang)
+        table.add_column(t("console.difference", lang, model=name, baseline=base), justify="right")
+    _rows(table, {f"{m} {b}": d for (m, b), d in diffs.items()}, lang)
     return table
 
 
-def print_result(result: ExperimentResult, console: Console) -> None:
-    """The tables `sim run` prints, plus the staffing and queue discipline in force."""
+def print_result(result: ExperimentResult, console: Console, lang: str = "en") -> None:
+    """The tables `sim run` prints, plus the staffing and queue discipline in force, in ``lang``
+    (the same labels as the report)."""
     sc = result.scenario
-    console.print(summary_table(result))
-    diff = differences_table(result)
+    console.print(summary_table(result, lang))
+    diff = differences_table(result, lang)
     if diff is not None:
         console.print(diff)
     budget = sc.budget.annual_dkk
     staff = {m: (a, p, sc.staff_cost_dkk((a, p))) for m, (a, p) in result.fte.items()}
     for m, (a, p, cost) in staff.items():
         console.print(
-            f"{m}: authority {a:.2f} FTE, provider {p:.2f} FTE; staff cost {cost:,.0f} DKK/year, "
-            f"unspent {unspent_dkk(budget, cost):,.0f} DKK/year"
+            t(
+                "console.staff",
+                lang,
+                model=i18n.model_name(m, lang),
+                authority=i18n.fmt_num(a, lang, 2),
+                provider=i18n.fmt_num(p, lang, 2),
+                cost=i18n.fmt_num(cost, lang, 0),
+                unspent=i18n.fmt_num(unspent_dkk(budget, cost), lang, 0),
+            )
         )
-    for note in unspent_notes(budget, staff, "en"):
-        console.print(f"[bold]Note:[/bold] {escape(note)}")
-    reviews = "before new intake" if sc.review_priority == "reviews_first" else "in arrival order"
-    review_hours = (
-        "from the provider's free hours"
-        if sc.review_provider_hours == "free"
-        else "inside the citizen's support hours"
-    )
+    for note in unspent_notes(budget, staff, lang):
+        console.print(f"[bold]{escape(t('console.note', lang))}[/bold] {escape(note)}")
+    queue = sc.support_queue
     console.print(
-        f"Queues: intake first-fit in arrival order, before support starts; reviews {reviews}, "
-        f"provider's review hours {review_hours}; support waiting list {sc.support_queue}."
+        t(
+            "console.queues",
+            lang,
+            reviews=t(f"console.reviews.{sc.review_priority}", lang),
+            review_hours=t(f"console.review_hours.{sc.review_provider_hours}", lang),
+            queue=t(f"value.{queue}", lang) if i18n.has(f"value.{queue}", lang) else queue,
+        )
     )
-    print_settling(result, console)
+    print_settling(result, console, lang)
 
 
-def print_settling(result: ExperimentResult, console: Console) -> None:
+def print_settling(result: ExperimentResult, console: Console, lang: str = "en") -> None:
     """A warning per model whose stage counts still trend after the warm-up (sim.run.settle)."""
     from rich.text import Text
 
     from sim.present.settling import warnings
     from sim.run import settle
 
-    for w in warnings([v.row() for v in settle.check_result(result)], "en"):
-        console.print(Text.assemble(("Warning: ", "bold yellow"), w))
+    for w in warnings([v.row() for v in settle.check_result(result)], lang):
+        console.print(Text.assemble((t("console.warning", lang) + " ", "bold yellow"), w))
 
 
 class Progress:

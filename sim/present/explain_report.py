@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
 from sim.present.plots import FONT, INK, model_styles
@@ -64,7 +65,9 @@ def player_label(player: str, lang: str) -> str:
 
 def diff_unit(metric: str) -> str:
     """Unit key of a difference in ``metric`` (shares move in percentage points)."""
-    return "percentage_points" if metric.endswith("_share") else i18n.metric_unit(metric)
+    entry = registry.lookup(metric)
+    share = entry is not None and entry.unit == registry.SHARE
+    return "percentage_points" if share else i18n.metric_unit(metric)
 
 
 def _digits(metric: str) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
 
@@ -22,26 +23,10 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
     import polars as pl
 
-KEY_DIFF_METRICS: tuple[str, ...] = (
-    "helped_per_year",
-    "s85_starts_per_year",
-    "short_course_per_year",
-    "completed_per_year",
-    "time_to_decision_median_weeks",
-    "time_to_start_median_weeks",
-    "time_to_start_censored",
-    "support_queue_mean_citizens",
-    "core_task_share",
-    "cost_per_helped_dkk",
-)
+KEY_DIFF_METRICS: tuple[str, ...] = registry.shown_in("forest")
 """Metrics of the forest chart of paired differences, in reading order."""
 
-COMPARE_METRICS: tuple[str, ...] = (
-    "helped_per_year",
-    "time_to_start_median_weeks",
-    "time_to_start_censored",
-    "cost_per_helped_dkk",
-)
+COMPARE_METRICS: tuple[str, ...] = registry.shown_in("compare_figures")
 """Metrics drawn run by run in the comparison report."""
 
 WAIT_STATS: tuple[tuple[str, str], ...] = (
@@ -289,7 +274,7 @@ def _base(title: str, subtitle: str, lang: str, height: int = 520) -> go.Figure:
 
 
 def _fmt_value(metric: str, x: float, lang: str, digits: int | None = None) -> str:
-    if metric.endswith("_dkk"):
+    if registry.unit_of(metric) == registry.DKK:
         return i18n.fmt_dkk(x, lang)
     return i18n.fmt_num(x, lang, digits)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.model import registry
 from sim.model.metrics import unspent_to_mention
 from sim.present import i18n
 from sim.present.i18n import t
@@ -42,46 +43,10 @@ if TYPE_CHECKING:
 REPORT_NAME = "report.html"
 FIGURES_DIR = "figures"
 
-KPI_METRICS: tuple[str, ...] = (
-    "helped_per_year",
-    "s85_starts_per_year",
-    "short_course_per_year",
-    "completed_per_year",
-    "goals_reached_per_year",
-    "time_to_decision_median_weeks",
-    "time_to_start_median_weeks",
-    "time_to_start_p90_weeks",
-    "time_to_start_censored",
-    "support_queue_mean_citizens",
-    "support_queue_end_citizens",
-    "core_task_share",
-    "authority_core_task_share",
-    "provider_core_task_share",
-    "over_provided_hours_per_year",
-    "under_provided_hours_per_year",
-    "post_goal_hours_per_year",
-    "post_goal_weeks_per_episode",
-    "cost_per_helped_dkk",
-    "cost_per_goal_dkk",
-    "staff_cost_dkk_per_year",
-    "unspent_dkk_per_year",
-)
+KPI_METRICS: tuple[str, ...] = registry.shown_in("key_figures")
 """Rows of the key-figure table, in reading order."""
 
-COMPARE_TABLE_METRICS: tuple[str, ...] = (
-    "helped_per_year",
-    "s85_starts_per_year",
-    "short_course_per_year",
-    "completed_per_year",
-    "time_to_start_median_weeks",
-    "time_to_start_p90_weeks",
-    "time_to_start_censored",
-    "support_queue_mean_citizens",
-    "core_task_share",
-    "cost_per_helped_dkk",
-    "staff_cost_dkk_per_year",
-    "unspent_dkk_per_year",
-)
+COMPARE_TABLE_METRICS: tuple[str, ...] = registry.shown_in("compare_table")
 """Rows of the comparison report's table."""
 
 KNOWN_INTAKE_DISCIPLINE = "first-fit in arrival order, served before support starts"
@@ -505,7 +470,7 @@ def _cell(s: Stat, metric: str, lang: str, *, diff: bool = False) -> str:
     if not math.isfinite(s.mean):
         return f'<td class="num">{esc(t("num.na", lang))}</td>'
     digits = 1 if scale != 1 else i18n.auto_digits(s.mean)
-    if metric.endswith("_dkk") or metric.endswith("_dkk_per_year"):
+    if registry.unit_of(metric) in (registry.DKK, registry.DKK_PER_YEAR):
         digits = 0
     mean = i18n.fmt_num(s.mean, lang, digits, sign=diff)
     ci = ""

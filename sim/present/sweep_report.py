@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
 
@@ -202,7 +203,8 @@ def _layout(fig: go.Figure, title: str, subtitle: str, lang: str, height: int) -
 
 
 def _stats(res: SweepResults, metric: str, model: str) -> dict[int, tuple[float, float, float]]:
-    """Point -> (mean, ci_low, ci_high) of a model's metric; ``helped_per_million`` is derived."""
+    """Point -> (mean, ci_low, ci_high) of a model's metric, or of a figure the registry derives
+    from one (helped per million DKK)."""
     import polars as pl
 
     def grab(m: str) -> dict[int, tuple[float, float, float]]:
@@ -212,15 +214,15 @@ def _stats(res: SweepResults, metric: str, model: str) -> dict[int, tuple[float,
             for r in df.iter_rows(named=True)
         }
 
-    if metric != "helped_per_million":
+    derived = registry.DERIVED.get(metric)
+    if derived is None:
         scale = i18n.metric_scale(metric)
         return {p: (a * scale, b * scale, c * scale) for p, (a, b, c) in grab(metric).items()}
-    helped = grab("helped_per_year")
     budget = budgets(res, model)
     out = {}
-    for p, (mean, lo, hi) in helped.items():
-        b = budget.get(p, math.nan) / 1e6
-        out[p] = (mean / b, lo / b, hi / b) if b and math.isfinite(b) else (math.nan,) * 3
+    for p, (mean, lo, hi) in grab(derived.of).items():
+        b = budget.get(p, math.nan)
+        out[p] = (derived.value(mean, b), derived.value(lo, b), derived.value(hi, b))
     return out
 
 
@@ -403,7 +405,8 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
     if len(shown) < len(facets):
         subtitle += "; " + t("sweep.facets_capped", lang, shown=len(shown), total=len(facets))
     label = _cap(_metric_title(metric, lang))
-    unit = "per_million_dkk" if metric == "helped_per_million" else i18n.metric_unit(metric)
+    derived = registry.DERIVED.get(metric)
+    unit = derived.unit if derived else i18n.metric_unit(metric)
     title = t("sweep.fig.lines.title", lang, metric=label, param=param_title(x, lang, unit=False))
     _layout(fig, title, subtitle, lang, height=max(480, 340 * rows + 160))
     # Each panel keeps its own value axis: the models are compared within a panel. The axis
