@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.present import i18n
 from sim.present.i18n import t
+from sim.present.page import figure_html, page
 from sim.present.plots import FONT, INK, model_styles
 from sim.store.integrity import with_checksums
 from sim.store.results import _write_csv, atomic_dir, git_revision, package_versions
@@ -598,34 +599,6 @@ def _phrase(model: str, lang: str) -> str:
 # --------------------------------------------------------------------------- HTML
 
 
-def _fig_html(fig: go.Figure, name: str) -> str:
-    body = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        include_mathjax=False,
-        config={"displaylogo": False, "responsive": True},
-        default_width="100%",
-        default_height=f"{int(fig.layout.height or 520)}px",
-        div_id=f"fig-{name}",
-    )
-    return f'<figure id="figure-{html.escape(name)}">{body}</figure>'
-
-
-def _page(title: str, body: str, lang: str) -> str:
-    """A whole page with plotly.js inlined once, in the head; nothing fetched from the network."""
-    from plotly.offline import get_plotlyjs
-
-    from sim.present.report import CSS
-
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n"
-        f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
-        f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], num_from: int = 1) -> str:
     head = "".join(
         f'<th class="num">{h}</th>' if i >= num_from else f"<th>{h}</th>"
@@ -774,12 +747,12 @@ def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> st
     ]
     for name, fig in figs.items():
         if name != "breakdown":
-            parts.append(_fig_html(fig, name))
+            parts.append(figure_html(fig, name))
     if "breakdown" in figs:
         method_note = _method_note(res, res.method, lang)
         parts.append(f"<h2>{html.escape(t('xp.breakdown_title', lang))}</h2>")
         parts.append(_p("note", t("xp.breakdown_note", lang, method=method_note)))
-        parts.append(_fig_html(figs["breakdown"], "breakdown"))
+        parts.append(figure_html(figs["breakdown"], "breakdown"))
         parts.append(contribution_table_html(res, res.method, lang, BREAKDOWN_METRICS))
     for method in res.methods():
         parts.append(f"<h2>{html.escape(t(f'xp.table_{method}', lang))}</h2>")
@@ -801,7 +774,7 @@ def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> st
         names = ", ".join(player_label(p.name, lang) for p in skipped)
         parts.append(f"<p>{html.escape(t('xp.how_skipped', lang, names=names))}</p>")
     parts.append(f"<p>{html.escape(t('xp.how_ci', lang))}</p>")
-    return _page(title, "\n".join(parts), lang)
+    return page(title, "\n".join(parts), lang)
 
 
 def optimise_headline(res: OptimiseResult, model: str, lang: str = "en") -> str:
@@ -859,7 +832,7 @@ def render_optimise(res: OptimiseResult, lang: str = "en", run_id: str = "") -> 
         parts.append(f'<p class="headline">{html.escape(optimise_headline(res, m, lang))}</p>')
     if not res.from_scenario:
         parts.append(f'<p class="warn">{html.escape(t("op.defaults_note", lang))}</p>')
-    parts.append(_fig_html(fig_curve(res, lang), "optimise_curve"))
+    parts.append(figure_html(fig_curve(res, lang), "optimise_curve"))
     parts.append(f"<h2>{html.escape(t('op.chosen_title', lang))}</h2>")
     parts.append(chosen_table_html(res, lang))
     parts.append(f"<h2>{html.escape(t('op.rule_title', lang))}</h2>")
@@ -869,7 +842,7 @@ def render_optimise(res: OptimiseResult, lang: str = "en", run_id: str = "") -> 
         f"<details><summary>{html.escape(t('op.all_candidates', lang, n=len(res.candidates)))}"
         f"</summary>{candidates_table_html(res, lang)}</details>"
     )
-    return _page(title, "\n".join(parts), lang)
+    return page(title, "\n".join(parts), lang)
 
 
 def chosen_table_html(res: OptimiseResult, lang: str) -> str:

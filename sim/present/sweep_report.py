@@ -597,7 +597,7 @@ def sweep_figures(
 def _points_table(res: SweepResults, metric: str, lang: str) -> str:
     import polars as pl
 
-    from sim.present.report import esc
+    from sim.present.page import esc
 
     params = res.parameters
     head = [t("sweep.col.point", lang), *(param_title(k, lang, []) for k in params)]
@@ -660,9 +660,8 @@ def render_sweep_report(
 ) -> str:
     """The HTML text of a sweep's report."""
     import polars as pl
-    from plotly.offline import get_plotlyjs
 
-    from sim.present.report import CSS, PLOTLY_CONFIG, esc
+    from sim.present.page import esc, figure_html, footer, page
 
     i18n.check_lang(lang)
     figs = figs if figs is not None else sweep_figures(res, lang, metric)
@@ -692,17 +691,7 @@ def render_sweep_report(
     parts.append(f"<h2>{esc(t('report.figures', lang))}</h2>")
     if "heatmap" not in figs:
         parts.append(f"<p>{esc(t('sweep.no_heatmap', lang))}</p>")
-    for name, fig in figs.items():
-        body = fig.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            include_mathjax=False,
-            config=PLOTLY_CONFIG,
-            default_width="100%",
-            default_height=f"{int(fig.layout.height or 520)}px",
-            div_id=f"fig-{name}",
-        )
-        parts.append(f'<figure id="figure-{esc(name)}">{body}</figure>')
+    parts += [figure_html(fig, name) for name, fig in figs.items()]
     parts.append(f"<h2>{esc(t('sweep.points', lang))}</h2>")
     note = t(
         "sweep.points_note",
@@ -717,23 +706,9 @@ def render_sweep_report(
         for r in failed.iter_rows(named=True):
             parts.append(f"<li><b>{r['point']}</b> ({esc(r['point_id'])}): {esc(r['error'])}</li>")
         parts.append("</ul>")
-    parts.append(
-        "<footer>"
-        + t(
-            "report.generated",
-            lang,
-            version=esc((man.get("versions") or {}).get("sim", "")),
-            folder=f"<code>{esc(res.folder.name)}</code>",
-        )
-        + "</footer>"
-    )
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n"
-        f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
-        f"</head>\n<body>\n<main>\n{chr(10).join(parts)}\n</main>\n</body>\n</html>\n"
-    )
+    version = (man.get("versions") or {}).get("sim", "")
+    parts.append(footer(lang, version, f"<code>{esc(res.folder.name)}</code>"))
+    return page(title, "\n".join(parts), lang)
 
 
 def write_sweep_report(folder: Path, lang: str = "en", metric: str = "helped_per_year") -> Path:
