@@ -21,7 +21,18 @@ from typing import TYPE_CHECKING, Any
 from sim.present import i18n
 from sim.present.i18n import t
 from sim.present.page import figure_html, page
-from sim.present.plots import FONT, INK, model_styles
+from sim.present.theme import (
+    AXIS_LINE,
+    DOWN,
+    GRID,
+    INK,
+    LIMIT,
+    TOTAL,
+    UP,
+    ZERO_LINE,
+    model_styles,
+    template,
+)
 from sim.store.integrity import with_checksums
 from sim.store.results import _write_csv, atomic_dir, git_revision, package_versions
 
@@ -31,8 +42,6 @@ if TYPE_CHECKING:
     from sim.run.explain import Contribution, ExplainResult
     from sim.run.optimise import Candidate, OptimiseResult
 
-UP, DOWN, TOTAL = "#1b3a6b", "#e69f00", "#6b6b6b"
-"""Waterfall colours: a rise, a fall (they differ in lightness too) and the total."""
 
 SHOWN_METRICS: tuple[str, ...] = (
     "helped_per_year",
@@ -93,26 +102,9 @@ def _wrap(text: str, width: int = 14) -> str:
 
 
 def _template() -> dict[str, Any]:
-    axis = dict(
-        showline=True,
-        linecolor="#555555",
-        ticks="outside",
-        tickcolor="#555555",
-        gridcolor="#e3e3e3",
-        zerolinecolor="#888888",
-        automargin=True,
-    )
-    return dict(
-        font=dict(family=FONT, size=16, color=INK),
-        title=dict(font=dict(size=21), x=0, xanchor="left", pad=dict(l=14)),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        xaxis=axis,
-        yaxis=axis,
-        hoverlabel=dict(font=dict(size=15, family=FONT)),
-        legend=dict(font=dict(size=15)),
-        margin=dict(l=80, r=30, t=150, b=70),
-    )
+    """The theme's template; the title and its subtitle (one text with a line break) need more
+    room above the plot."""
+    return dict(template=template(), margin=dict(t=150))
 
 
 def _title(title: str, subtitle: str) -> dict[str, Any]:
@@ -167,7 +159,7 @@ def fig_waterfall(
             increasing=dict(marker=dict(color=UP, line=dict(color=INK, width=1))),
             decreasing=dict(marker=dict(color=DOWN, line=dict(color=INK, width=1))),
             totals=dict(marker=dict(color=TOTAL, line=dict(color=INK, width=1))),
-            connector=dict(line=dict(color="#888888", width=1, dash="dot")),
+            connector=dict(line=dict(color=ZERO_LINE, width=1, dash="dot")),
             hoverinfo="skip",
             showlegend=False,
         )
@@ -361,13 +353,13 @@ def fig_breakdown(res: ExplainResult, lang: str = "en") -> go.Figure:
         height=680,
         margin=dict(l=80, r=30, t=230, b=60),
     )
-    axis = dict(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3",
-                zerolinecolor="#888888")  # fmt: skip
+    axis = dict(showline=True, linecolor=AXIS_LINE, ticks="outside", gridcolor=GRID,
+                zerolinecolor=ZERO_LINE)  # fmt: skip
     fig.update_xaxes(**axis)
     for col, metric in enumerate(BREAKDOWN_METRICS, start=1):  # whole hours, not "10k"
         if _digits(metric) == 0:
             fig.update_xaxes(tickformat=",.0f", tickangle=0, nticks=4, row=1, col=col)
-    fig.update_yaxes(autorange="reversed", showline=True, linecolor="#555555")
+    fig.update_yaxes(autorange="reversed", showline=True, linecolor=AXIS_LINE)
     fig.update_annotations(font=dict(size=14))
     return fig
 
@@ -509,10 +501,10 @@ def fig_curve(res: OptimiseResult, lang: str = "en") -> go.Figure:
         )
     fig.add_hline(
         y=limit,
-        line=dict(color="#b00020", width=2, dash="dash"),
+        line=dict(color=LIMIT, width=2, dash="dash"),
         annotation_text=t("op.limit_line", lang, x=i18n.fmt_num(limit, lang)),
         annotation_position="top left",
-        annotation_font=dict(color="#b00020", size=14),
+        annotation_font=dict(color=LIMIT, size=14),
         row=2,
         col=1,
     )
@@ -559,8 +551,8 @@ def fig_curve(res: OptimiseResult, lang: str = "en") -> go.Figure:
     shares = [c.share * 100 for c in res.candidates]
     fig.update_xaxes(range=[min(shares) - 1, max(shares) + 1])
     fig.update_xaxes(title_text=t("op.axis_share", lang), row=2, col=1)
-    fig.update_xaxes(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3")
-    fig.update_yaxes(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3")
+    fig.update_xaxes(showline=True, linecolor=AXIS_LINE, ticks="outside", gridcolor=GRID)
+    fig.update_yaxes(showline=True, linecolor=AXIS_LINE, ticks="outside", gridcolor=GRID)
     return fig
 
 

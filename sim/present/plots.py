@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sim.present import i18n
 from sim.present.i18n import t
+from sim.present.theme import CATEGORY_COLOURS, INK, Style, model_styles, template
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -49,65 +50,6 @@ WAIT_STATS: tuple[tuple[str, str], ...] = (
     ("median", "time_to_start_median_weeks"),
     ("p90", "time_to_start_p90_weeks"),
 )
-
-FONT = "Segoe UI, Helvetica Neue, Helvetica, Arial, sans-serif"
-INK = "#222222"
-
-
-# --------------------------------------------------------------------------- styles
-
-
-@dataclass(frozen=True)
-class Style:
-    """How one model is drawn everywhere."""
-
-    colour: str
-    symbol: str
-    dash: str
-    pattern: str
-    text_colour: str
-
-    def rgba(self, alpha: float) -> str:
-        """The colour with transparency ``alpha`` (for bands)."""
-        h = self.colour.lstrip("#")
-        r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
-        return f"rgba({r},{g},{b},{alpha})"
-
-
-# Okabe-Ito based; ordered so the first three differ most in lightness (grey: ~25 %, ~70 %, ~50 %).
-STYLES: tuple[Style, ...] = (
-    Style("#1b3a6b", "circle", "solid", "", "#ffffff"),
-    Style("#e69f00", "diamond", "dash", "/", INK),
-    Style("#009e73", "square", "dot", "x", "#ffffff"),
-    Style("#cc79a7", "triangle-up", "dashdot", ".", INK),
-    Style("#56b4e9", "x", "longdash", "-", INK),
-    Style("#7f3c00", "star", "longdashdot", "+", "#ffffff"),
-)
-
-CATEGORY_COLOURS: dict[str, tuple[str, str, str]] = {
-    # category: (colour, pattern, text colour); lightness falls from support to idle
-    "support": ("#1b3a6b", "", "#ffffff"),
-    "meetings": ("#3f7fbf", "", "#ffffff"),
-    "casework": ("#e69f00", "", INK),
-    "documentation": ("#f3d98b", ".", INK),
-    "idle": ("#e8e8e8", "/", INK),
-}
-
-
-def model_styles(models: Sequence[str]) -> dict[str, Style]:
-    """One style per model: ``classic`` and ``joint`` always get the first two, others follow."""
-    out: dict[str, Style] = {}
-    fixed = {"classic": 0, "joint": 1}
-    free = [i for i in range(len(STYLES)) if i not in fixed.values()]
-    k = 0
-    for m in models:
-        if m in fixed:
-            out[m] = STYLES[fixed[m]]
-        else:
-            out[m] = STYLES[free[k % len(free)]]
-            k += 1
-    return out
-
 
 # --------------------------------------------------------------------------- the tables
 
@@ -240,47 +182,12 @@ def load_results(folder: Path) -> Results:
 # --------------------------------------------------------------------------- layout helpers
 
 
-def _template() -> go.layout.Template:
-    import plotly.graph_objects as go
-
-    axis = dict(
-        showline=True,
-        linecolor="#555555",
-        ticks="outside",
-        tickcolor="#555555",
-        gridcolor="#e3e3e3",
-        zerolinecolor="#999999",
-        exponentformat="none",
-        automargin=True,
-        title=dict(standoff=12),
-    )
-    return go.layout.Template(
-        layout=dict(
-            font=dict(family=FONT, size=16, color=INK),
-            title=dict(
-                font=dict(size=22),
-                x=0,
-                xanchor="left",
-                pad=dict(l=14),
-                subtitle=dict(font=dict(size=14)),
-            ),
-            paper_bgcolor="white",
-            plot_bgcolor="white",
-            xaxis=axis,
-            yaxis=axis,
-            hoverlabel=dict(font=dict(size=15, family=FONT)),
-            legend=dict(font=dict(size=15)),
-            margin=dict(l=80, r=30, t=110, b=70),
-        )
-    )
-
-
 def _base(title: str, subtitle: str, lang: str, height: int = 520) -> go.Figure:
     import plotly.graph_objects as go
 
     fig = go.Figure()
     fig.update_layout(
-        template=_template(),
+        template=template(),
         title=dict(text=title, subtitle=dict(text=subtitle)),
         separators=i18n.plotly_separators(lang),
         height=height,
@@ -539,7 +446,7 @@ def fig_queues(res: Results, lang: str = "en") -> go.Figure:
         horizontal_spacing=0.1,
     )
     fig.update_layout(
-        template=_template(),
+        template=template(),
         title=dict(
             text=t("fig.queues.title", lang), subtitle=dict(text=t("fig.queues.subtitle", lang))
         ),
@@ -640,7 +547,7 @@ def fig_staff_hours(res: Results, lang: str = "en") -> go.Figure:
         horizontal_spacing=0.14,
     )
     fig.update_layout(
-        template=_template(),
+        template=template(),
         title=dict(
             text=t("fig.hours.title", lang),
             subtitle=dict(text=t("fig.hours.subtitle", lang, n=res.n_replications)),
@@ -738,7 +645,7 @@ def _forest(
     )
     per_row = 70 + 34 * len(rows)
     fig.update_layout(
-        template=_template(),
+        template=template(),
         title=dict(text=title, subtitle=dict(text=subtitle)),
         separators=i18n.plotly_separators(lang),
         height=150 + nrows * (per_row + 90),

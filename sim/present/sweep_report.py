@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.present import i18n
 from sim.present.i18n import t
+from sim.present.theme import DIVERGING, INK, model_styles, template
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
 REPORT_NAME = "report.html"
 BUDGET_KEY = "budget.annual_dkk"
 MAX_FACETS = 12
-FONT = "Segoe UI, Helvetica Neue, Helvetica, Arial, sans-serif"
-INK = "#222222"
-DIVERGING = "PuOr"
-"""Purple-orange: diverging, readable for colour-blind readers and distinct from model colours."""
 
 
 # --------------------------------------------------------------------------- the tables
@@ -168,34 +165,14 @@ def _metric_title(metric: str, lang: str) -> str:
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, lang: str, height: int) -> None:
-    axis = dict(
-        showline=True,
-        linecolor="#555555",
-        ticks="outside",
-        gridcolor="#e3e3e3",
-        zerolinecolor="#999999",
-        exponentformat="none",
-        automargin=True,
-    )
+    """The theme's template, the title and subtitle, the reader's number style and the height."""
     fig.update_layout(
-        title=dict(
-            text=title,
-            x=0,
-            xanchor="left",
-            font=dict(size=22),
-            subtitle=dict(text=subtitle, font=dict(size=14)),
-        ),
-        font=dict(family=FONT, size=16, color=INK),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
+        template=template(),
+        title=dict(text=title, subtitle=dict(text=subtitle)),
         separators=i18n.plotly_separators(lang),
         height=height,
-        margin=dict(l=80, r=30, t=120, b=70),
-        legend=dict(font=dict(size=15)),
-        hoverlabel=dict(font=dict(size=15, family=FONT)),
+        margin=dict(t=120),
     )
-    fig.update_xaxes(**axis)
-    fig.update_yaxes(**axis)
 
 
 # --------------------------------------------------------------------------- data helpers (pure)
@@ -321,8 +298,6 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
     combination of the other swept parameters."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
-
-    from sim.present.plots import model_styles
 
     vals = _point_values(res)
     all_x = [v[x] for v in vals.values() if v[x] is not None]

@@ -1,0 +1,87 @@
+"""One page shell, one theme, one manifest and `sim report DIR` for every kind of results folder.
+
+The four kinds of folder (run, sweep, explain, optimise) are made once, small, by the commands
+themselves; the tests read what those commands wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+from .test_optimise import two_stage
+
+ROOT = Path(__file__).resolve().parent.parent
+ODDER = ROOT / "scenarios" / "odder.yaml"
+SHORT = ["--set", "experiment.horizon_weeks=104", "--set", "experiment.warmup_weeks=26"]
+KINDS = ("run", "sweep", "explain", "optimise")
+
+
+def _invoke(*args: str) -> None:
+    result = CliRunner().invoke(app, [*args, "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One small folder of each kind, written by its command with its English report."""
+    root = tmp_path_factory.mktemp("kinds")
+    grid = root / "grid.yaml"
+    text = ODDER.read_text(encoding="utf-8")
+    grid.write_text(text + "\nsweep:\n  parameters:\n    budget.annual_dkk: [16500000, 18000000]\n")
+    two = root / "two_stage.yaml"
+    with two.open("w", encoding="utf-8") as fh:
+        data = two_stage(rate=15, authority_hours=4, coarse=0.15, fine=0.05, horizon=104)
+        YAML(typ="safe").dump(data, fh)
+    out = {k: root / k for k in KINDS}
+    _invoke("run", str(ODDER), "--reps", "2", *SHORT, "--out", str(out["run"]))
+    _invoke("sweep", str(grid), "--reps", "2", *SHORT, "--out", str(out["sweep"]))
+    _invoke(
+        "explain", str(ODDER), "--sequential", "--reps", "2", *SHORT, "--out", str(out["explain"])
+    )
+    _invoke("optimise", str(two), "--out", str(out["optimise"]))
+    return out
+
+
+def figure_layouts(page: str) -> list[dict[str, Any]]:
+    """The layout of every plotly figure in a page (read from its ``Plotly.newPlot`` call)."""
+    decoder = json.JSONDecoder()
+    layouts = []
+    for chunk in page.split("Plotly.newPlot(")[1:]:
+        values, pos = [], 0
+        while len(values) < 3:
+            pos += len(chunk[pos:]) - len(chunk[pos:].lstrip(" \n\t,"))
+            value, pos = decoder.raw_decode(chunk, pos)
+            values.append(value)
+        layouts.append(values[2])
+    return layouts
+
+
+def _report(folder: Path) -> str:
+    return (folder / "report.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- one theme
+
+
+def test_every_figure_of_every_report_has_one_theme(folders: dict[str, Path]) -> None:
+    templates, title_sizes, fonts = set(), set(), set()
+    for kind in KINDS:
+        layouts = figure_layouts(_report(folders[kind]))
+        assert layouts, f"{kind}: no figure found"
+        for layout in layouts:
+            template = (layout.get("template") or {}).get("layout") or {}
+            templates.add(json.dumps(template, sort_keys=True))
+            font = layout.get("font") or template.get("font")
+            fonts.add(json.dumps(font, sort_keys=True))
+            title = (layout.get("title") or {}).get("font") or {}
+            title_sizes.add(title.get("size") or (template.get("title") or {})["font"]["size"])
+    assert len(templates) == 1 and templates != {"{}"}
+    assert len(fonts) == 1 and len(title_sizes) == 1
