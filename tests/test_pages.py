@@ -85,3 +85,44 @@ def test_every_figure_of_every_report_has_one_theme(folders: dict[str, Path]) ->
             title_sizes.add(title.get("size") or (template.get("title") or {})["font"]["size"])
     assert len(templates) == 1 and templates != {"{}"}
     assert len(fonts) == 1 and len(title_sizes) == 1
+
+
+# --------------------------------------------------------------------------- one manifest
+
+COMMON = {"kind", "scenario", "run_id", "created", "seed", "models", "horizon_weeks",
+          "warmup_weeks", "budget_dkk_per_year", "staff", "queue_discipline", "versions",
+          "git_revision", "command", "wall_seconds", "platform", "checksums"}  # fmt: skip
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_of_folder_has_the_common_manifest_fields(
+    folders: dict[str, Path], kind: str
+) -> None:
+    import hashlib
+
+    meta = _manifest(folders[kind])
+    assert COMMON <= set(meta), COMMON - set(meta)
+    assert meta["kind"] == kind and meta["run_id"] == folders[kind].name
+    # Staff and cost, rebuilt from the resolved scenario the folder holds (for a sweep: point 0).
+    sc_file = folders[kind] / ("points" if kind == "sweep" else "") / "scenario.yaml"
+    if kind == "sweep":
+        sc_file = folders[kind] / "points" / meta["point_ids"][0] / "scenario.yaml"
+    sc = YAML(typ="safe").load(sc_file.read_text(encoding="utf-8"))
+    a_cost = sc["staff"]["authority"]["fte_cost_dkk_per_year"]
+    p_cost = sc["staff"]["provider"]["fte_cost_dkk_per_year"]
+    assert set(meta["staff"]) == set(meta["models"]) and meta["models"]
+    for staff in meta["staff"].values():
+        cost = staff["authority_fte"] * a_cost + staff["provider_fte"] * p_cost
+        assert staff["staff_cost_dkk_per_year"] == pytest.approx(cost)
+        budget = sc["budget"]["annual_dkk"]
+        assert staff["unspent_dkk_per_year"] == pytest.approx(max(budget - cost, 0), abs=1)
+    assert meta["queue_discipline"]["support"] == sc.get("support_queue", "fifo")
+    assert {"reviews", "review_provider_hours", "intake"} <= set(meta["queue_discipline"])
+    assert meta["seed"] == sc["experiment"]["seed"]
+    for name, digest in meta["checksums"].items():
+        data = (folders[kind] / name).read_bytes()
+        assert digest == "sha256:" + hashlib.sha256(data).hexdigest()

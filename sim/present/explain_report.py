@@ -8,12 +8,9 @@ self-contained HTML file (plotly.js inlined once, no network resources); the tab
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import math
-import platform
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +31,8 @@ from sim.present.theme import (
     template,
 )
 from sim.store.integrity import with_checksums
-from sim.store.results import _write_csv, atomic_dir, git_revision, package_versions
+from sim.store.manifest import build_manifest
+from sim.store.results import _write_csv, atomic_dir
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -972,25 +970,19 @@ def run_manifest(
     jobs: int,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
-    """What it takes to reproduce an explain or optimise run."""
-    exp = scenario.experiment
-    return {
-        "scenario": scenario.name,
-        "run_id": run_id,
-        "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "seed": exp.seed,
-        "horizon_weeks": exp.horizon_weeks,
-        "warmup_weeks": exp.warmup_weeks,
-        "budget_dkk_per_year": scenario.budget.annual_dkk,
-        "versions": package_versions(),
-        "git_revision": git_revision(),
-        "command": command,
-        "jobs": jobs,
-        "wall_seconds": round(wall_seconds, 3),
-        "platform": f"{platform.system()} {platform.machine()}",
-        "argv": sys.argv,
-        **extra,
-    }
+    """The manifest of an explain or optimise folder (``extra["kind"]``): the one builder of
+    ``sim.store.manifest``, for the two models explained or the models optimised."""
+    models = extra.get("models") or [extra["from"], extra["to"]]
+    return build_manifest(
+        extra["kind"],
+        scenario,
+        run_id=run_id,
+        command=command,
+        wall_seconds=wall_seconds,
+        jobs=jobs,
+        models=models,
+        extra={k: v for k, v in extra.items() if k != "kind"},
+    )
 
 
 EXPLAIN_COLUMNS = ["method", "metric", "unit", "step", "mechanism", "simulated", "mean",
