@@ -29,6 +29,7 @@ from sim.present.plots import (
     load_results,
     report_figures,
     run_labels,
+    unit_key,
 )
 from sim.run import settle
 
@@ -506,7 +507,7 @@ def _cell(s: Stat, metric: str, lang: str, *, diff: bool = False) -> str:
 
 
 def _unit_cell(res: Results, metric: str, lang: str, *, diff: bool = False) -> str:
-    unit = res.unit(metric)
+    unit = unit_key(res, metric)
     if diff and unit == "percent":
         unit = "percentage_points"
     return esc(i18n.unit_label(unit, lang))

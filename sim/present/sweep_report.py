@@ -15,21 +15,19 @@ figures are ``<div>``s with ``include_plotlyjs=False``.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.present import i18n
 from sim.present.i18n import t
 from sim.present.theme import DIVERGING, INK, model_styles, template
+from sim.store.reader import SweepResults, load_sweep
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-    import polars as pl
 
 REPORT_NAME = "report.html"
 BUDGET_KEY = "budget.annual_dkk"
@@ -37,72 +35,6 @@ MAX_FACETS = 12
 
 
 # --------------------------------------------------------------------------- the tables
-
-
-@dataclass
-class SweepResults:
-    """The tables of a sweep folder, read with polars."""
-
-    folder: Path
-    manifest: dict[str, Any]
-    points: pl.DataFrame
-    summary: pl.DataFrame
-    differences: pl.DataFrame
-
-    @property
-    def parameters(self) -> list[str]:
-        return [p for p in self.manifest.get("parameters", []) if p in self.points.columns]
-
-    @property
-    def models(self) -> list[str]:
-        listed = list(self.manifest.get("models") or [])
-        return listed or list(dict.fromkeys(self.summary["model"].to_list()))
-
-    @property
-    def n_replications(self) -> int:
-        return int(max(self.manifest.get("replications") or [0]))
-
-    def varying(self) -> list[str]:
-        """Swept parameters that take more than one value, in sweep order."""
-        return [p for p in self.parameters if self.points[p].drop_nulls().n_unique() > 1]
-
-    def is_numeric(self, key: str) -> bool:
-        return self.points.schema[key].is_numeric()
-
-    def numeric_varying(self) -> list[str]:
-        return [p for p in self.varying() if self.is_numeric(p)]
-
-    def ok_points(self) -> list[int]:
-        import polars as pl
-
-        return self.points.filter(pl.col("status") == "ok")["point"].to_list()
-
-
-def load_sweep(folder: Path) -> SweepResults:
-    """Read a sweep folder (manifest.json and the four tables)."""
-    import polars as pl
-
-    folder = Path(folder)
-    meta = folder / "manifest.json"
-    if not meta.is_file():
-        raise FileNotFoundError(f"{meta} not found: is {folder} a sweep folder?")
-    manifest = json.loads(meta.read_text(encoding="utf-8"))
-    floats = {c: pl.Float64 for c in ("mean", "ci_low", "ci_high", "sd")}
-
-    def read(name: str) -> pl.DataFrame:
-        path = folder / name
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: has the sweep finished?")
-        header = path.open(encoding="utf-8").readline().strip().split(",")
-        return pl.read_csv(
-            path,
-            schema_overrides={c: floats[c] for c in header if c in floats},
-            infer_schema_length=None,
-        )
-
-    return SweepResults(
-        folder, manifest, read("points.csv"), read("summary.csv"), read("differences.csv")
-    )
 
 
 # --------------------------------------------------------------------------- labels and scales

@@ -1,0 +1,208 @@
+"""The one reader of results folders: the tables of a run or a sweep folder, read with polars.
+
+``read_folder`` checks a folder first as ``sim.store.integrity`` does (the manifest, the tables the
+kind of folder needs, each table's checksum), so a damaged folder is refused in one line naming
+the file; ``load_results`` and ``load_sweep`` read the tables of a folder already checked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+class Stat(NamedTuple):
+    """A mean over replications with its 95 % CI."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def scaled(self, factor: float) -> Stat:
+        return Stat(self.mean * factor, self.low * factor, self.high * factor, self.n)
+
+    @property
+    def no_spread(self) -> bool:
+        """Every replication gave the same value: the tables hold ci_low = ci_high = mean."""
+        return self.n >= 2 and self.low == self.high
+
+
+NAN_STAT = Stat(math.nan, math.nan, math.nan, 0)
+
+
+@dataclass
+class Results:
+    """The tables of one results folder, read with polars."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    summary: pl.DataFrame
+    differences: pl.DataFrame
+    replications: pl.DataFrame
+    timeseries: pl.DataFrame | None
+    _stats: dict[tuple[str, str], Stat] = field(default_factory=dict, repr=False)
+    _diffs: dict[tuple[str, str, str], Stat] = field(default_factory=dict, repr=False)
+    _units: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for r in self.summary.iter_rows(named=True):
+            self._stats[(r["model"], r["metric"])] = _stat(r)
+            self._units.setdefault(r["metric"], r["unit"] or "")
+        for r in self.differences.iter_rows(named=True):
+            self._diffs[(r["model"], r["baseline"], r["metric"])] = _stat(r)
+
+    @property
+    def models(self) -> list[str]:
+        """Models in run order, baseline first."""
+        listed = list(self.manifest.get("models") or [])
+        return listed or list(dict.fromkeys(self.summary["model"].to_list()))
+
+    @property
+    def baseline(self) -> str:
+        return self.models[0]
+
+    @property
+    def comparisons(self) -> list[tuple[str, str]]:
+        """(model, baseline) pairs of differences.csv, in its order."""
+        pairs = zip(
+            self.differences["model"].to_list(), self.differences["baseline"].to_list(), strict=True
+        )
+        return list(dict.fromkeys(pairs))
+
+    @property
+    def n_replications(self) -> int:
+        return int(self.manifest.get("replications") or 0)
+
+    def stat(self, model: str, metric: str) -> Stat:
+        """Mean and 95 % CI of ``metric`` for ``model`` (NaNs when absent)."""
+        return self._stats.get((model, metric), NAN_STAT)
+
+    def diff(self, model: str, metric: str, baseline: str | None = None) -> Stat:
+        """Paired difference ``model`` - ``baseline`` (default: the first model) of ``metric``
+        with its 95 % CI; NaNs when that pair was not compared."""
+        b = self.baseline if baseline is None else baseline
+        return self._diffs.get((model, b, metric), NAN_STAT)
+
+    def csv_unit(self, metric: str) -> str | None:
+        """The unit of ``metric`` as summary.csv has it (``None`` when absent)."""
+        return self._units.get(metric)
+
+    def metrics(self) -> list[str]:
+        """Metric names in the order of summary.csv."""
+        return list(dict.fromkeys(self.summary["metric"].to_list()))
+
+    def values(self, model: str, metric: str) -> list[float]:
+        """The metric in each replication of ``model``."""
+        import polars as pl
+
+        df = self.replications.filter((pl.col("model") == model) & (pl.col("metric") == metric))
+        return [float(v) for v in df.sort("replication")["value"].to_list()]
+
+
+def _stat(row: dict[str, Any]) -> Stat:
+    def f(x: Any) -> float:
+        return math.nan if x is None else float(x)
+
+    return Stat(f(row["mean"]), f(row["ci_low"]), f(row["ci_high"]), int(row["n"] or 0))
+
+
+def load_results(folder: Path) -> Results:
+    """Read a results folder (manifest.json and the CSV tables)."""
+    import polars as pl
+
+    folder = Path(folder)
+    floats = {c: pl.Float64 for c in ("mean", "ci_low", "ci_high", "sd", "value", "p05", "p95")}
+
+    def read(name: str, required: bool = True) -> pl.DataFrame | None:
+        path = folder / name
+        if not path.is_file():
+            if required:
+                raise FileNotFoundError(f"{path} not found: is {folder} a results folder?")
+            return None
+        header = path.open(encoding="utf-8").readline().strip().split(",")
+        return pl.read_csv(path, schema_overrides={c: floats[c] for c in header if c in floats})
+
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{manifest_path} not found: is {folder} a results folder?")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    summary = read("summary.csv")
+    differences = read("differences.csv")
+    replications = read("replications.csv")
+    assert summary is not None and differences is not None and replications is not None
+    return Results(
+        folder, manifest, summary, differences, replications, read("timeseries.csv", False)
+    )
+
+
+@dataclass
+class SweepResults:
+    """The tables of a sweep folder, read with polars."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    points: pl.DataFrame
+    summary: pl.DataFrame
+    differences: pl.DataFrame
+
+    @property
+    def parameters(self) -> list[str]:
+        return [p for p in self.manifest.get("parameters", []) if p in self.points.columns]
+
+    @property
+    def models(self) -> list[str]:
+        listed = list(self.manifest.get("models") or [])
+        return listed or list(dict.fromkeys(self.summary["model"].to_list()))
+
+    @property
+    def n_replications(self) -> int:
+        return int(max(self.manifest.get("replications") or [0]))
+
+    def varying(self) -> list[str]:
+        """Swept parameters that take more than one value, in sweep order."""
+        return [p for p in self.parameters if self.points[p].drop_nulls().n_unique() > 1]
+
+    def is_numeric(self, key: str) -> bool:
+        return self.points.schema[key].is_numeric()
+
+    def numeric_varying(self) -> list[str]:
+        return [p for p in self.varying() if self.is_numeric(p)]
+
+    def ok_points(self) -> list[int]:
+        import polars as pl
+
+        return self.points.filter(pl.col("status") == "ok")["point"].to_list()
+
+
+def load_sweep(folder: Path) -> SweepResults:
+    """Read a sweep folder (manifest.json and the four tables)."""
+    import polars as pl
+
+    folder = Path(folder)
+    meta = folder / "manifest.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"{meta} not found: is {folder} a sweep folder?")
+    manifest = json.loads(meta.read_text(encoding="utf-8"))
+    floats = {c: pl.Float64 for c in ("mean", "ci_low", "ci_high", "sd")}
+
+    def read(name: str) -> pl.DataFrame:
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: has the sweep finished?")
+        header = path.open(encoding="utf-8").readline().strip().split(",")
+        return pl.read_csv(
+            path,
+            schema_overrides={c: floats[c] for c in header if c in floats},
+            infer_schema_length=None,
+        )
+
+    return SweepResults(
+        folder, manifest, read("points.csv"), read("summary.csv"), read("differences.csv")
+    )
