@@ -126,3 +126,59 @@ def test_every_kind_of_folder_has_the_common_manifest_fields(
     for name, digest in meta["checksums"].items():
         data = (folders[kind] / name).read_bytes()
         assert digest == "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------- sim report DIR
+
+
+def _footer(page: str) -> str:
+    return page.split("<footer>", 1)[1].split("</footer>", 1)[0]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_report_names_its_final_folder(folders: dict[str, Path], kind: str) -> None:
+    footer = _footer(_report(folders[kind]))
+    assert folders[kind].name in footer and ".tmp-" not in footer
+    assert "Made by sim" in footer
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sim_report_rebuilds_any_folder_in_another_language(
+    folders: dict[str, Path], kind: str
+) -> None:
+    folder = folders[kind]
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    result = CliRunner().invoke(app, ["report", str(folder), "--lang", "da"])
+    assert result.exit_code == 0, result.output
+    danish = (folder / "report.da.html").read_text(encoding="utf-8")
+    assert '<html lang="da">' in danish and "Lavet af sim" in _footer(danish)
+    assert folder.name in _footer(danish) and ".tmp-" not in danish
+    # The same figures as the command's own report, drawn again from the folder's files.
+    assert len(figure_layouts(danish)) == len(figure_layouts(_report(folder)))
+    after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert after.pop("report.da.html") and after == before  # report.html and tables untouched
+    # An English rebuild is a file of its own: the Danish one stays as it was.
+    result = CliRunner().invoke(app, ["report", str(folder), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert (folder / "report.da.html").read_text(encoding="utf-8") == danish
+    # ... and, rebuilt from the files alone, it is the page the command wrote from its results.
+    assert (folder / "report.en.html").read_bytes() == (folder / "report.html").read_bytes()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sim_report_refuses_a_damaged_folder_of_any_kind(
+    folders: dict[str, Path], kind: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    folder = Path(shutil.copytree(folders[kind], tmp_path / kind))
+    (folder / "report.da.html").unlink(missing_ok=True)
+    table = sorted(
+        p for p in folder.iterdir() if p.suffix in (".csv", ".json") and p.name != "manifest.json"
+    )[0]
+    table.write_bytes(table.read_bytes()[:-20])
+    result = CliRunner().invoke(app, ["report", str(folder), "--lang", "da"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert table.name in result.output and "damaged" in result.output
+    assert not (folder / "report.da.html").exists()

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim import __version__
 from sim.present import i18n
 from sim.present.i18n import t
-from sim.present.page import figure_html, page
+from sim.present.page import figure_html, footer, page
 from sim.present.theme import (
     AXIS_LINE,
     DOWN,
@@ -30,6 +31,7 @@ from sim.present.theme import (
     model_styles,
     template,
 )
+from sim.store import snapshot
 from sim.store.integrity import with_checksums
 from sim.store.manifest import build_manifest
 from sim.store.results import _write_csv, atomic_dir
@@ -725,8 +727,11 @@ def contribution_table_html(
     return _table(header, rows)
 
 
-def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> str:
-    """The explain report: headline, figures, tables per method, how it was computed."""
+def render_explain(
+    res: ExplainResult, lang: str = "en", run_id: str = "", version: str = ""
+) -> str:
+    """The explain report: headline, figures, tables per method, how it was computed; the footer
+    names the folder ``run_id`` and the sim ``version`` that made it (default: this one)."""
     lang = i18n.check_lang(lang)
     figs = explain_figures(res, lang)
     title = t("xp.title", lang, to=_model(res.to_model, lang), frm=_model(res.from_model, lang))
@@ -764,6 +769,7 @@ def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> st
         names = ", ".join(player_label(p.name, lang) for p in skipped)
         parts.append(f"<p>{html.escape(t('xp.how_skipped', lang, names=names))}</p>")
     parts.append(f"<p>{html.escape(t('xp.how_ci', lang))}</p>")
+    parts.append(footer(lang, version or __version__, f"<code>{html.escape(run_id)}</code>"))
     return page(title, "\n".join(parts), lang)
 
 
@@ -800,8 +806,11 @@ def optimise_headline(res: OptimiseResult, model: str, lang: str = "en") -> str:
     return text
 
 
-def render_optimise(res: OptimiseResult, lang: str = "en", run_id: str = "") -> str:
-    """The optimiser report: the named split per model, the curve, every candidate."""
+def render_optimise(
+    res: OptimiseResult, lang: str = "en", run_id: str = "", version: str = ""
+) -> str:
+    """The optimiser report: the named split per model, the curve, every candidate; the footer as
+    in ``render_explain``."""
     lang = i18n.check_lang(lang)
     limit = res.settings.max_p90_wait_weeks
     title = t("op.title", lang, scenario=res.scenario.name)
@@ -832,6 +841,7 @@ def render_optimise(res: OptimiseResult, lang: str = "en", run_id: str = "") -> 
         f"<details><summary>{html.escape(t('op.all_candidates', lang, n=len(res.candidates)))}"
         f"</summary>{candidates_table_html(res, lang)}</details>"
     )
+    parts.append(footer(lang, version or __version__, f"<code>{html.escape(run_id)}</code>"))
     return page(title, "\n".join(parts), lang)
 
 
@@ -1016,6 +1026,7 @@ def write_explain(
         )
         _write_csv(tmp / "hybrids.csv", hybrid_rows(res), ["model", "switched", "metric", "mean"])
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
+        snapshot.write(tmp, "explain", res)
         (tmp / "manifest.json").write_text(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
@@ -1085,6 +1096,7 @@ def write_optimise(
         _write_csv(tmp / "candidates.csv", candidate_rows(res), CANDIDATE_COLUMNS)
         _write_csv(tmp / "chosen.csv", chosen, list(chosen[0]) if chosen else ["model"])
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
+        snapshot.write(tmp, "optimise", res)
         (tmp / "manifest.json").write_text(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",

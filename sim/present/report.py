@@ -32,6 +32,7 @@ from sim.present.plots import (
     unit_key,
 )
 from sim.run import settle
+from sim.store.results import final_name
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -780,7 +781,7 @@ def render_report(res: Results, lang: str = "en", figs: dict[str, go.Figure] | N
     parts.append(f"<details><summary>{esc(show_all)}</summary>")
     parts.append(kpi_table(res, res.metrics(), lang))
     parts.append("</details>")
-    parts.append(footer(lang, _sim_version(res), _code(res.folder.name)))
+    parts.append(footer(lang, _sim_version(res), _code(final_name(res.folder))))
     return page(title, "\n".join(parts), lang)
 
 

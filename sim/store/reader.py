@@ -206,3 +206,57 @@ def load_sweep(folder: Path) -> SweepResults:
     return SweepResults(
         folder, manifest, read("points.csv"), read("summary.csv"), read("differences.csv")
     )
+
+
+# --------------------------------------------------------------------------- any kind of folder
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "run": ("summary.csv", "differences.csv", "replications.csv"),
+    "sweep": ("points.csv", "summary.csv", "differences.csv"),
+    "explain": ("contributions.csv", "scenario.yaml", "explain.json"),
+    "optimise": ("candidates.csv", "chosen.csv", "scenario.yaml", "optimise.json"),
+}
+"""What a report of each kind of folder is rebuilt from."""
+
+
+def check_folder(folder: Path) -> tuple[dict[str, Any], str, str | None]:
+    """(manifest, kind, note or None) of a results folder of any kind, checked before it is read
+    (``sim.store.integrity``): DamagedFolder, one line naming the file, when it cannot be trusted
+    or lacks what its report is rebuilt from."""
+    from sim.store.integrity import MANIFEST, DamagedFolder, read_manifest, verify_folder
+
+    folder = Path(folder)
+    if folder.is_dir() and not any((folder / n).is_file() for n in (MANIFEST, "summary.csv")):
+        raise DamagedFolder(f"{folder} is not a results folder (it has no {MANIFEST})")
+    meta = read_manifest(folder)
+    kind = str(meta.get("kind") or "run")  # run folders of older sims have no kind
+    if kind not in REQUIRED:
+        raise DamagedFolder(f"{folder / MANIFEST} names an unknown kind of folder: {kind!r}")
+    for name in REQUIRED[kind]:
+        if name.endswith(".json") and not (folder / name).is_file():
+            raise DamagedFolder(
+                f"{folder / name} is missing: {folder} was written by an older sim; "
+                f"rerun `sim {kind}` to have a report in another language"
+            )
+    meta, note = verify_folder(folder, REQUIRED[kind])
+    return meta, kind, note
+
+
+def load_scenario(folder: Path) -> Any:
+    """The resolved scenario saved in a results folder (``scenario.yaml``)."""
+    from ruamel.yaml import YAML
+
+    from sim.model.scenario import Scenario
+
+    data = YAML(typ="rt").load((Path(folder) / "scenario.yaml").read_text(encoding="utf-8"))
+    return Scenario.model_validate(data)
+
+
+def load_snapshot(folder: Path, kind: str) -> Any:
+    """The ``ExplainResult`` or ``OptimiseResult`` an explain or optimise folder holds."""
+    from sim.store import snapshot
+
+    folder = Path(folder)
+    text = (folder / snapshot.SNAPSHOTS[kind]).read_text(encoding="utf-8")
+    load = snapshot.load_explain if kind == "explain" else snapshot.load_optimise
+    return load(text, load_scenario(folder))

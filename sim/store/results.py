@@ -103,6 +103,17 @@ def atomic_dir(final: Path) -> Iterator[Path]:
         raise
 
 
+def final_name(folder: Path) -> str:
+    """The name ``folder`` has once written: ``atomic_dir`` writes into ``.tmp-<name>-<pid>``, and
+    what is written there (the report's footer) must name the folder the reader will see."""
+    name = Path(folder).name
+    if name.startswith(".tmp-"):
+        stem, _, pid = name.removeprefix(".tmp-").rpartition("-")
+        if stem and pid.isdigit():
+            return stem
+    return name
+
+
 def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
     import polars as pl
 
