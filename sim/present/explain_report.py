@@ -28,6 +28,7 @@ from sim.present.theme import (
     TOTAL,
     UP,
     ZERO_LINE,
+    band,
     model_styles,
     template,
 )
@@ -425,16 +426,7 @@ def fig_curve(res: OptimiseResult, lang: str = "en") -> go.Figure:
         band_hi = [c.helped.high if math.isfinite(c.helped.high) else c.helped.mean for c in curve]
         band_lo = [c.helped.low if math.isfinite(c.helped.low) else c.helped.mean for c in curve]
         fig.add_trace(
-            go.Scatter(
-                x=xs + xs[::-1],
-                y=band_hi + band_lo[::-1],
-                fill="toself",
-                fillcolor=st.rgba(0.15),
-                line=dict(width=0),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=m,
-            ),
+            band(xs, band_lo, band_hi, st, m, alpha=0.15),
             row=1,
             col=1,
         )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sim.present import i18n
 from sim.present.i18n import t
-from sim.present.theme import CATEGORY_COLOURS, INK, Style, model_styles, template
+from sim.present.theme import CATEGORY_COLOURS, INK, Style, band, model_styles, template
 from sim.store.reader import NAN_STAT, Results, Stat, load_results  # noqa: F401
 
 if TYPE_CHECKING:
@@ -349,17 +349,7 @@ def fig_queues(res: Results, lang: str = "en") -> go.Figure:
                 continue
             w = d["week"].to_list()
             fig.add_trace(
-                go.Scatter(
-                    x=w + w[::-1],
-                    y=d["p95"].to_list() + d["p05"].to_list()[::-1],
-                    fill="toself",
-                    fillcolor=st.rgba(0.18),
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=m,
-                    name=name,
-                ),
+                band(w, d["p05"].to_list(), d["p95"].to_list(), st, m, name=name),
                 row=row,
                 col=col,
             )
@@ -592,7 +582,7 @@ def _forest(
     return fig
 
 
-def _pair_label(model: str, baseline: str, lang: str) -> str:
+def pair_label(model: str, baseline: str, lang: str) -> str:
     return t(
         "col.difference",
         lang,
@@ -607,7 +597,7 @@ def fig_differences(
 ) -> go.Figure:
     """Forest chart of paired differences (model - baseline) with 95 % CIs for key metrics."""
     rows = [
-        _Row(_pair_label(m, b, lang), m, lambda metric, m=m, b=b: res.diff(m, metric, b))
+        _Row(pair_label(m, b, lang), m, lambda metric, m=m, b=b: res.diff(m, metric, b))
         for m, b in res.comparisons
     ]
     bases = {b for _, b in res.comparisons}
@@ -711,7 +701,7 @@ def fig_compare_differences(
         for m, b in r.comparisons:
             rows.append(
                 _Row(
-                    f"{label}: {_pair_label(m, b, lang)}",
+                    f"{label}: {pair_label(m, b, lang)}",
                     m,
                     lambda metric, r=r, m=m, b=b: r.diff(m, metric, b),
                 )

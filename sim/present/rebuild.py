@@ -8,12 +8,12 @@ overwrites the first one, nor one of another language. The folder is checked fir
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.present import i18n
 from sim.store.reader import check_folder, load_results, load_snapshot, load_sweep
+from sim.store.results import write_text_atomic
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -66,14 +66,7 @@ def rebuild_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
     if png:
         ensure_image_export()
     text, figs = _render(folder, kind, meta, lang)
-    out = folder / report_name(lang)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    out = write_text_atomic(folder / report_name(lang), text)
     if png:
         export_pngs(figs, folder / FIGURES_DIR)
     return out

@@ -27,6 +27,7 @@ from sim.present.plots import (
     Stat,
     compare_figures,
     load_results,
+    pair_label,
     report_figures,
     run_labels,
     unit_key,
@@ -532,7 +533,7 @@ def kpi_table(res: Results, metrics: Sequence[str], lang: str) -> str:
     ]
     for m, b in res.comparisons:
         head.append(
-            f'<th class="num">{esc(_pair(m, b, lang))}<br>'
+            f'<th class="num">{esc(pair_label(m, b, lang))}<br>'
             f'<span class="ci">{esc(t("col.mean_ci", lang))}</span></th>'
         )
     rows = []
@@ -819,7 +820,7 @@ def compare_table(
         span = len(r.models) + len(r.comparisons)
         top.append(f'<th class="run" colspan="{span}">{esc(label)}</th>')
         sub += [f'<th class="num">{esc(i18n.model_name(m, lang))}</th>' for m in r.models]
-        sub += [f'<th class="num">{esc(_pair(m, b, lang))}</th>' for m, b in r.comparisons]
+        sub += [f'<th class="num">{esc(pair_label(m, b, lang))}</th>' for m, b in r.comparisons]
     rows = []
     for metric in metrics:
         cells = [
@@ -834,16 +835,6 @@ def compare_table(
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = f"{''.join(top)}</tr><tr>{''.join(sub)}"
     return _table("kpi compare", head, rows)
-
-
-def _pair(model: str, baseline: str, lang: str) -> str:
-    return t(
-        "col.difference",
-        lang,
-        model=i18n.model_name(model, lang),
-        minus=i18n.MINUS,
-        baseline=i18n.model_name(baseline, lang),
-    )
 
 
 def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:

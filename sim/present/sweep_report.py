@@ -16,15 +16,15 @@ figures are ``<div>``s with ``include_plotlyjs=False``.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.present import i18n
 from sim.present.i18n import t
-from sim.present.theme import DIVERGING, INK, model_styles, template
+from sim.present.theme import DIVERGING, INK, band, model_styles, template
 from sim.store.reader import SweepResults, load_sweep
+from sim.store.results import write_text_atomic
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -274,17 +274,7 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
             st = styles[m]
             name = i18n.model_name(m, lang)
             fig.add_trace(
-                go.Scatter(
-                    x=[*xs, *xs[::-1]],
-                    y=[*hi, *lo[::-1]],
-                    fill="toself",
-                    mode="lines",
-                    fillcolor=st.rgba(0.18),
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=m,
-                ),
+                band(xs, lo, hi, st, m, mode="lines"),
                 row=row,
                 col=col,
             )
@@ -622,12 +612,4 @@ def write_sweep_report(folder: Path, lang: str = "en", metric: str = "helped_per
     """Write ``folder/report.html`` (to a temporary name, then renamed)."""
     folder = Path(folder)
     res = load_sweep(folder)
-    out = folder / REPORT_NAME
-    tmp = out.with_name(f".{REPORT_NAME}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(render_sweep_report(res, lang, metric), encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return write_text_atomic(folder / REPORT_NAME, render_sweep_report(res, lang, metric))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -117,4 +117,25 @@ def template() -> go.layout.Template:
             legend=dict(font=dict(size=15)),
             margin=dict(l=80, r=30, t=110, b=70),
         )
+    )
+
+
+def band(
+    xs: Sequence[Any], low: Sequence[float], high: Sequence[float], style: Style, group: str,
+    alpha: float = 0.18, **extra: Any,
+) -> go.Scatter:  # fmt: skip
+    """A shaded band from ``low`` to ``high`` (an interval across x) in a model's colour; it has
+    no legend entry or hover of its own (its line, drawn next, has them)."""
+    import plotly.graph_objects as go
+
+    return go.Scatter(
+        x=[*xs, *xs[::-1]],
+        y=[*high, *low[::-1]],
+        fill="toself",
+        fillcolor=style.rgba(alpha),
+        line=dict(width=0),
+        hoverinfo="skip",
+        showlegend=False,
+        legendgroup=group,
+        **extra,
     )

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     import polars as pl
 
 
+def _models(manifest: dict[str, Any], summary: pl.DataFrame) -> list[str]:
+    """The models of a folder in run order (baseline first): the manifest's list, else the order
+    of summary.csv."""
+    listed = list(manifest.get("models") or [])
+    return listed or list(dict.fromkeys(summary["model"].to_list()))
+
+
 class Stat(NamedTuple):
     """A mean over replications with its 95 % CI."""
 
@@ -61,8 +68,7 @@ class Results:
     @property
     def models(self) -> list[str]:
         """Models in run order, baseline first."""
-        listed = list(self.manifest.get("models") or [])
-        return listed or list(dict.fromkeys(self.summary["model"].to_list()))
+        return _models(self.manifest, self.summary)
 
     @property
     def baseline(self) -> str:
@@ -158,8 +164,7 @@ class SweepResults:
 
     @property
     def models(self) -> list[str]:
-        listed = list(self.manifest.get("models") or [])
-        return listed or list(dict.fromkeys(self.summary["model"].to_list()))
+        return _models(self.manifest, self.summary)
 
     @property
     def n_replications(self) -> int:

@@ -114,6 +114,19 @@ def final_name(folder: Path) -> str:
     return name
 
 
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary name beside ``path``, then rename it: a reader never sees half
+    a file, and a failed write leaves none."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
     import polars as pl
 
