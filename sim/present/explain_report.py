@@ -837,6 +837,14 @@ def render_optimise(
     return page(title, "\n".join(parts), lang)
 
 
+def _versus(other: Candidate | None, diff: Any, lang: str) -> str:
+    """'minus <other split>: +x [lo, hi]' (the paired difference), or n/a without one."""
+    if other is None or diff is None:
+        return t("num.na", lang)
+    ci = i18n.fmt_ci(diff.mean, diff.low, diff.high, lang, 1, sign=True)
+    return t("op.vs", lang, share=_pct(other.share, lang, 1), diff=ci)
+
+
 def chosen_table_html(res: OptimiseResult, lang: str) -> str:
     """Per model: the split, FTEs, helped, p90, waiting, limit and the paired comparisons."""
     header = [t("col.model", lang), *[html.escape(_model(m, lang)) for m in res.models]]
@@ -891,41 +899,12 @@ def chosen_table_html(res: OptimiseResult, lang: str) -> str:
     )
     row(
         t("op.row_runner_up", lang),
-        [
-            t(
-                "op.vs",
-                lang,
-                share=_pct(o.runner_up.share, lang, 1),
-                diff=i18n.fmt_ci(
-                    o.difference.mean, o.difference.low, o.difference.high, lang, 1, sign=True
-                ),
-            )
-            if o.runner_up is not None and o.difference is not None
-            else na
-            for o in ops
-        ],
+        [_versus(o.runner_up, o.difference, lang) for o in ops],
     )
     if any(o.current is not None for o in ops):
         row(
             t("op.row_current", lang),
-            [
-                t(
-                    "op.vs",
-                    lang,
-                    share=_pct(o.current.share, lang, 1),
-                    diff=i18n.fmt_ci(
-                        o.current_difference.mean,
-                        o.current_difference.low,
-                        o.current_difference.high,
-                        lang,
-                        1,
-                        sign=True,
-                    ),
-                )
-                if o.current is not None and o.current_difference is not None
-                else na
-                for o in ops
-            ],
+            [_versus(o.current, o.current_difference, lang) for o in ops],
         )
     return _table(header, rows)
 
@@ -1185,8 +1164,8 @@ def _console_table(
     return table
 
 
-def optimise_tables(res: OptimiseResult) -> list[Any]:
-    """Rich tables: the search curve per model and the named split per model."""
+def _curve_table(res: OptimiseResult) -> Any:
+    """The search curve: a row per authority share, helped and p90 per model."""
     from rich.table import Table
 
     limit = res.settings.max_p90_wait_weeks
@@ -1211,6 +1190,14 @@ def optimise_tables(res: OptimiseResult) -> list[Any]:
             mark = "" if c.feasible else " x"
             cells += [f"{c.helped.mean:,.1f}{mark}", f"{c.p90.mean:,.1f}"]
         curve.add_row(*cells)
+    return curve
+
+
+def optimise_tables(res: OptimiseResult) -> list[Any]:
+    """Rich tables: the search curve per model and the named split per model."""
+    from rich.table import Table
+
+    curve = _curve_table(res)
     chosen = Table(
         title="Named split per model (re-run on fresh citizens): mean [95 % CI]",
         title_justify="left",

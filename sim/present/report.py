@@ -616,6 +616,32 @@ def _kv_table(rows: Sequence[tuple[str, str]], lang: str) -> str:
     return f'<table class="kv"><tbody>{body}</tbody></table>'
 
 
+def _staff_rows(man: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """One row per model: its FTEs, their cost and the budget left unspent (from the manifest)."""
+    rows: list[tuple[str, str]] = []
+    for m, staff in (man.get("staff") or {}).items():
+        rows.append(
+            (
+                t("impl.staff", lang, model=i18n.model_name(m, lang)),
+                esc(
+                    t(
+                        "impl.staff_value",
+                        lang,
+                        authority=i18n.fmt_exact(float(staff.get("authority_fte", math.nan)), lang),
+                        provider=i18n.fmt_exact(float(staff.get("provider_fte", math.nan)), lang),
+                        cost=i18n.fmt_dkk(
+                            float(staff.get("staff_cost_dkk_per_year", math.nan)), lang
+                        ),
+                        unspent=i18n.fmt_dkk(
+                            float(staff.get("unspent_dkk_per_year", math.nan)), lang
+                        ),
+                    )
+                ),
+            )
+        )
+    return rows
+
+
 def stress_section(res: Results, sc: Scenario | None, lang: str) -> str:
     """The model description after STRESS-DES: aim, logic, inputs, outputs, experimentation,
     implementation (with seed, replications, warm-up, horizon, queues, versions, revision)."""
@@ -669,26 +695,7 @@ def stress_section(res: Results, sc: Scenario | None, lang: str) -> str:
         (t("impl.queue_reviews", lang), _value_html(queue.get("reviews"), lang)),
         (t("impl.review_hours", lang), _value_html(queue.get("review_provider_hours"), lang)),
     ]
-    for m, staff in (man.get("staff") or {}).items():
-        rows.append(
-            (
-                t("impl.staff", lang, model=i18n.model_name(m, lang)),
-                esc(
-                    t(
-                        "impl.staff_value",
-                        lang,
-                        authority=i18n.fmt_exact(float(staff.get("authority_fte", math.nan)), lang),
-                        provider=i18n.fmt_exact(float(staff.get("provider_fte", math.nan)), lang),
-                        cost=i18n.fmt_dkk(
-                            float(staff.get("staff_cost_dkk_per_year", math.nan)), lang
-                        ),
-                        unspent=i18n.fmt_dkk(
-                            float(staff.get("unspent_dkk_per_year", math.nan)), lang
-                        ),
-                    )
-                ),
-            )
-        )
+    rows += _staff_rows(man, lang)
     rows += [
         (t("impl.revision", lang), _code(man.get("git_revision", ""))),
         (t("impl.command", lang), _code(" ".join(map(str, man.get("command") or [])))),
