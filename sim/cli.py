@@ -489,7 +489,10 @@ def _write_failed(exc: Exception | str) -> NoReturn:
 
 @app.command()
 def report(
-    results_dir: Annotated[Path, typer.Argument(help="A results folder written by `sim run`.")],
+    results_dir: Annotated[
+        Path,
+        typer.Argument(help="A results folder of `sim run`, `sweep`, `explain` or `optimise`."),
+    ],
     lang: LangOption = "en",
     png: Annotated[
         bool,
@@ -499,19 +502,28 @@ def report(
         ),
     ] = False,
 ) -> None:
-    """Rebuild report.html of a results folder from its tables."""
+    """Rebuild the report of a results folder of any kind from its files, as report.<lang>.html
+    (the command's own report.html, and other languages' reports, are left as they are)."""
     _check_lang(lang)
-    _results_dir_or_exit(results_dir)
-    _check_out(results_dir / "report.html", file=True)
+    from sim.present.rebuild import rebuild_report, report_name
+    from sim.store.integrity import DamagedFolder
+    from sim.store.reader import check_folder
+
+    out = results_dir / report_name(lang)
+    try:
+        _, _, note = check_folder(results_dir)
+    except DamagedFolder as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    if note:
+        typer.echo(note, err=True)
+    _check_out(out, file=True)
     if png:
         _check_png()
-    from sim.present.report import write_report
-
     try:
-        path = write_report(results_dir, lang=lang, png=png)
+        path = rebuild_report(results_dir, lang=lang, png=png)
     except OSError as exc:
-        (results_dir / "report.html.tmp").unlink(missing_ok=True)
-        _write_failed(f"cannot write {results_dir / 'report.html'}: {exc.strerror or exc}")
+        _write_failed(f"cannot write {out}: {exc.strerror or exc}")
     typer.echo(f"Report: {path}")
     if png:
         typer.echo(f"Figures: {results_dir / 'figures'}")

@@ -89,7 +89,7 @@ def test_a_damaged_table_is_refused_naming_it(
         assert len(lines) == 1 and lines[0].startswith("error: "), output
         assert str(folder / name) in lines[0]
         assert ("missing" if damage == "deleted" else "damaged") in lines[0]
-    assert not (folder / "report.html").exists() and not (tmp_path / "c.html").exists()
+    assert not (folder / "report.en.html").exists() and not (tmp_path / "c.html").exists()
 
 
 @pytest.mark.parametrize("damage", ["deleted", "truncated", "binary"])
@@ -116,7 +116,7 @@ def test_an_older_folder_without_checksums_is_read_with_a_note(
     (folder / "manifest.json").write_text(json.dumps(meta))
     code, output = cli("report", str(folder))
     assert code == 0, output
-    assert "has no checksums" in output and (folder / "report.html").is_file()
+    assert "has no checksums" in output and (folder / "report.en.html").is_file()
     # ... but a binary table in it is still refused in one line.
     (folder / "summary.csv").write_bytes(bytes(range(128, 256)) * 4)
     code, output = cli("report", str(folder))

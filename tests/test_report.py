@@ -22,6 +22,7 @@ from sim.present.plots import (
     load_results,
     model_styles,
     report_figures,
+    unit_key,
 )
 from sim.present.report import (
     ImageExportError,
@@ -104,7 +105,7 @@ def test_every_metric_of_a_run_has_a_label_and_a_unit(results: Path) -> None:
     for lang in i18n.LANGS:
         for metric in res.metrics():
             assert i18n.metric_label(metric, lang) != metric, metric
-            unit = res.unit(metric)
+            unit = unit_key(res, metric)
             assert i18n.has(f"unit.{unit}", lang), (metric, unit)
 
 

@@ -154,7 +154,9 @@ def test_report_and_compare_commands(tmp_path: Path) -> None:
     assert 'lang="da"' in html
     res = CliRunner().invoke(app, ["report", str(out), "--lang", "en"])
     assert res.exit_code == 0, res.output
-    assert 'lang="en"' in (out / "report.html").read_text(encoding="utf-8")
+    # The English report is a file of its own: the command's Danish report.html stays.
+    assert 'lang="en"' in (out / "report.en.html").read_text(encoding="utf-8")
+    assert (out / "report.html").read_text(encoding="utf-8") == html
     res = CliRunner().invoke(
         app, ["compare", str(out), str(out), "--out", str(tmp_path / "c.html")]
     )

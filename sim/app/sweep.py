@@ -1070,15 +1070,12 @@ def _manifest(
     batch: int | None = None,
     checksums: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    from sim.store.results import git_revision, package_versions
+    from sim.store.manifest import build_manifest
 
-    first = plan.points[0].scenario if plan.points else None
-    return {
-        "kind": "sweep",
+    first = plan.points[0].scenario
+    extra = {
         "sweep": plan.name,
-        "run_id": folder.name,
         "status": status,
-        "created": started,
         "target": plan.target,
         "sources": list(plan.sources),
         "modes": plan.modes,
@@ -1088,7 +1085,7 @@ def _manifest(
         "points": len(plan.points),
         "unique_points": len(plan.unique_points()),
         "counts": counts or {},
-        "models": list(first.compare) if first else [],
+        "scenario_of": "point 0; each point's own values: points.csv, points/<id>/scenario.yaml",
         "replications": sorted({p.replications for p in plan.points}),
         "seeds": sorted({p.scenario.experiment.seed for p in plan.points}),
         "horizon_weeks": sorted({p.scenario.experiment.horizon_weeks for p in plan.points}),
@@ -1096,12 +1093,18 @@ def _manifest(
         "stream_key": "(point stream key, replication); see points/<id>/point.json",
         "executor": executor,
         "replications_per_task": batch,
-        "versions": package_versions(),
-        "git_revision": git_revision(),
-        "command": list(command),
-        "wall_seconds": round(wall, 3),
         **({"checksums": checksums} if checksums is not None else {}),
     }
+    return build_manifest(
+        "sweep",
+        first,
+        run_id=folder.name,
+        command=command,
+        wall_seconds=wall,
+        jobs=None,
+        created=started,
+        extra=extra,
+    )
 
 
 def latest_sweep_folder(root: Path, name: str) -> Path | None:

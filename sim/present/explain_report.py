@@ -8,22 +8,35 @@ self-contained HTML file (plotly.js inlined once, no network resources); the tab
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import math
-import platform
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim import __version__
 from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
-from sim.present.plots import FONT, INK, model_styles
+from sim.present.page import figure_html, footer, page
+from sim.present.theme import (
+    AXIS_LINE,
+    DOWN,
+    GRID,
+    INK,
+    LIMIT,
+    TOTAL,
+    UP,
+    ZERO_LINE,
+    band,
+    model_styles,
+    template,
+)
+from sim.store import snapshot
 from sim.store.integrity import with_checksums
-from sim.store.results import _write_csv, atomic_dir, git_revision, package_versions
+from sim.store.manifest import build_manifest
+from sim.store.results import _write_csv, atomic_dir
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -31,8 +44,6 @@ if TYPE_CHECKING:
     from sim.run.explain import Contribution, ExplainResult
     from sim.run.optimise import Candidate, OptimiseResult
 
-UP, DOWN, TOTAL = "#1b3a6b", "#e69f00", "#6b6b6b"
-"""Waterfall colours: a rise, a fall (they differ in lightness too) and the total."""
 
 SHOWN_METRICS: tuple[str, ...] = (
     "helped_per_year",
@@ -95,26 +106,9 @@ def _wrap(text: str, width: int = 14) -> str:
 
 
 def _template() -> dict[str, Any]:
-    axis = dict(
-        showline=True,
-        linecolor="#555555",
-        ticks="outside",
-        tickcolor="#555555",
-        gridcolor="#e3e3e3",
-        zerolinecolor="#888888",
-        automargin=True,
-    )
-    return dict(
-        font=dict(family=FONT, size=16, color=INK),
-        title=dict(font=dict(size=21), x=0, xanchor="left", pad=dict(l=14)),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        xaxis=axis,
-        yaxis=axis,
-        hoverlabel=dict(font=dict(size=15, family=FONT)),
-        legend=dict(font=dict(size=15)),
-        margin=dict(l=80, r=30, t=150, b=70),
-    )
+    """The theme's template; the title and its subtitle (one text with a line break) need more
+    room above the plot."""
+    return dict(template=template(), margin=dict(t=150))
 
 
 def _title(title: str, subtitle: str) -> dict[str, Any]:
@@ -169,7 +163,7 @@ def fig_waterfall(
             increasing=dict(marker=dict(color=UP, line=dict(color=INK, width=1))),
             decreasing=dict(marker=dict(color=DOWN, line=dict(color=INK, width=1))),
             totals=dict(marker=dict(color=TOTAL, line=dict(color=INK, width=1))),
-            connector=dict(line=dict(color="#888888", width=1, dash="dot")),
+            connector=dict(line=dict(color=ZERO_LINE, width=1, dash="dot")),
             hoverinfo="skip",
             showlegend=False,
         )
@@ -363,13 +357,13 @@ def fig_breakdown(res: ExplainResult, lang: str = "en") -> go.Figure:
         height=680,
         margin=dict(l=80, r=30, t=230, b=60),
     )
-    axis = dict(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3",
-                zerolinecolor="#888888")  # fmt: skip
+    axis = dict(showline=True, linecolor=AXIS_LINE, ticks="outside", gridcolor=GRID,
+                zerolinecolor=ZERO_LINE)  # fmt: skip
     fig.update_xaxes(**axis)
     for col, metric in enumerate(BREAKDOWN_METRICS, start=1):  # whole hours, not "10k"
         if _digits(metric) == 0:
             fig.update_xaxes(tickformat=",.0f", tickangle=0, nticks=4, row=1, col=col)
-    fig.update_yaxes(autorange="reversed", showline=True, linecolor="#555555")
+    fig.update_yaxes(autorange="reversed", showline=True, linecolor=AXIS_LINE)
     fig.update_annotations(font=dict(size=14))
     return fig
 
@@ -435,16 +429,7 @@ def fig_curve(res: OptimiseResult, lang: str = "en") -> go.Figure:
         band_hi = [c.helped.high if math.isfinite(c.helped.high) else c.helped.mean for c in curve]
         band_lo = [c.helped.low if math.isfinite(c.helped.low) else c.helped.mean for c in curve]
         fig.add_trace(
-            go.Scatter(
-                x=xs + xs[::-1],
-                y=band_hi + band_lo[::-1],
-                fill="toself",
-                fillcolor=st.rgba(0.15),
-                line=dict(width=0),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=m,
-            ),
+            band(xs, band_lo, band_hi, st, m, alpha=0.15),
             row=1,
             col=1,
         )
@@ -511,10 +496,10 @@ def fig_curve(res: OptimiseResult, lang: str = "en") -> go.Figure:
         )
     fig.add_hline(
         y=limit,
-        line=dict(color="#b00020", width=2, dash="dash"),
+        line=dict(color=LIMIT, width=2, dash="dash"),
         annotation_text=t("op.limit_line", lang, x=i18n.fmt_num(limit, lang)),
         annotation_position="top left",
-        annotation_font=dict(color="#b00020", size=14),
+        annotation_font=dict(color=LIMIT, size=14),
         row=2,
         col=1,
     )
@@ -561,8 +546,8 @@ def fig_curve(res: OptimiseResult, lang: str = "en") -> go.Figure:
     shares = [c.share * 100 for c in res.candidates]
     fig.update_xaxes(range=[min(shares) - 1, max(shares) + 1])
     fig.update_xaxes(title_text=t("op.axis_share", lang), row=2, col=1)
-    fig.update_xaxes(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3")
-    fig.update_yaxes(showline=True, linecolor="#555555", ticks="outside", gridcolor="#e3e3e3")
+    fig.update_xaxes(showline=True, linecolor=AXIS_LINE, ticks="outside", gridcolor=GRID)
+    fig.update_yaxes(showline=True, linecolor=AXIS_LINE, ticks="outside", gridcolor=GRID)
     return fig
 
 
@@ -599,34 +584,6 @@ def _phrase(model: str, lang: str) -> str:
 
 
 # --------------------------------------------------------------------------- HTML
-
-
-def _fig_html(fig: go.Figure, name: str) -> str:
-    body = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        include_mathjax=False,
-        config={"displaylogo": False, "responsive": True},
-        default_width="100%",
-        default_height=f"{int(fig.layout.height or 520)}px",
-        div_id=f"fig-{name}",
-    )
-    return f'<figure id="figure-{html.escape(name)}">{body}</figure>'
-
-
-def _page(title: str, body: str, lang: str) -> str:
-    """A whole page with plotly.js inlined once, in the head; nothing fetched from the network."""
-    from plotly.offline import get_plotlyjs
-
-    from sim.present.report import CSS
-
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n"
-        f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
-        f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], num_from: int = 1) -> str:
@@ -765,8 +722,11 @@ def contribution_table_html(
     return _table(header, rows)
 
 
-def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> str:
-    """The explain report: headline, figures, tables per method, how it was computed."""
+def render_explain(
+    res: ExplainResult, lang: str = "en", run_id: str = "", version: str = ""
+) -> str:
+    """The explain report: headline, figures, tables per method, how it was computed; the footer
+    names the folder ``run_id`` and the sim ``version`` that made it (default: this one)."""
     lang = i18n.check_lang(lang)
     figs = explain_figures(res, lang)
     title = t("xp.title", lang, to=_model(res.to_model, lang), frm=_model(res.from_model, lang))
@@ -777,12 +737,12 @@ def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> st
     ]
     for name, fig in figs.items():
         if name != "breakdown":
-            parts.append(_fig_html(fig, name))
+            parts.append(figure_html(fig, name))
     if "breakdown" in figs:
         method_note = _method_note(res, res.method, lang)
         parts.append(f"<h2>{html.escape(t('xp.breakdown_title', lang))}</h2>")
         parts.append(_p("note", t("xp.breakdown_note", lang, method=method_note)))
-        parts.append(_fig_html(figs["breakdown"], "breakdown"))
+        parts.append(figure_html(figs["breakdown"], "breakdown"))
         parts.append(contribution_table_html(res, res.method, lang, BREAKDOWN_METRICS))
     for method in res.methods():
         parts.append(f"<h2>{html.escape(t(f'xp.table_{method}', lang))}</h2>")
@@ -804,7 +764,8 @@ def render_explain(res: ExplainResult, lang: str = "en", run_id: str = "") -> st
         names = ", ".join(player_label(p.name, lang) for p in skipped)
         parts.append(f"<p>{html.escape(t('xp.how_skipped', lang, names=names))}</p>")
     parts.append(f"<p>{html.escape(t('xp.how_ci', lang))}</p>")
-    return _page(title, "\n".join(parts), lang)
+    parts.append(footer(lang, version or __version__, f"<code>{html.escape(run_id)}</code>"))
+    return page(title, "\n".join(parts), lang)
 
 
 def optimise_headline(res: OptimiseResult, model: str, lang: str = "en") -> str:
@@ -840,8 +801,11 @@ def optimise_headline(res: OptimiseResult, model: str, lang: str = "en") -> str:
     return text
 
 
-def render_optimise(res: OptimiseResult, lang: str = "en", run_id: str = "") -> str:
-    """The optimiser report: the named split per model, the curve, every candidate."""
+def render_optimise(
+    res: OptimiseResult, lang: str = "en", run_id: str = "", version: str = ""
+) -> str:
+    """The optimiser report: the named split per model, the curve, every candidate; the footer as
+    in ``render_explain``."""
     lang = i18n.check_lang(lang)
     limit = res.settings.max_p90_wait_weeks
     title = t("op.title", lang, scenario=res.scenario.name)
@@ -862,7 +826,7 @@ def render_optimise(res: OptimiseResult, lang: str = "en", run_id: str = "") -> 
         parts.append(f'<p class="headline">{html.escape(optimise_headline(res, m, lang))}</p>')
     if not res.from_scenario:
         parts.append(f'<p class="warn">{html.escape(t("op.defaults_note", lang))}</p>')
-    parts.append(_fig_html(fig_curve(res, lang), "optimise_curve"))
+    parts.append(figure_html(fig_curve(res, lang), "optimise_curve"))
     parts.append(f"<h2>{html.escape(t('op.chosen_title', lang))}</h2>")
     parts.append(chosen_table_html(res, lang))
     parts.append(f"<h2>{html.escape(t('op.rule_title', lang))}</h2>")
@@ -872,7 +836,16 @@ def render_optimise(res: OptimiseResult, lang: str = "en", run_id: str = "") -> 
         f"<details><summary>{html.escape(t('op.all_candidates', lang, n=len(res.candidates)))}"
         f"</summary>{candidates_table_html(res, lang)}</details>"
     )
-    return _page(title, "\n".join(parts), lang)
+    parts.append(footer(lang, version or __version__, f"<code>{html.escape(run_id)}</code>"))
+    return page(title, "\n".join(parts), lang)
+
+
+def _versus(other: Candidate | None, diff: Any, lang: str) -> str:
+    """'minus <other split>: +x [lo, hi]' (the paired difference), or n/a without one."""
+    if other is None or diff is None:
+        return t("num.na", lang)
+    ci = i18n.fmt_ci(diff.mean, diff.low, diff.high, lang, 1, sign=True)
+    return t("op.vs", lang, share=_pct(other.share, lang, 1), diff=ci)
 
 
 def chosen_table_html(res: OptimiseResult, lang: str) -> str:
@@ -929,41 +902,12 @@ def chosen_table_html(res: OptimiseResult, lang: str) -> str:
     )
     row(
         t("op.row_runner_up", lang),
-        [
-            t(
-                "op.vs",
-                lang,
-                share=_pct(o.runner_up.share, lang, 1),
-                diff=i18n.fmt_ci(
-                    o.difference.mean, o.difference.low, o.difference.high, lang, 1, sign=True
-                ),
-            )
-            if o.runner_up is not None and o.difference is not None
-            else na
-            for o in ops
-        ],
+        [_versus(o.runner_up, o.difference, lang) for o in ops],
     )
     if any(o.current is not None for o in ops):
         row(
             t("op.row_current", lang),
-            [
-                t(
-                    "op.vs",
-                    lang,
-                    share=_pct(o.current.share, lang, 1),
-                    diff=i18n.fmt_ci(
-                        o.current_difference.mean,
-                        o.current_difference.low,
-                        o.current_difference.high,
-                        lang,
-                        1,
-                        sign=True,
-                    ),
-                )
-                if o.current is not None and o.current_difference is not None
-                else na
-                for o in ops
-            ],
+            [_versus(o.current, o.current_difference, lang) for o in ops],
         )
     return _table(header, rows)
 
@@ -1010,25 +954,19 @@ def run_manifest(
     jobs: int,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
-    """What it takes to reproduce an explain or optimise run."""
-    exp = scenario.experiment
-    return {
-        "scenario": scenario.name,
-        "run_id": run_id,
-        "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "seed": exp.seed,
-        "horizon_weeks": exp.horizon_weeks,
-        "warmup_weeks": exp.warmup_weeks,
-        "budget_dkk_per_year": scenario.budget.annual_dkk,
-        "versions": package_versions(),
-        "git_revision": git_revision(),
-        "command": command,
-        "jobs": jobs,
-        "wall_seconds": round(wall_seconds, 3),
-        "platform": f"{platform.system()} {platform.machine()}",
-        "argv": sys.argv,
-        **extra,
-    }
+    """The manifest of an explain or optimise folder (``extra["kind"]``): the one builder of
+    ``sim.store.manifest``, for the two models explained or the models optimised."""
+    models = extra.get("models") or [extra["from"], extra["to"]]
+    return build_manifest(
+        extra["kind"],
+        scenario,
+        run_id=run_id,
+        command=command,
+        wall_seconds=wall_seconds,
+        jobs=jobs,
+        models=models,
+        extra={k: v for k, v in extra.items() if k != "kind"},
+    )
 
 
 EXPLAIN_COLUMNS = ["method", "metric", "unit", "step", "mechanism", "simulated", "mean",
@@ -1062,6 +1000,7 @@ def write_explain(
         )
         _write_csv(tmp / "hybrids.csv", hybrid_rows(res), ["model", "switched", "metric", "mean"])
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
+        snapshot.write(tmp, "explain", res)
         (tmp / "manifest.json").write_text(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
@@ -1131,6 +1070,7 @@ def write_optimise(
         _write_csv(tmp / "candidates.csv", candidate_rows(res), CANDIDATE_COLUMNS)
         _write_csv(tmp / "chosen.csv", chosen, list(chosen[0]) if chosen else ["model"])
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
+        snapshot.write(tmp, "optimise", res)
         (tmp / "manifest.json").write_text(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
@@ -1227,8 +1167,8 @@ def _console_table(
     return table
 
 
-def optimise_tables(res: OptimiseResult) -> list[Any]:
-    """Rich tables: the search curve per model and the named split per model."""
+def _curve_table(res: OptimiseResult) -> Any:
+    """The search curve: a row per authority share, helped and p90 per model."""
     from rich.table import Table
 
     limit = res.settings.max_p90_wait_weeks
@@ -1253,6 +1193,14 @@ def optimise_tables(res: OptimiseResult) -> list[Any]:
             mark = "" if c.feasible else " x"
             cells += [f"{c.helped.mean:,.1f}{mark}", f"{c.p90.mean:,.1f}"]
         curve.add_row(*cells)
+    return curve
+
+
+def optimise_tables(res: OptimiseResult) -> list[Any]:
+    """Rich tables: the search curve per model and the named split per model."""
+    from rich.table import Table
+
+    curve = _curve_table(res)
     chosen = Table(
         title="Named split per model (re-run on fresh citizens): mean [95 % CI]",
         title_justify="left",

@@ -8,20 +8,18 @@ and symbols and dashes differ too. Every value axis names its unit.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
+from sim.present.theme import CATEGORY_COLOURS, INK, Style, band, model_styles, template
+from sim.store.reader import NAN_STAT, Results, Stat, load_results  # noqa: F401
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-    import polars as pl
 
 KEY_DIFF_METRICS: tuple[str, ...] = registry.shown_in("forest")
 """Metrics of the forest chart of paired differences, in reading order."""
@@ -35,229 +33,15 @@ WAIT_STATS: tuple[tuple[str, str], ...] = (
     ("p90", "time_to_start_p90_weeks"),
 )
 
-FONT = "Segoe UI, Helvetica Neue, Helvetica, Arial, sans-serif"
-INK = "#222222"
-
-
-# --------------------------------------------------------------------------- styles
-
-
-@dataclass(frozen=True)
-class Style:
-    """How one model is drawn everywhere."""
-
-    colour: str
-    symbol: str
-    dash: str
-    pattern: str
-    text_colour: str
-
-    def rgba(self, alpha: float) -> str:
-        """The colour with transparency ``alpha`` (for bands)."""
-        h = self.colour.lstrip("#")
-        r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
-        return f"rgba({r},{g},{b},{alpha})"
-
-
-# Okabe-Ito based; ordered so the first three differ most in lightness (grey: ~25 %, ~70 %, ~50 %).
-STYLES: tuple[Style, ...] = (
-    Style("#1b3a6b", "circle", "solid", "", "#ffffff"),
-    Style("#e69f00", "diamond", "dash", "/", INK),
-    Style("#009e73", "square", "dot", "x", "#ffffff"),
-    Style("#cc79a7", "triangle-up", "dashdot", ".", INK),
-    Style("#56b4e9", "x", "longdash", "-", INK),
-    Style("#7f3c00", "star", "longdashdot", "+", "#ffffff"),
-)
-
-CATEGORY_COLOURS: dict[str, tuple[str, str, str]] = {
-    # category: (colour, pattern, text colour); lightness falls from support to idle
-    "support": ("#1b3a6b", "", "#ffffff"),
-    "meetings": ("#3f7fbf", "", "#ffffff"),
-    "casework": ("#e69f00", "", INK),
-    "documentation": ("#f3d98b", ".", INK),
-    "idle": ("#e8e8e8", "/", INK),
-}
-
-
-def model_styles(models: Sequence[str]) -> dict[str, Style]:
-    """One style per model: ``classic`` and ``joint`` always get the first two, others follow."""
-    out: dict[str, Style] = {}
-    fixed = {"classic": 0, "joint": 1}
-    free = [i for i in range(len(STYLES)) if i not in fixed.values()]
-    k = 0
-    for m in models:
-        if m in fixed:
-            out[m] = STYLES[fixed[m]]
-        else:
-            out[m] = STYLES[free[k % len(free)]]
-            k += 1
-    return out
-
-
 # --------------------------------------------------------------------------- the tables
 
 
-class Stat(NamedTuple):
-    """A mean over replications with its 95 % CI."""
-
-    mean: float
-    low: float
-    high: float
-    n: int
-
-    def scaled(self, factor: float) -> Stat:
-        return Stat(self.mean * factor, self.low * factor, self.high * factor, self.n)
-
-    @property
-    def no_spread(self) -> bool:
-        """Every replication gave the same value: the tables hold ci_low = ci_high = mean."""
-        return self.n >= 2 and self.low == self.high
-
-
-NAN_STAT = Stat(math.nan, math.nan, math.nan, 0)
-
-
-@dataclass
-class Results:
-    """The tables of one results folder, read with polars."""
-
-    folder: Path
-    manifest: dict[str, Any]
-    summary: pl.DataFrame
-    differences: pl.DataFrame
-    replications: pl.DataFrame
-    timeseries: pl.DataFrame | None
-    _stats: dict[tuple[str, str], Stat] = field(default_factory=dict, repr=False)
-    _diffs: dict[tuple[str, str, str], Stat] = field(default_factory=dict, repr=False)
-    _units: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        for r in self.summary.iter_rows(named=True):
-            self._stats[(r["model"], r["metric"])] = _stat(r)
-            self._units.setdefault(r["metric"], r["unit"] or "")
-        for r in self.differences.iter_rows(named=True):
-            self._diffs[(r["model"], r["baseline"], r["metric"])] = _stat(r)
-
-    @property
-    def models(self) -> list[str]:
-        """Models in run order, baseline first."""
-        listed = list(self.manifest.get("models") or [])
-        return listed or list(dict.fromkeys(self.summary["model"].to_list()))
-
-    @property
-    def baseline(self) -> str:
-        return self.models[0]
-
-    @property
-    def comparisons(self) -> list[tuple[str, str]]:
-        """(model, baseline) pairs of differences.csv, in its order."""
-        pairs = zip(
-            self.differences["model"].to_list(), self.differences["baseline"].to_list(), strict=True
-        )
-        return list(dict.fromkeys(pairs))
-
-    @property
-    def n_replications(self) -> int:
-        return int(self.manifest.get("replications") or 0)
-
-    def stat(self, model: str, metric: str) -> Stat:
-        """Mean and 95 % CI of ``metric`` for ``model`` (NaNs when absent)."""
-        return self._stats.get((model, metric), NAN_STAT)
-
-    def diff(self, model: str, metric: str, baseline: str | None = None) -> Stat:
-        """Paired difference ``model`` - ``baseline`` (default: the first model) of ``metric``
-        with its 95 % CI; NaNs when that pair was not compared."""
-        b = self.baseline if baseline is None else baseline
-        return self._diffs.get((model, b, metric), NAN_STAT)
-
-    def unit(self, metric: str) -> str:
-        """The unit key of ``metric`` (see ``i18n.metric_unit``)."""
-        return i18n.metric_unit(metric, self._units.get(metric))
-
-    def metrics(self) -> list[str]:
-        """Metric names in the order of summary.csv."""
-        return list(dict.fromkeys(self.summary["metric"].to_list()))
-
-    def values(self, model: str, metric: str) -> list[float]:
-        """The metric in each replication of ``model``."""
-        import polars as pl
-
-        df = self.replications.filter((pl.col("model") == model) & (pl.col("metric") == metric))
-        return [float(v) for v in df.sort("replication")["value"].to_list()]
-
-
-def _stat(row: dict[str, Any]) -> Stat:
-    def f(x: Any) -> float:
-        return math.nan if x is None else float(x)
-
-    return Stat(f(row["mean"]), f(row["ci_low"]), f(row["ci_high"]), int(row["n"] or 0))
-
-
-def load_results(folder: Path) -> Results:
-    """Read a results folder (manifest.json and the CSV tables)."""
-    import polars as pl
-
-    folder = Path(folder)
-    floats = {c: pl.Float64 for c in ("mean", "ci_low", "ci_high", "sd", "value", "p05", "p95")}
-
-    def read(name: str, required: bool = True) -> pl.DataFrame | None:
-        path = folder / name
-        if not path.is_file():
-            if required:
-                raise FileNotFoundError(f"{path} not found: is {folder} a results folder?")
-            return None
-        header = path.open(encoding="utf-8").readline().strip().split(",")
-        return pl.read_csv(path, schema_overrides={c: floats[c] for c in header if c in floats})
-
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise FileNotFoundError(f"{manifest_path} not found: is {folder} a results folder?")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    summary = read("summary.csv")
-    differences = read("differences.csv")
-    replications = read("replications.csv")
-    assert summary is not None and differences is not None and replications is not None
-    return Results(
-        folder, manifest, summary, differences, replications, read("timeseries.csv", False)
-    )
+def unit_key(res: Results, metric: str) -> str:
+    """The unit key of ``metric`` in a run's tables (see ``i18n.metric_unit``)."""
+    return i18n.metric_unit(metric, res.csv_unit(metric))
 
 
 # --------------------------------------------------------------------------- layout helpers
-
-
-def _template() -> go.layout.Template:
-    import plotly.graph_objects as go
-
-    axis = dict(
-        showline=True,
-        linecolor="#555555",
-        ticks="outside",
-        tickcolor="#555555",
-        gridcolor="#e3e3e3",
-        zerolinecolor="#999999",
-        exponentformat="none",
-        automargin=True,
-        title=dict(standoff=12),
-    )
-    return go.layout.Template(
-        layout=dict(
-            font=dict(family=FONT, size=16, color=INK),
-            title=dict(
-                font=dict(size=22),
-                x=0,
-                xanchor="left",
-                pad=dict(l=14),
-                subtitle=dict(font=dict(size=14)),
-            ),
-            paper_bgcolor="white",
-            plot_bgcolor="white",
-            xaxis=axis,
-            yaxis=axis,
-            hoverlabel=dict(font=dict(size=15, family=FONT)),
-            legend=dict(font=dict(size=15)),
-            margin=dict(l=80, r=30, t=110, b=70),
-        )
-    )
 
 
 def _base(title: str, subtitle: str, lang: str, height: int = 520) -> go.Figure:
@@ -265,7 +49,7 @@ def _base(title: str, subtitle: str, lang: str, height: int = 520) -> go.Figure:
 
     fig = go.Figure()
     fig.update_layout(
-        template=_template(),
+        template=template(),
         title=dict(text=title, subtitle=dict(text=subtitle)),
         separators=i18n.plotly_separators(lang),
         height=height,
@@ -321,7 +105,7 @@ def _bar_ci(
 
     styles = model_styles(res.models)
     fig = _base(title, subtitle, lang)
-    unit = res.unit(metric)
+    unit = unit_key(res, metric)
     top = 0.0
     for m in res.models:
         s = res.stat(m, metric)
@@ -524,7 +308,7 @@ def fig_queues(res: Results, lang: str = "en") -> go.Figure:
         horizontal_spacing=0.1,
     )
     fig.update_layout(
-        template=_template(),
+        template=template(),
         title=dict(
             text=t("fig.queues.title", lang), subtitle=dict(text=t("fig.queues.subtitle", lang))
         ),
@@ -550,17 +334,7 @@ def fig_queues(res: Results, lang: str = "en") -> go.Figure:
                 continue
             w = d["week"].to_list()
             fig.add_trace(
-                go.Scatter(
-                    x=w + w[::-1],
-                    y=d["p95"].to_list() + d["p05"].to_list()[::-1],
-                    fill="toself",
-                    fillcolor=st.rgba(0.18),
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=m,
-                    name=name,
-                ),
+                band(w, d["p05"].to_list(), d["p95"].to_list(), st, m, name=name),
                 row=row,
                 col=col,
             )
@@ -625,7 +399,7 @@ def fig_staff_hours(res: Results, lang: str = "en") -> go.Figure:
         horizontal_spacing=0.14,
     )
     fig.update_layout(
-        template=_template(),
+        template=template(),
         title=dict(
             text=t("fig.hours.title", lang),
             subtitle=dict(text=t("fig.hours.subtitle", lang, n=res.n_replications)),
@@ -723,7 +497,7 @@ def _forest(
     )
     per_row = 70 + 34 * len(rows)
     fig.update_layout(
-        template=_template(),
+        template=template(),
         title=dict(text=title, subtitle=dict(text=subtitle)),
         separators=i18n.plotly_separators(lang),
         height=150 + nrows * (per_row + 90),
@@ -793,7 +567,7 @@ def _forest(
     return fig
 
 
-def _pair_label(model: str, baseline: str, lang: str) -> str:
+def pair_label(model: str, baseline: str, lang: str) -> str:
     return t(
         "col.difference",
         lang,
@@ -808,7 +582,7 @@ def fig_differences(
 ) -> go.Figure:
     """Forest chart of paired differences (model - baseline) with 95 % CIs for key metrics."""
     rows = [
-        _Row(_pair_label(m, b, lang), m, lambda metric, m=m, b=b: res.diff(m, metric, b))
+        _Row(pair_label(m, b, lang), m, lambda metric, m=m, b=b: res.diff(m, metric, b))
         for m, b in res.comparisons
     ]
     bases = {b for _, b in res.comparisons}
@@ -821,7 +595,7 @@ def fig_differences(
     return _forest(
         rows,
         [m for m in metrics if any(math.isfinite(r.get(m).mean) for r in rows)] or list(metrics),
-        res.unit,
+        lambda metric: unit_key(res, metric),
         lang,
         title,
         subtitle,
@@ -874,7 +648,7 @@ def fig_metric_by_run(runs: Sequence[Results], metric: str, lang: str = "en") ->
         lang,
     )
     scale = i18n.metric_scale(metric)
-    unit = runs[0].unit(metric) if runs else ""
+    unit = unit_key(runs[0], metric) if runs else ""
     for m in models:
         st = styles[m]
         stats = [r.stat(m, metric).scaled(scale) for r in runs]
@@ -912,7 +686,7 @@ def fig_compare_differences(
         for m, b in r.comparisons:
             rows.append(
                 _Row(
-                    f"{label}: {_pair_label(m, b, lang)}",
+                    f"{label}: {pair_label(m, b, lang)}",
                     m,
                     lambda metric, r=r, m=m, b=b: r.diff(m, metric, b),
                 )
@@ -921,7 +695,7 @@ def fig_compare_differences(
     fig = _forest(
         rows,
         list(metrics),
-        runs[0].unit if runs else i18n.metric_unit,
+        (lambda metric: unit_key(runs[0], metric)) if runs else i18n.metric_unit,
         lang,
         t("fig.compare_diff.title", lang),
         "",

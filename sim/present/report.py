@@ -10,7 +10,6 @@ STRESS-DES checklist. Optional PNG export uses kaleido with one browser for the 
 
 from __future__ import annotations
 
-import html
 import math
 import os
 import shutil
@@ -23,15 +22,19 @@ from sim.model import registry
 from sim.model.metrics import unspent_to_mention
 from sim.present import i18n
 from sim.present.i18n import t
+from sim.present.page import esc, figure_html, footer, page
 from sim.present.plots import (
     Results,
     Stat,
     compare_figures,
     load_results,
+    pair_label,
     report_figures,
     run_labels,
+    unit_key,
 )
 from sim.present.settling import warnings as settling_warnings
+from sim.store.results import final_name
 from sim.store.settling import read_table as read_settling
 
 if TYPE_CHECKING:
@@ -50,12 +53,6 @@ COMPARE_TABLE_METRICS: tuple[str, ...] = registry.shown_in("compare_table")
 """Rows of the comparison report's table."""
 
 KNOWN_INTAKE_DISCIPLINE = "first-fit in arrival order, served before support starts"
-
-PLOTLY_CONFIG: dict[str, Any] = {
-    "displaylogo": False,
-    "responsive": True,
-    "toImageButtonOptions": {"format": "png", "scale": 2},
-}
 
 
 class ImageExportError(RuntimeError):
@@ -408,10 +405,6 @@ def mechanism_params(sc: Scenario, models: Sequence[str]) -> list[tuple[Param, l
 # --------------------------------------------------------------------------- HTML pieces
 
 
-def esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _user(text: Any) -> str:
     """Text the user wrote (names, descriptions, paths): shown as is, in any language."""
     return f'<span class="user">{esc(text)}</span>'
@@ -482,7 +475,7 @@ def _cell(s: Stat, metric: str, lang: str, *, diff: bool = False) -> str:
 
 
 def _unit_cell(res: Results, metric: str, lang: str, *, diff: bool = False) -> str:
-    unit = res.unit(metric)
+    unit = unit_key(res, metric)
     if diff and unit == "percent":
         unit = "percentage_points"
     return esc(i18n.unit_label(unit, lang))
@@ -506,7 +499,7 @@ def kpi_table(res: Results, metrics: Sequence[str], lang: str) -> str:
     ]
     for m, b in res.comparisons:
         head.append(
-            f'<th class="num">{esc(_pair(m, b, lang))}<br>'
+            f'<th class="num">{esc(pair_label(m, b, lang))}<br>'
             f'<span class="ci">{esc(t("col.mean_ci", lang))}</span></th>'
         )
     rows = []
@@ -589,6 +582,32 @@ def _kv_table(rows: Sequence[tuple[str, str]], lang: str) -> str:
     return f'<table class="kv"><tbody>{body}</tbody></table>'
 
 
+def _staff_rows(man: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """One row per model: its FTEs, their cost and the budget left unspent (from the manifest)."""
+    rows: list[tuple[str, str]] = []
+    for m, staff in (man.get("staff") or {}).items():
+        rows.append(
+            (
+                t("impl.staff", lang, model=i18n.model_name(m, lang)),
+                esc(
+                    t(
+                        "impl.staff_value",
+                        lang,
+                        authority=i18n.fmt_exact(float(staff.get("authority_fte", math.nan)), lang),
+                        provider=i18n.fmt_exact(float(staff.get("provider_fte", math.nan)), lang),
+                        cost=i18n.fmt_dkk(
+                            float(staff.get("staff_cost_dkk_per_year", math.nan)), lang
+                        ),
+                        unspent=i18n.fmt_dkk(
+                            float(staff.get("unspent_dkk_per_year", math.nan)), lang
+                        ),
+                    )
+                ),
+            )
+        )
+    return rows
+
+
 def stress_section(res: Results, sc: Scenario | None, lang: str) -> str:
     """The model description after STRESS-DES: aim, logic, inputs, outputs, experimentation,
     implementation (with seed, replications, warm-up, horizon, queues, versions, revision)."""
@@ -642,26 +661,7 @@ def stress_section(res: Results, sc: Scenario | None, lang: str) -> str:
         (t("impl.queue_reviews", lang), _value_html(queue.get("reviews"), lang)),
         (t("impl.review_hours", lang), _value_html(queue.get("review_provider_hours"), lang)),
     ]
-    for m, staff in (man.get("staff") or {}).items():
-        rows.append(
-            (
-                t("impl.staff", lang, model=i18n.model_name(m, lang)),
-                esc(
-                    t(
-                        "impl.staff_value",
-                        lang,
-                        authority=i18n.fmt_exact(float(staff.get("authority_fte", math.nan)), lang),
-                        provider=i18n.fmt_exact(float(staff.get("provider_fte", math.nan)), lang),
-                        cost=i18n.fmt_dkk(
-                            float(staff.get("staff_cost_dkk_per_year", math.nan)), lang
-                        ),
-                        unspent=i18n.fmt_dkk(
-                            float(staff.get("unspent_dkk_per_year", math.nan)), lang
-                        ),
-                    )
-                ),
-            )
-        )
+    rows += _staff_rows(man, lang)
     rows += [
         (t("impl.revision", lang), _code(man.get("git_revision", ""))),
         (t("impl.command", lang), _code(" ".join(map(str, man.get("command") or [])))),
@@ -677,78 +677,6 @@ def stress_section(res: Results, sc: Scenario | None, lang: str) -> str:
     ]
     parts.append(_kv_table(rows, lang))
     return "\n".join(parts)
-
-
-CSS = """
-:root { --ink: #222; --muted: #555; --rule: #d4d4d4; --accent: #1b3a6b; --warn: #e69f00; }
-* { box-sizing: border-box; }
-html { font-size: 19px; }
-body { margin: 0; color: var(--ink); background: #fff; line-height: 1.5;
-  font-family: "Segoe UI", "Helvetica Neue", Helvetica, Arial, sans-serif; }
-main { max-width: 1280px; margin: 0 auto; padding: 1.2rem 2rem 4rem; }
-h1 { font-size: 2rem; line-height: 1.2; margin: .6rem 0 .2rem; }
-h2 { font-size: 1.5rem; margin: 2.4rem 0 .8rem; padding-bottom: .2rem;
-  border-bottom: 3px solid var(--accent); }
-h3 { font-size: 1.15rem; margin: 1.4rem 0 .4rem; }
-p { max-width: 60rem; }
-.meta { color: var(--muted); margin: 0 0 1rem; }
-.headline { font-size: 1.4rem; line-height: 1.45; background: #f1f4f9; margin: 1rem 0;
-  border-left: 8px solid var(--accent); padding: 1rem 1.3rem; max-width: none; }
-.warn { background: #fff5dd; border-left: 8px solid var(--warn); padding: .7rem 1.1rem;
-  margin: .6rem 0; }
-nav ol { columns: 2; padding-left: 1.4rem; }
-table { border-collapse: collapse; width: 100%; margin: .6rem 0 1.2rem;
-  font-variant-numeric: tabular-nums; }
-th, td { text-align: left; vertical-align: top; padding: .45rem .6rem;
-  border-bottom: 1px solid var(--rule); }
-thead th { border-bottom: 2px solid var(--ink); background: #fff; }
-thead th.run { text-align: center; border-bottom: 1px solid var(--rule); }
-table.compare td:first-child { min-width: 14rem; }
-.scroll { overflow-x: auto; }
-table.runs { font-size: .9rem; }
-tbody tr:nth-child(even) td { background: #f8f8f8; }
-table.kpi { font-size: 1.05rem; }
-table.params, table.kv { font-size: .85rem; }
-table.kv th { width: 28%; font-weight: 600; }
-.num { text-align: right; white-space: nowrap; }
-th.num { white-space: normal; }
-.ci { color: var(--muted); font-size: .85em; font-weight: normal; }
-tr.differs td { background: #fff5dd !important; }
-.mark { font-weight: 600; white-space: nowrap; }
-code { font-family: Consolas, "DejaVu Sans Mono", monospace; font-size: .88em;
-  background: #f1f1f1; padding: 0 .2em; border-radius: 3px; overflow-wrap: anywhere; }
-figure { margin: 1.6rem 0 2.4rem; break-inside: avoid; }
-figure .plotly-graph-div { width: 100%; }
-details > summary { cursor: pointer; font-weight: 600; font-size: 1.1rem; margin: 1rem 0; }
-footer { color: var(--muted); font-size: .85rem; margin-top: 3rem; }
-@media print { html { font-size: 12pt; } main { max-width: none; padding: 0; } }
-"""
-
-
-def _figure_html(fig: go.Figure, name: str) -> str:
-    body = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        include_mathjax=False,
-        config=PLOTLY_CONFIG,
-        default_width="100%",
-        default_height=f"{int(fig.layout.height or 520)}px",
-        div_id=f"fig-{name}",
-    )
-    return f'<figure id="figure-{esc(name)}">{body}</figure>'
-
-
-def _page(title: str, body: str, lang: str) -> str:
-    """A whole page with plotly.js inlined once, in the head."""
-    from plotly.offline import get_plotlyjs
-
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n"
-        f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
-        f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
 
 
 def _short_revision(rev: str) -> str:
@@ -809,7 +737,7 @@ def render_report(res: Results, lang: str = "en", figs: dict[str, go.Figure] | N
     parts.append(f"<p>{esc(t('report.kpis_note', lang, n=res.n_replications))}</p>")
     parts.append(kpi_table(res, KPI_METRICS, lang))
     parts.append(f'<h2 id="figures">{esc(t("report.figures", lang))}</h2>')
-    parts += [_figure_html(f, k) for k, f in figs.items()]
+    parts += [figure_html(f, k) for k, f in figs.items()]
     parts.append(f'<h2 id="assumptions">{esc(t("report.assumptions", lang))}</h2>')
     parts.append(f"<p>{esc(t('report.assumptions_note', lang))}</p>")
     if sc is not None:
@@ -827,17 +755,8 @@ def render_report(res: Results, lang: str = "en", figs: dict[str, go.Figure] | N
     parts.append(f"<details><summary>{esc(show_all)}</summary>")
     parts.append(kpi_table(res, res.metrics(), lang))
     parts.append("</details>")
-    parts.append(
-        "<footer>"
-        + t(
-            "report.generated",
-            lang,
-            version=esc(_sim_version(res)),
-            folder=_code(res.folder.name),
-        )
-        + "</footer>"
-    )
-    return _page(title, "\n".join(parts), lang)
+    parts.append(footer(lang, _sim_version(res), _code(final_name(res.folder))))
+    return page(title, "\n".join(parts), lang)
 
 
 def write_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
@@ -874,7 +793,7 @@ def compare_table(
         span = len(r.models) + len(r.comparisons)
         top.append(f'<th class="run" colspan="{span}">{esc(label)}</th>')
         sub += [f'<th class="num">{esc(i18n.model_name(m, lang))}</th>' for m in r.models]
-        sub += [f'<th class="num">{esc(_pair(m, b, lang))}</th>' for m, b in r.comparisons]
+        sub += [f'<th class="num">{esc(pair_label(m, b, lang))}</th>' for m, b in r.comparisons]
     rows = []
     for metric in metrics:
         cells = [
@@ -889,16 +808,6 @@ def compare_table(
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = f"{''.join(top)}</tr><tr>{''.join(sub)}"
     return _table("kpi compare", head, rows)
-
-
-def _pair(model: str, baseline: str, lang: str) -> str:
-    return t(
-        "col.difference",
-        lang,
-        model=i18n.model_name(model, lang),
-        minus=i18n.MINUS,
-        baseline=i18n.model_name(baseline, lang),
-    )
 
 
 def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
@@ -942,18 +851,9 @@ def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
     parts.append(f'<h2 id="kpis">{esc(t("report.key_metrics_by_run", lang))}</h2>')
     parts.append(compare_table(runs, labels, COMPARE_TABLE_METRICS, lang))
     parts.append(f'<h2 id="figures">{esc(t("report.figures", lang))}</h2>')
-    parts += [_figure_html(f, k) for k, f in compare_figures(runs, lang).items()]
-    parts.append(
-        "<footer>"
-        + t(
-            "report.generated",
-            lang,
-            version=esc(_sim_version(runs[0])),
-            folder=", ".join(_code(r.folder.name) for r in runs),
-        )
-        + "</footer>"
-    )
-    return _page(title, "\n".join(parts), lang)
+    parts += [figure_html(f, k) for k, f in compare_figures(runs, lang).items()]
+    parts.append(footer(lang, _sim_version(runs[0]), ", ".join(_code(r.folder.name) for r in runs)))
+    return page(title, "\n".join(parts), lang)
 
 
 def write_compare_report(folders: list[Path], out: Path, lang: str = "en") -> Path:

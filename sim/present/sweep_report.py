@@ -15,98 +15,27 @@ figures are ``<div>``s with ``include_plotlyjs=False``.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
+from sim.present.theme import DIVERGING, INK, band, model_styles, template
+from sim.store.reader import SweepResults, load_sweep
+from sim.store.results import write_text_atomic
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-    import polars as pl
 
 REPORT_NAME = "report.html"
 BUDGET_KEY = "budget.annual_dkk"
 MAX_FACETS = 12
-FONT = "Segoe UI, Helvetica Neue, Helvetica, Arial, sans-serif"
-INK = "#222222"
-DIVERGING = "PuOr"
-"""Purple-orange: diverging, readable for colour-blind readers and distinct from model colours."""
 
 
 # --------------------------------------------------------------------------- the tables
-
-
-@dataclass
-class SweepResults:
-    """The tables of a sweep folder, read with polars."""
-
-    folder: Path
-    manifest: dict[str, Any]
-    points: pl.DataFrame
-    summary: pl.DataFrame
-    differences: pl.DataFrame
-
-    @property
-    def parameters(self) -> list[str]:
-        return [p for p in self.manifest.get("parameters", []) if p in self.points.columns]
-
-    @property
-    def models(self) -> list[str]:
-        listed = list(self.manifest.get("models") or [])
-        return listed or list(dict.fromkeys(self.summary["model"].to_list()))
-
-    @property
-    def n_replications(self) -> int:
-        return int(max(self.manifest.get("replications") or [0]))
-
-    def varying(self) -> list[str]:
-        """Swept parameters that take more than one value, in sweep order."""
-        return [p for p in self.parameters if self.points[p].drop_nulls().n_unique() > 1]
-
-    def is_numeric(self, key: str) -> bool:
-        return self.points.schema[key].is_numeric()
-
-    def numeric_varying(self) -> list[str]:
-        return [p for p in self.varying() if self.is_numeric(p)]
-
-    def ok_points(self) -> list[int]:
-        import polars as pl
-
-        return self.points.filter(pl.col("status") == "ok")["point"].to_list()
-
-
-def load_sweep(folder: Path) -> SweepResults:
-    """Read a sweep folder (manifest.json and the four tables)."""
-    import polars as pl
-
-    folder = Path(folder)
-    meta = folder / "manifest.json"
-    if not meta.is_file():
-        raise FileNotFoundError(f"{meta} not found: is {folder} a sweep folder?")
-    manifest = json.loads(meta.read_text(encoding="utf-8"))
-    floats = {c: pl.Float64 for c in ("mean", "ci_low", "ci_high", "sd")}
-
-    def read(name: str) -> pl.DataFrame:
-        path = folder / name
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: has the sweep finished?")
-        header = path.open(encoding="utf-8").readline().strip().split(",")
-        return pl.read_csv(
-            path,
-            schema_overrides={c: floats[c] for c in header if c in floats},
-            infer_schema_length=None,
-        )
-
-    return SweepResults(
-        folder, manifest, read("points.csv"), read("summary.csv"), read("differences.csv")
-    )
 
 
 # --------------------------------------------------------------------------- labels and scales
@@ -169,34 +98,14 @@ def _metric_title(metric: str, lang: str) -> str:
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, lang: str, height: int) -> None:
-    axis = dict(
-        showline=True,
-        linecolor="#555555",
-        ticks="outside",
-        gridcolor="#e3e3e3",
-        zerolinecolor="#999999",
-        exponentformat="none",
-        automargin=True,
-    )
+    """The theme's template, the title and subtitle, the reader's number style and the height."""
     fig.update_layout(
-        title=dict(
-            text=title,
-            x=0,
-            xanchor="left",
-            font=dict(size=22),
-            subtitle=dict(text=subtitle, font=dict(size=14)),
-        ),
-        font=dict(family=FONT, size=16, color=INK),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
+        template=template(),
+        title=dict(text=title, subtitle=dict(text=subtitle)),
         separators=i18n.plotly_separators(lang),
         height=height,
-        margin=dict(l=80, r=30, t=120, b=70),
-        legend=dict(font=dict(size=15)),
-        hoverlabel=dict(font=dict(size=15, family=FONT)),
+        margin=dict(t=120),
     )
-    fig.update_xaxes(**axis)
-    fig.update_yaxes(**axis)
 
 
 # --------------------------------------------------------------------------- data helpers (pure)
@@ -324,8 +233,6 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from sim.present.plots import model_styles
-
     vals = _point_values(res)
     all_x = [v[x] for v in vals.values() if v[x] is not None]
     div, _ = param_scale(x, all_x)
@@ -369,17 +276,7 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
             st = styles[m]
             name = i18n.model_name(m, lang)
             fig.add_trace(
-                go.Scatter(
-                    x=[*xs, *xs[::-1]],
-                    y=[*hi, *lo[::-1]],
-                    fill="toself",
-                    mode="lines",
-                    fillcolor=st.rgba(0.18),
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=m,
-                ),
+                band(xs, lo, hi, st, m, mode="lines"),
                 row=row,
                 col=col,
             )
@@ -600,7 +497,7 @@ def sweep_figures(
 def _points_table(res: SweepResults, metric: str, lang: str) -> str:
     import polars as pl
 
-    from sim.present.report import esc
+    from sim.present.page import esc
 
     params = res.parameters
     head = [t("sweep.col.point", lang), *(param_title(k, lang, []) for k in params)]
@@ -663,9 +560,8 @@ def render_sweep_report(
 ) -> str:
     """The HTML text of a sweep's report."""
     import polars as pl
-    from plotly.offline import get_plotlyjs
 
-    from sim.present.report import CSS, PLOTLY_CONFIG, esc
+    from sim.present.page import esc, figure_html, footer, page
 
     i18n.check_lang(lang)
     figs = figs if figs is not None else sweep_figures(res, lang, metric)
@@ -695,17 +591,7 @@ def render_sweep_report(
     parts.append(f"<h2>{esc(t('report.figures', lang))}</h2>")
     if "heatmap" not in figs:
         parts.append(f"<p>{esc(t('sweep.no_heatmap', lang))}</p>")
-    for name, fig in figs.items():
-        body = fig.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            include_mathjax=False,
-            config=PLOTLY_CONFIG,
-            default_width="100%",
-            default_height=f"{int(fig.layout.height or 520)}px",
-            div_id=f"fig-{name}",
-        )
-        parts.append(f'<figure id="figure-{esc(name)}">{body}</figure>')
+    parts += [figure_html(fig, name) for name, fig in figs.items()]
     parts.append(f"<h2>{esc(t('sweep.points', lang))}</h2>")
     note = t(
         "sweep.points_note",
@@ -720,35 +606,13 @@ def render_sweep_report(
         for r in failed.iter_rows(named=True):
             parts.append(f"<li><b>{r['point']}</b> ({esc(r['point_id'])}): {esc(r['error'])}</li>")
         parts.append("</ul>")
-    parts.append(
-        "<footer>"
-        + t(
-            "report.generated",
-            lang,
-            version=esc((man.get("versions") or {}).get("sim", "")),
-            folder=f"<code>{esc(res.folder.name)}</code>",
-        )
-        + "</footer>"
-    )
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n"
-        f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
-        f"</head>\n<body>\n<main>\n{chr(10).join(parts)}\n</main>\n</body>\n</html>\n"
-    )
+    version = (man.get("versions") or {}).get("sim", "")
+    parts.append(footer(lang, version, f"<code>{esc(res.folder.name)}</code>"))
+    return page(title, "\n".join(parts), lang)
 
 
 def write_sweep_report(folder: Path, lang: str = "en", metric: str = "helped_per_year") -> Path:
     """Write ``folder/report.html`` (to a temporary name, then renamed)."""
     folder = Path(folder)
     res = load_sweep(folder)
-    out = folder / REPORT_NAME
-    tmp = out.with_name(f".{REPORT_NAME}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(render_sweep_report(res, lang, metric), encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return write_text_atomic(folder / REPORT_NAME, render_sweep_report(res, lang, metric))

@@ -22,8 +22,9 @@ from typing import Any
 CHECKSUMS = "checksums"
 """The manifest key that maps each table's file name to ``sha256:<hex>``."""
 MANIFEST = "manifest.json"
-TABLE_SUFFIXES = (".csv", ".parquet", ".yaml")
-"""What counts as a table: the CSV and Parquet files and the resolved scenario."""
+TABLE_SUFFIXES = (".csv", ".parquet", ".yaml", ".json")
+"""What counts as a table: the CSV and Parquet files, the resolved scenario and the results kept as
+JSON (``explain.json``, ``optimise.json``, see ``sim.store.snapshot``)."""
 UNCHECKED = ("manifest.json", "report.html")
 """Files rebuilt from the others (the report) or holding the checksums (the manifest)."""
 

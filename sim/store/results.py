@@ -9,57 +9,20 @@ scenario and seed give byte-identical tables whatever ran them.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import json
 import os
-import platform
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sim.model.metrics import Interval, unit_of, unspent_dkk
+from sim.model.metrics import Interval, unit_of
 from sim.run import settle
 from sim.run.experiment import ExperimentResult, iter_timeseries_rows
 from sim.store import settling
 from sim.store.integrity import with_checksums
-
-PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")
-
-
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages results depend on."""
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def git_revision(path: Path | None = None) -> str:
-    """The git revision of the working tree (``-dirty`` when it has changes), or 'unknown'."""
-    cwd = path or Path(__file__).resolve().parent
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
-        )
-        if rev.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+from sim.store.manifest import build_manifest, git_revision, package_versions  # noqa: F401
 
 
 def new_run_dir(root: Path, scenario_name: str) -> Path:
@@ -139,6 +102,30 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def final_name(folder: Path) -> str:
+    """The name ``folder`` has once written: ``atomic_dir`` writes into ``.tmp-<name>-<pid>``, and
+    what is written there (the report's footer) must name the folder the reader will see."""
+    name = Path(folder).name
+    if name.startswith(".tmp-"):
+        stem, _, pid = name.removeprefix(".tmp-").rpartition("-")
+        if stem and pid.isdigit():
+            return stem
+    return name
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary name beside ``path``, then rename it: a reader never sees half
+    a file, and a failed write leaves none."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -229,47 +216,22 @@ def manifest(
     jobs: int,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What it takes to reproduce and read a run."""
-    sc = result.scenario
-    exp = sc.experiment
-    window_weeks = exp.horizon_weeks - exp.warmup_weeks
-    budget = sc.budget.annual_dkk
-    return {
-        "scenario": sc.name,
-        "run_id": run_id,
-        "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "seed": exp.seed,
-        "replications": len({r.replication for r in result.replications}),
-        "models": list(result.models),
-        "comparisons": [f"{m} - {b}" for m, b in result.comparisons()],
-        "horizon_weeks": exp.horizon_weeks,
-        "warmup_weeks": exp.warmup_weeks,
-        "window_years": window_weeks * 7 / 365,
-        "budget_dkk_per_year": budget,
-        "staff": {
-            m: {
-                "authority_fte": f[0],
-                "provider_fte": f[1],
-                "staff_cost_dkk_per_year": sc.staff_cost_dkk(f),
-                "unspent_dkk_per_year": unspent_dkk(budget, sc.staff_cost_dkk(f)),
-            }
-            for m, f in result.fte.items()
+    """What it takes to reproduce and read a run (``sim.store.manifest``, kind ``run``)."""
+    return build_manifest(
+        "run",
+        result.scenario,
+        run_id=run_id,
+        command=command,
+        wall_seconds=wall_seconds,
+        jobs=jobs,
+        models=list(result.models),
+        fte=result.fte,
+        extra={
+            "replications": len({r.replication for r in result.replications}),
+            "comparisons": [f"{m} - {b}" for m, b in result.comparisons()],
+            **(extra or {}),
         },
-        "queue_discipline": {
-            "intake": "first-fit in arrival order, served before support starts",
-            "support": sc.support_queue,
-            "reviews": sc.review_priority,
-            "review_provider_hours": sc.review_provider_hours,
-        },
-        "versions": package_versions(),
-        "git_revision": git_revision(),
-        "command": command,
-        "jobs": jobs,
-        "wall_seconds": round(wall_seconds, 3),
-        "platform": f"{platform.system()} {platform.machine()}",
-        "argv": sys.argv,
-        **(extra or {}),
-    }
+    )
 
 
 def write_results(

@@ -1,0 +1,72 @@
+"""``sim report DIR``: the report of any kind of results folder, rebuilt from its files alone.
+
+A command writes its folder's report as ``report.html`` in the language it was asked for; a report
+rebuilt here is ``report.<lang>.html`` (``report.da.html``), so a report in another language never
+overwrites the first one, nor one of another language. The folder is checked first
+(``sim.store.reader.check_folder``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.present import i18n
+from sim.store.reader import check_folder, load_results, load_snapshot, load_sweep
+from sim.store.results import write_text_atomic
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+
+def report_name(lang: str) -> str:
+    """The file name of a rebuilt report in ``lang``."""
+    return f"report.{lang}.html"
+
+
+def _render(
+    folder: Path, kind: str, meta: dict[str, Any], lang: str
+) -> tuple[str, dict[str, go.Figure]]:
+    """(page, figures) of the folder's report."""
+    version = str((meta.get("versions") or {}).get("sim", ""))
+    if kind == "sweep":
+        from sim.present.sweep_report import render_sweep_report, sweep_figures
+
+        res = load_sweep(folder)
+        figs = sweep_figures(res, lang)
+        return render_sweep_report(res, lang, figs=figs), figs
+    if kind == "explain":
+        from sim.present.explain_report import explain_figures, render_explain
+
+        xp = load_snapshot(folder, kind)
+        return render_explain(xp, lang, folder.name, version), explain_figures(xp, lang)
+    if kind == "optimise":
+        from sim.present.explain_report import fig_curve, render_optimise
+
+        op = load_snapshot(folder, kind)
+        curve = {"optimise_curve": fig_curve(op, lang)}
+        return render_optimise(op, lang, folder.name, version), curve
+    from sim.present.plots import report_figures
+    from sim.present.report import render_report
+
+    run = load_results(folder)
+    figs = report_figures(run, lang)
+    return render_report(run, lang, figs), figs
+
+
+def rebuild_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
+    """Write ``folder/report.<lang>.html`` (and with ``png`` the figures as PNG) for a folder of
+    any kind; DamagedFolder when the folder cannot be trusted. Written to a temporary name, then
+    renamed, so a failed write leaves no half page."""
+    from sim.present.report import FIGURES_DIR, ensure_image_export, export_pngs
+
+    folder = Path(folder)
+    lang = i18n.check_lang(lang)
+    meta, kind, _ = check_folder(folder)
+    if png:
+        ensure_image_export()
+    text, figs = _render(folder, kind, meta, lang)
+    out = write_text_atomic(folder / report_name(lang), text)
+    if png:
+        export_pngs(figs, folder / FIGURES_DIR)
+    return out
