@@ -187,10 +187,10 @@ def test_run_stopped_by_a_signal_stops_its_workers_and_writes_nothing(
     sc = scenario_file(tmp_path, reps=60)
     out = tmp_path / "out"
     sim = start("run", str(sc), "--jobs", "2", "--out", str(out))
-    wait_until(lambda: len(sim.run.workers()) == 2 and sim.done_any(), "workers and a replication")
+    wait_until(lambda: len(sim.workers()) == 2 and sim.done_any(), "workers and a replication")
     sim.signal(sig, group)
-    assert sim.wait() == code, sim.store.output()
-    assert messages(sim.store.output()) == [INTERRUPTED]
+    assert sim.wait() == code, sim.output()
+    assert messages(sim.output()) == [INTERRUPTED]
     assert not out.exists()
     assert not leftovers(tmp_path)
     no_session_left(sim)
@@ -201,7 +201,7 @@ def test_run_killed_leaves_no_worker_running(start: Callable[..., Sim], tmp_path
     (the fork server and the resource tracker follow)."""
     sc = scenario_file(tmp_path, reps=60)
     sim = start("run", str(sc), "--jobs", "2", "--out", str(tmp_path / "out"))
-    workers = wait_until(lambda: len(sim.run.workers()) == 2 and sim.run.workers(), "two workers")
+    workers = wait_until(lambda: len(sim.workers()) == 2 and sim.workers(), "two workers")
     sim.signal(signal.SIGKILL)
     assert sim.wait() == -signal.SIGKILL
     no_session_left(sim)
@@ -213,10 +213,10 @@ def test_explain_stopped_by_sigterm(start: Callable[..., Sim], tmp_path: Path) -
     sc = scenario_file(tmp_path, reps=8)
     out = tmp_path / "explain"
     sim = start("explain", str(sc), "--jobs", "2", "--out", str(out))
-    wait_until(lambda: len(sim.run.workers()) == 2, "two workers")
+    wait_until(lambda: len(sim.workers()) == 2, "two workers")
     sim.signal(signal.SIGTERM)
-    assert sim.wait() == 143, sim.store.output()
-    assert messages(sim.store.output()) == [INTERRUPTED]
+    assert sim.wait() == 143, sim.output()
+    assert messages(sim.output()) == [INTERRUPTED]
     assert not out.exists()
     no_session_left(sim)
 
@@ -232,8 +232,8 @@ def test_sigterm_while_writing_leaves_no_folder(start: Callable[..., Sim], tmp_p
     sim = start("run", str(sc), "--jobs", "1", "--out", str(parent / "run"))
     wait_until(lambda: list(parent.glob(".tmp-*")), "the temporary folder", timeout=WAIT)
     sim.signal(signal.SIGTERM)
-    assert sim.wait() == 143, sim.store.output()
-    assert messages(sim.store.output()) == [INTERRUPTED]
+    assert sim.wait() == 143, sim.output()
+    assert messages(sim.output()) == [INTERRUPTED]
     assert list(parent.iterdir()) == []
     no_session_left(sim)
 
@@ -301,7 +301,7 @@ def test_only_stale_temporaries_of_dead_processes_are_removed(tmp_path: Path) ->
 
 def _first_worker_killed(sim: Sim, killed: list[int]) -> bool:
     """Kill one worker not killed before, once there is one; True when done."""
-    fresh = [w for w in sim.run.workers() if w.pid not in killed]
+    fresh = [w for w in sim.workers() if w.pid not in killed]
     if not fresh:
         return False
     killed.append(fresh[0].pid)
@@ -320,10 +320,10 @@ def test_killed_worker_tasks_run_again_to_the_same_tables(
     sim = start("run", str(sc), "--jobs", "2", "--no-report", "--out", str(tmp_path / "two"))
     killed: list[int] = []
     wait_until(lambda: _first_worker_killed(sim, killed), "a worker to kill")
-    assert sim.wait() == 0, sim.store.output()
-    warnings = [m for m in messages(sim.store.output()) if m.startswith("warning:")]
-    assert len(warnings) == 1 and "SIGKILL" in warnings[0], sim.store.output()
-    assert "Traceback" not in sim.store.output()
+    assert sim.wait() == 0, sim.output()
+    warnings = [m for m in messages(sim.output()) if m.startswith("warning:")]
+    assert len(warnings) == 1 and "SIGKILL" in warnings[0], sim.output()
+    assert "Traceback" not in sim.output()
 
     one = start("run", str(sc), "--jobs", "1", "--no-report", "--out", str(tmp_path / "one"))
     assert one.wait() == 0, one.output()
@@ -340,12 +340,12 @@ def test_worker_killed_twice_ends_in_one_line(start: Callable[..., Sim], tmp_pat
     killed: list[int] = []
     wait_until(lambda: _first_worker_killed(sim, killed), "a worker to kill")
     wait_until(
-        lambda: "warning:" in sim.store.output(), "the fresh pool"
+        lambda: "warning:" in sim.output(), "the fresh pool"
     )  # the old one is gone now
     wait_until(lambda: _first_worker_killed(sim, killed), "a worker of the fresh pool")
-    assert sim.wait() == 1, sim.store.output()
-    errors = [m for m in messages(sim.store.output()) if not m.startswith("warning:")]
-    assert len(errors) == 1, sim.store.output()
+    assert sim.wait() == 1, sim.output()
+    errors = [m for m in messages(sim.output()) if not m.startswith("warning:")]
+    assert len(errors) == 1, sim.output()
     assert errors[0].startswith("error: a worker process was killed (SIGKILL")
     assert errors[0].endswith("nothing written")
     assert not out.exists() and not leftovers(tmp_path)
@@ -375,17 +375,17 @@ def test_sweep_stopped_by_a_signal(start: Callable[..., Sim], tmp_path: Path, si
 
     out = tmp_path / "sweep"
     sim = start("sweep", str(sweep_file(tmp_path)), "--jobs", "2", "--no-report", "--out", str(out))
-    wait_until(lambda: len(sim.run.workers()) == 2, "two workers")
+    wait_until(lambda: len(sim.workers()) == 2, "two workers")
     sim.signal(sig)
     code = sim.wait()
     no_session_left(sim)
     if sig == signal.SIGKILL:
         assert code == -signal.SIGKILL
         return
-    assert code == 143, sim.store.output()
-    assert "Traceback" not in sim.store.output()
-    assert "interrupted: finished points are kept in" in sim.store.output()
-    assert "--resume" in messages(sim.store.output())[-1]
+    assert code == 143, sim.output()
+    assert "Traceback" not in sim.output()
+    assert "interrupted: finished points are kept in" in sim.output()
+    assert "--resume" in messages(sim.output())[-1]
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     assert not leftovers(out)
 
