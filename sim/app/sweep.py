@@ -1315,3 +1315,229 @@ def sweep_table(folder: Path, metric: str = "helped_per_year", limit: int = 40) 
     if points.height > limit:
         table.caption = f"first {limit} of {points.height} points; all are in points.csv"
     return table
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """The options of ``sim sweep``, as given on the command line."""
+
+    target: Path
+    jobs: int | None = None
+    scheduler: str | None = None
+    workers: int | None = None
+    resume: bool = False
+    reps: int | None = None
+    overrides: list[str] | None = None
+    out: Path | None = None
+    batch: int | None = None
+    metric: str = "helped_per_year"
+    lang: str = "en"
+    report: bool = True
+    allow_outside_paths: bool = False
+    force: bool = False
+    command: Sequence[str] = ()
+
+
+def _check_options(req: SweepRequest) -> None:
+    """Exit 2 on options that cannot go together or name nothing known."""
+    from sim.app import common
+    from sim.present import i18n
+
+    if req.lang not in ("en", "da"):
+        common.refuse("--lang must be en or da")
+    if req.scheduler is not None and req.workers is not None:
+        common.refuse("give --scheduler or --workers, not both")
+    if not i18n.has(f"metric.{req.metric}"):
+        common.refuse(f"--metric: unknown metric '{req.metric}'")
+
+
+def _plan(target: Path, sets: list[str], allow_outside_paths: bool = False) -> SweepPlan:
+    """``plan_sweep``; a problem in a file becomes ``file:line:col: ...`` and exit 2."""
+    from sim.app.common import EXIT_INVALID, CommandError
+
+    try:
+        return plan_sweep(target, sets, allow_outside_paths=allow_outside_paths)
+    except ScenarioError as error:
+        raise CommandError(error.format(), EXIT_INVALID) from None
+
+
+def _flags(options: dict[str, object]) -> str:
+    """``--reps 3 --set a=1`` for stored sweep options (``no options`` when there are none)."""
+    parts = [f"--reps {options['reps']}"] if options.get("reps") is not None else []
+    parts += [f"--set {s}" for s in options.get("set") or []]  # type: ignore[attr-defined]
+    return " ".join(parts) or "no options"
+
+
+def resume_plan(target: Path, folder: Path, plan: SweepPlan, given: dict[str, object]) -> SweepPlan:
+    """The plan that completes the sweep in ``folder``: made with the options stored there.
+
+    Options given now that change the points are refused (exit 2), and so is a sweep whose
+    scenario files changed since it started (its points would not be the stored ones).
+    """
+    from dataclasses import replace
+
+    from sim.app import common
+    from sim.store.integrity import DamagedFolder, read_manifest
+
+    try:
+        meta = read_manifest(folder)
+    except DamagedFolder as exc:
+        common.refuse(str(exc))
+    stored = meta.get("options")
+    if isinstance(stored, dict):
+        sets = common.settings(stored.get("set") or [], reps=stored.get("reps"))
+        stored_plan = _plan(target, sets)
+        same = [p.point_id for p in stored_plan.points] == [p.point_id for p in plan.points]
+        if _flags(given) != "no options" and not same:
+            common.refuse(
+                f"--resume: {_flags(given)} contradicts the sweep in {folder}, made with "
+                f"{_flags(stored)}; resume without these options, or choose another --out"
+            )
+        plan = replace(stored_plan, options=stored)
+    ids = meta.get("point_ids")
+    if isinstance(ids, list) and ids != [p.point_id for p in plan.points]:
+        differ = len({p.point_id for p in plan.points} - set(ids))
+        common.refuse(
+            f"--resume: the scenario files or sim version changed since the sweep in "
+            f"{folder} started ({differ} of {len(plan.points)} points differ); restore them, "
+            "or choose another --out"
+        )
+    return plan
+
+
+def sweep_size(plan: SweepPlan, workers: int) -> Any:
+    """The estimated work and memory of every distinct point of a sweep, one after another."""
+    from sim.run.estimate import combine, estimate_scenario
+
+    return combine(
+        [
+            estimate_scenario(p.scenario, jobs=workers, base_dir=Path(p.base_dir))
+            for p in plan.unique_points()
+        ]
+    )
+
+
+def _executor(req: SweepRequest) -> DaskExecutor | LocalExecutor:
+    """A Dask executor for --scheduler or --workers, else local processes (--jobs)."""
+    from sim.app import common
+
+    if req.scheduler is not None:
+        return DaskExecutor(address=req.scheduler)
+    if req.workers is not None:
+        return DaskExecutor(workers=req.workers)
+    return LocalExecutor(common.default_jobs(req.jobs))
+
+
+def _prepare(req: SweepRequest) -> tuple[SweepPlan, Path]:
+    """The plan (for --resume: the stored one) and the folder; exit 2 on anything wrong."""
+    from dataclasses import replace
+
+    from sim.app import common
+
+    _check_options(req)
+    sets = common.settings(req.overrides, reps=req.reps)
+    plan = _plan(req.target, sets, req.allow_outside_paths)
+    try:
+        folder = choose_folder(plan, out=req.out, resume=req.resume)
+    except FileExistsError as exc:
+        common.refuse(str(exc))
+    options = {"reps": req.reps, "set": list(req.overrides or [])}
+    if req.resume and folder.is_dir():
+        plan = resume_plan(req.target, folder, plan, options)
+    else:
+        plan = replace(plan, options=options)
+    return plan, folder
+
+
+def sweep(req: SweepRequest) -> None:
+    """Check everything, run the points not yet stored, write tables and report, print the table.
+
+    Exit 1 when a point failed (the others are kept); Ctrl-C keeps the finished points and says
+    how to resume.
+    """
+    from sim.app import common
+    from sim.present.console import Progress
+    from sim.run.workers import interrupt_exit_code
+
+    plan, folder = _prepare(req)
+    executor = _executor(req)
+    workers = req.workers or (1 if req.scheduler else executor.workers)
+    common.check_size(sweep_size(plan, workers), req.force)
+    common.check_out(folder)
+    claimed = common.claim(folder)
+    common.note(
+        f"{plan.name}: {len(plan.points)} points, models {', '.join(plan.points[0].models)}; "
+        f"{executor.describe()}; folder {folder}"
+    )
+    resume_hint = f"complete the sweep with: sim sweep {req.target} --resume --out {folder}"
+    try:
+        with claimed, Progress(f"{plan.name}: points", every_pct=5) as progress:
+            outcome = run_sweep(
+                plan,
+                folder,
+                executor,
+                batch=req.batch,
+                progress=progress,
+                command=req.command,
+                on_skip=_skipped,
+            )
+    except KeyboardInterrupt as exc:
+        raise common.CommandError(
+            f"\ninterrupted: finished points are kept in {folder}\n{resume_hint}",
+            interrupt_exit_code(exc),
+        ) from None
+    except ExecutorError as exc:
+        raise common.CommandError(f"error: {exc}", common.EXIT_FAILED) from None
+    except OSError as exc:
+        common.write_failed(
+            f"cannot write {folder}: {exc.strerror or exc}; the finished points are kept there; "
+            + resume_hint
+        )
+    _write_report(req, folder)
+    _print_outcome(req, folder, outcome)
+
+
+def _skipped(n: int) -> None:
+    from sim.app import common
+
+    common.note(f"resuming: {n} points already done, kept")
+
+
+def _write_report(req: SweepRequest, folder: Path) -> None:
+    """The sweep's report.html (unless --no-report); a write error ends the command, exit 1."""
+    from sim.app import common
+
+    if not req.report:
+        return
+    from sim.present.sweep_report import write_sweep_report
+
+    try:
+        write_sweep_report(folder, lang=req.lang, metric=req.metric)
+    except OSError as exc:
+        common.write_failed(f"cannot write {folder / 'report.html'}: {exc.strerror or exc}")
+
+
+def _print_outcome(req: SweepRequest, folder: Path, outcome: SweepOutcome) -> None:
+    """The sweep table and the count of points on the terminal; exit 1 if a point failed."""
+    import sys
+
+    from rich.console import Console
+
+    from sim.app import common
+
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    console.print(sweep_table(folder, req.metric))
+    console.print(
+        f"Points: {outcome.counts['ok']} ok, {outcome.counts['failed']} failed "
+        f"({outcome.ran} run, {outcome.skipped} kept); {outcome.wall_seconds:.1f} s"
+    )
+    for point, error in outcome.failed:
+        console.print(f"  point {point.index} ({point.label()}) failed: {error}")
+    console.print(f"Results: {folder}")
+    if req.report:
+        console.print(f"Report:  {folder / 'report.html'}")
+    if outcome.counts["failed"]:
+        raise common.CommandError(None, common.EXIT_FAILED)
