@@ -339,9 +339,7 @@ def test_worker_killed_twice_ends_in_one_line(start: Callable[..., Sim], tmp_pat
     sim = start("run", str(sc), "--jobs", "2", "--out", str(out))
     killed: list[int] = []
     wait_until(lambda: _first_worker_killed(sim, killed), "a worker to kill")
-    wait_until(
-        lambda: "warning:" in sim.output(), "the fresh pool"
-    )  # the old one is gone now
+    wait_until(lambda: "warning:" in sim.output(), "the fresh pool")  # the old one is gone now
     wait_until(lambda: _first_worker_killed(sim, killed), "a worker of the fresh pool")
     assert sim.wait() == 1, sim.output()
     errors = [m for m in messages(sim.output()) if not m.startswith("warning:")]
