@@ -1,0 +1,406 @@
+"""The sweep folder: point folders written as each point finishes, the final tables, the manifest.
+
+Results go to ``<folder>/points/<point id>/`` point by point, each written atomically as it
+completes, so an interrupted sweep leaves a consistent folder that ``resume`` completes. The
+final tables (``points.csv``, ``replications.csv``, ``summary.csv``, ``differences.csv``) are
+then assembled from the point folders in point order: byte-identical however the points ran.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim import __version__
+
+if TYPE_CHECKING:
+    from sim.config.sweep_spec import Point, SweepPlan
+    from sim.model.scenario import Scenario
+
+__all__ = [
+    "MANIFEST",
+    "POINTS_DIR",
+    "SWEEP_TABLES",
+    "assemble_tables",
+    "atomic_text",
+    "choose_folder",
+    "is_sweep_folder",
+    "latest_sweep_folder",
+    "point_status",
+    "sweep_manifest",
+    "write_point",
+]
+
+SWEEP_TABLES: tuple[str, ...] = (
+    "points.csv",
+    "replications.csv",
+    "summary.csv",
+    "differences.csv",
+)
+"""The final tables of a sweep folder, assembled from its point folders."""
+
+POINTS_DIR = "points"
+MANIFEST = "manifest.json"
+
+
+def atomic_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary name and rename it: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_frame(path: Path, columns: dict[str, tuple[Any, list[Any]]]) -> None:
+    """A CSV from {column: (polars dtype, values)}, written to a temporary name and renamed."""
+    import polars as pl
+
+    df = pl.DataFrame({k: pl.Series(k, v, dtype=dt_) for k, (dt_, v) in columns.items()})
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        df.write_csv(tmp, float_precision=None)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _point_dir(folder: Path, point_id: str) -> Path:
+    return folder / POINTS_DIR / point_id
+
+
+def point_status(folder: Path, point_id: str) -> str | None:
+    """'ok' or 'failed' for a stored point, None when it has not been stored."""
+    meta = _point_dir(folder, point_id) / "point.json"
+    if not meta.is_file():
+        return None
+    try:
+        status = json.loads(meta.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError):
+        return None
+    if status == "ok" and not _point_intact(folder, point_id):
+        return None  # lost or damaged: run it again
+    return status if status in ("ok", "failed") else None
+
+
+def _point_intact(folder: Path, point_id: str) -> bool:
+    """Whether a stored point's replications.csv is there and matches its checksum (if any)."""
+    from sim.store.integrity import sha256_of
+
+    path = _point_dir(folder, point_id) / "replications.csv"
+    if not path.is_file():
+        return False
+    try:
+        meta = json.loads((path.parent / "point.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    expected = (meta.get("checksums") or {}).get("replications.csv")
+    return expected is None or sha256_of(path) == expected
+
+
+def write_point(
+    folder: Path,
+    point: Point,
+    rows: list[tuple[int, str, dict[str, float]]],
+    error: str | None,
+    detail: str | None,
+    seconds: float,
+) -> None:
+    """Store one point atomically: resolved scenario, replication rows or error, point.json."""
+    import polars as pl
+
+    from sim.config.loader import dump_resolved
+    from sim.model.metrics import unit_of
+    from sim.store.results import atomic_dir
+
+    final = _point_dir(folder, point.point_id)
+    if final.exists():  # a failed point being retried
+        shutil.rmtree(final)
+    with atomic_dir(final) as tmp:
+        (tmp / "scenario.yaml").write_text(dump_resolved(_rerunnable(point)), encoding="utf-8")
+        if error is None:
+            order = {m: i for i, m in enumerate(point.models)}
+            rows = sorted(rows, key=lambda r: (r[0], order[r[1]]))
+            flat = [(r, m, k, v, unit_of(k)) for r, m, metrics in rows for k, v in metrics.items()]
+            pl.DataFrame(
+                {
+                    "replication": pl.Series([x[0] for x in flat], dtype=pl.Int64),
+                    "model": pl.Series([x[1] for x in flat], dtype=pl.String),
+                    "metric": pl.Series([x[2] for x in flat], dtype=pl.String),
+                    "value": pl.Series([x[3] for x in flat], dtype=pl.Float64),
+                    "unit": pl.Series([x[4] for x in flat], dtype=pl.String),
+                }
+            ).write_csv(tmp / "replications.csv", float_precision=None)
+        else:
+            (tmp / "error.txt").write_text((detail or error) + "\n", encoding="utf-8")
+        from sim.store.integrity import table_checksums
+
+        meta = {
+            "checksums": table_checksums(tmp, ["replications.csv"]),
+            "point_id": point.point_id,
+            "source": point.source,
+            "parameters": point.params,
+            "models": list(point.models),
+            "replications": point.replications,
+            "stream_key": point.stream_key,
+            "sim_version": __version__,
+            "status": "ok" if error is None else "failed",
+            "error": error,
+            "compute_seconds": round(seconds, 3),
+            "rerun": "sim run scenario.yaml (same settings; see the sweep section of the README "
+            "on stream keys)",
+        }
+        (tmp / "point.json").write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+
+
+def _rerunnable(point: Point) -> Scenario:
+    """The point's scenario with its stream key spelled out and a referral CSV path made
+    absolute, so `sim run` on it reproduces the point's numbers exactly, from anywhere."""
+    from sim.model.scenario import CsvArrivals
+
+    sc = point.scenario
+    exp = sc.experiment.model_copy(update={"stream_key": point.stream_key})
+    sc = sc.model_copy(update={"experiment": exp})
+    arrivals = sc.arrivals
+    if not isinstance(arrivals, CsvArrivals):
+        return sc
+    path = str((Path(point.base_dir) / arrivals.path).resolve())
+    return sc.model_copy(update={"arrivals": arrivals.model_copy(update={"path": path})})
+
+
+def _param_column(values: list[Any]) -> tuple[Any, list[Any]]:
+    """(polars dtype, values) of a parameter column: ints, floats, or text (JSON for lists)."""
+    import polars as pl
+
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pl.Int64, values
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return pl.Float64, [None if v is None else float(v) for v in values]
+    return pl.String, [
+        None if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        for v in values
+    ]
+
+
+def assemble_tables(folder: Path, plan: SweepPlan) -> dict[str, int]:
+    """Write the four final tables from the point folders, in point order; return counts.
+
+    Statistics are always computed from the stored replication rows (never from values held in
+    memory), so a resumed sweep and a fresh one give the same bytes.
+    """
+    import polars as pl
+
+    from sim.model.metrics import metric_difference, metric_interval, unit_of
+
+    params = list(plan.parameters)
+    pts: dict[str, list[Any]] = {c: [] for c in ("point", "point_id", "source")}
+    pvals: dict[str, list[Any]] = {k: [] for k in params}
+    tail: dict[str, list[Any]] = {c: [] for c in ("replications", "status", "error")}
+    reps: dict[str, list[Any]] = {
+        c: [] for c in ("point", "replication", "model", "metric", "value", "unit")
+    }
+    stats = ("unit", "mean", "ci_low", "ci_high", "sd", "n")
+    summ: dict[str, list[Any]] = {c: [] for c in ("point", *params, "model", "metric", *stats)}
+    diff: dict[str, list[Any]] = {
+        c: [] for c in ("point", *params, "comparison", "model", "baseline", "metric", *stats)
+    }
+    cache: dict[str, pl.DataFrame] = {}
+    counts = {"ok": 0, "failed": 0, "missing": 0}
+    for p in plan.points:
+        status = point_status(folder, p.point_id)
+        error = None
+        if status == "failed":
+            meta = json.loads((_point_dir(folder, p.point_id) / "point.json").read_text("utf-8"))
+            error = meta.get("error")
+        counts[status or "missing"] += 1
+        pts["point"].append(p.index)
+        pts["point_id"].append(p.point_id)
+        pts["source"].append(p.source)
+        for k in params:
+            pvals[k].append(p.params.get(k))
+        tail["replications"].append(p.replications)
+        tail["status"].append(status or "missing")
+        tail["error"].append(error)
+        if status != "ok":
+            continue
+        if p.point_id not in cache:
+            cache[p.point_id] = pl.read_csv(
+                _point_dir(folder, p.point_id) / "replications.csv",
+                schema_overrides={"value": pl.Float64, "replication": pl.Int64},
+            )
+        df = cache[p.point_id]
+        for col in ("replication", "model", "metric", "value", "unit"):
+            reps[col].extend(df[col].to_list())
+        reps["point"].extend([p.index] * df.height)
+        values: dict[tuple[str, str], list[float]] = {}  # rows are in replication order
+        for m, k, v in zip(df["model"], df["metric"], df["value"], strict=True):
+            values.setdefault((m, k), []).append(math.nan if v is None else float(v))
+        metrics = list(dict.fromkeys(df["metric"].to_list()))
+        for m in p.models:
+            for k in metrics:
+                iv = metric_interval(k, values.get((m, k), []))
+                _append(summ, point=p.index, **{q: p.params.get(q) for q in params})
+                _append(summ, model=m, metric=k, unit=unit_of(k), mean=iv.mean, ci_low=iv.low,
+                        ci_high=iv.high, sd=iv.sd, n=iv.n)  # fmt: skip
+        base = p.models[0]
+        for m in p.models[1:]:
+            for k in metrics:
+                iv = metric_difference(k, values.get((m, k), []), values.get((base, k), []))
+                _append(diff, point=p.index, **{q: p.params.get(q) for q in params})
+                _append(diff, comparison=f"{m} - {base}", model=m, baseline=base, metric=k,
+                        unit=unit_of(k), mean=iv.mean, ci_low=iv.low, ci_high=iv.high, sd=iv.sd,
+                        n=iv.n)  # fmt: skip
+
+    s, i, f = pl.String, pl.Int64, pl.Float64
+    pcols = {k: _param_column(pvals[k]) for k in params}
+    _write_frame(
+        folder / "points.csv",
+        {
+            "point": (i, pts["point"]),
+            "point_id": (s, pts["point_id"]),
+            "source": (s, pts["source"]),
+            **pcols,
+            "replications": (i, tail["replications"]),
+            "status": (s, tail["status"]),
+            "error": (s, tail["error"]),
+        },
+    )
+    _write_frame(
+        folder / "replications.csv",
+        {
+            "point": (i, reps["point"]),
+            "replication": (i, reps["replication"]),
+            "model": (s, reps["model"]),
+            "metric": (s, reps["metric"]),
+            "value": (f, reps["value"]),
+            "unit": (s, reps["unit"]),
+        },
+    )
+    stat_cols = {"mean": f, "ci_low": f, "ci_high": f, "sd": f, "n": i}
+    for name, table, text_cols in (
+        ("summary.csv", summ, ("model", "metric", "unit")),
+        ("differences.csv", diff, ("comparison", "model", "baseline", "metric", "unit")),
+    ):
+        cols: dict[str, tuple[Any, list[Any]]] = {"point": (i, table["point"])}
+        for k in params:
+            cols[k] = _param_column(table[k])
+        for c in text_cols:
+            cols[c] = (s, table[c])
+        for c, dtype in stat_cols.items():
+            cols[c] = (dtype, table[c])
+        _write_frame(folder / name, cols)
+    return counts
+
+
+def _append(table: dict[str, list[Any]], **row: Any) -> None:
+    for k, v in row.items():
+        table[k].append(v)
+
+
+def sweep_manifest(
+    plan: SweepPlan,
+    folder: Path,
+    *,
+    status: str,
+    executor: str,
+    command: Sequence[str],
+    started: str,
+    wall: float,
+    counts: dict[str, int] | None = None,
+    batch: int | None = None,
+    checksums: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The manifest of a sweep folder: what was swept, how, by which versions, with what result."""
+    from sim.store.results import git_revision, package_versions
+
+    first = plan.points[0].scenario if plan.points else None
+    return {
+        "kind": "sweep",
+        "sweep": plan.name,
+        "run_id": folder.name,
+        "status": status,
+        "created": started,
+        "target": plan.target,
+        "sources": list(plan.sources),
+        "modes": plan.modes,
+        "options": plan.options,
+        "point_ids": [p.point_id for p in plan.points],
+        "parameters": list(plan.parameters),
+        "points": len(plan.points),
+        "unique_points": len(plan.unique_points()),
+        "counts": counts or {},
+        "models": list(first.compare) if first else [],
+        "replications": sorted({p.replications for p in plan.points}),
+        "seeds": sorted({p.scenario.experiment.seed for p in plan.points}),
+        "horizon_weeks": sorted({p.scenario.experiment.horizon_weeks for p in plan.points}),
+        "warmup_weeks": sorted({p.scenario.experiment.warmup_weeks for p in plan.points}),
+        "stream_key": "(point stream key, replication); see points/<id>/point.json",
+        "executor": executor,
+        "replications_per_task": batch,
+        "versions": package_versions(),
+        "git_revision": git_revision(),
+        "command": list(command),
+        "wall_seconds": round(wall, 3),
+        **({"checksums": checksums} if checksums is not None else {}),
+    }
+
+
+def latest_sweep_folder(root: Path, name: str) -> Path | None:
+    """The newest sweep folder under ``root/name`` (by run id), or None."""
+    base = root / name
+    if not base.is_dir():
+        return None
+    found = []
+    for p in base.iterdir():
+        meta = p / MANIFEST
+        if p.is_dir() and meta.is_file():
+            try:
+                if json.loads(meta.read_text(encoding="utf-8")).get("kind") == "sweep":
+                    found.append(p)
+            except (OSError, ValueError):
+                continue
+    return sorted(found, key=lambda p: p.name)[-1] if found else None
+
+
+def is_sweep_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a sweep (its manifest says so)."""
+    try:
+        meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("kind") == "sweep"
+
+
+def choose_folder(
+    plan: SweepPlan, *, out: Path | None, resume: bool, root: Path = Path("results")
+) -> Path:
+    """The folder to write: ``out``, or with ``resume`` the newest sweep folder of this sweep,
+    else a new ``root/<sweep>/<run-id>``. Raises FileExistsError for a folder that cannot be used.
+    """
+    from sim.store.results import new_run_dir
+
+    if out is not None:
+        if out.exists() and any(out.iterdir()):
+            if not resume:
+                raise FileExistsError(
+                    f"{out} already exists; add --resume to complete it, or choose another --out"
+                )
+            if not is_sweep_folder(out):
+                raise FileExistsError(f"{out} is not a sweep folder; choose another --out")
+        return out
+    if resume:
+        latest = latest_sweep_folder(root, plan.name)
+        if latest is not None:
+            return latest
+    return new_run_dir(root, plan.name)
