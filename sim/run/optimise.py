@@ -42,7 +42,7 @@ from typing import Any
 from sim.model.citizens import WEEKS_PER_YEAR
 from sim.model.metrics import Interval, metric_interval, paired_interval
 from sim.model.scenario import MECHANISMS, OptimiseStaffing, Scenario
-from sim.run.experiment import ExperimentResult, run_experiment
+from sim.run.experiment import ExperimentResult, run_experiment, stream_prefix
 
 CONFIRM_KEY = 0x0C0F
 """Mixed into the confirmation's stream keys: other citizens than the search (and `sim run`) saw."""
@@ -51,8 +51,7 @@ CONFIRM_KEY = 0x0C0F
 def confirm_prefix(scenario: Scenario) -> tuple[int, ...]:
     """Key prefix of the confirmation run: after the scenario's ``stream_key`` when it has one, so
     every sweep point is confirmed on citizens of its own."""
-    key = scenario.experiment.stream_key
-    return (CONFIRM_KEY,) if key is None else (key, CONFIRM_KEY)
+    return stream_prefix(scenario, CONFIRM_KEY)
 
 
 Progress = Callable[[str, int, int], None]

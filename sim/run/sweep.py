@@ -82,7 +82,7 @@ def run_batch(task: BatchTask) -> BatchResult:
     Replication r of every model uses the stream key ``(point stream key, r)``: common random
     numbers within the point, independent streams across points.
     """
-    from sim.run.experiment import RepTask, run_task
+    from sim.run.experiment import RepTask, replication_key, run_task
 
     start = time.perf_counter()
     rows: list[tuple[int, str, dict[str, float]]] = []
@@ -92,7 +92,7 @@ def run_batch(task: BatchTask) -> BatchResult:
                 task.scenario_json,
                 task.models,
                 r,
-                (task.stream_key, r),
+                replication_key((task.stream_key,), r),
                 task.base_dir,
                 task.fte,
             )

@@ -12,7 +12,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -201,7 +201,8 @@ def assemble_tables(folder: Path, plan: SweepPlan) -> dict[str, int]:
     """
     import polars as pl
 
-    from sim.model.metrics import metric_difference, metric_interval, unit_of
+    from sim.run.experiment import paired_differences, summarise
+    from sim.store.results import difference_rows, summary_rows
 
     params = list(plan.parameters)
     pts: dict[str, list[Any]] = {c: [] for c in ("point", "point_id", "source")}
@@ -247,20 +248,14 @@ def assemble_tables(folder: Path, plan: SweepPlan) -> dict[str, int]:
         for m, k, v in zip(df["model"], df["metric"], df["value"], strict=True):
             values.setdefault((m, k), []).append(math.nan if v is None else float(v))
         metrics = list(dict.fromkeys(df["metric"].to_list()))
-        for m in p.models:
-            for k in metrics:
-                iv = metric_interval(k, values.get((m, k), []))
-                _append(summ, point=p.index, **{q: p.params.get(q) for q in params})
-                _append(summ, model=m, metric=k, unit=unit_of(k), mean=iv.mean, ci_low=iv.low,
-                        ci_high=iv.high, sd=iv.sd, n=iv.n)  # fmt: skip
-        base = p.models[0]
-        for m in p.models[1:]:
-            for k in metrics:
-                iv = metric_difference(k, values.get((m, k), []), values.get((base, k), []))
-                _append(diff, point=p.index, **{q: p.params.get(q) for q in params})
-                _append(diff, comparison=f"{m} - {base}", model=m, baseline=base, metric=k,
-                        unit=unit_of(k), mean=iv.mean, ci_low=iv.low, ci_high=iv.high, sd=iv.sd,
-                        n=iv.n)  # fmt: skip
+
+        at = {"point": p.index, **{q: p.params.get(q) for q in params}}
+        pairs = [(m, p.models[0]) for m in p.models[1:]]
+        values_of = _lookup(values)
+        for row in summary_rows(summarise(p.models, metrics, values_of)):
+            _append(summ, **at, **row)
+        for row in difference_rows(paired_differences(pairs, metrics, values_of)):
+            _append(diff, **at, **row)
 
     s, i, f = pl.String, pl.Int64, pl.Float64
     pcols = {k: _param_column(pvals[k]) for k in params}
@@ -301,6 +296,11 @@ def assemble_tables(folder: Path, plan: SweepPlan) -> dict[str, int]:
             cols[c] = (dtype, table[c])
         _write_frame(folder / name, cols)
     return counts
+
+
+def _lookup(values: dict[tuple[str, str], list[float]]) -> Callable[[str, str], list[float]]:
+    """``values_of(model, metric)`` over the rows of one point (no rows: an empty list)."""
+    return lambda m, k: values.get((m, k), [])
 
 
 def _append(table: dict[str, list[Any]], **row: Any) -> None:
