@@ -405,6 +405,37 @@ EXIT_INTERRUPTED = 130
 143 after SIGTERM (see ``stops_cleanly``)."""
 
 
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run on a Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
+        "(needs the dask extra, and sim installed on every worker).",
+    ),
+]
+DaskWorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Run on a local Dask cluster of N worker processes."),
+]
+ResumeOption = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Complete an interrupted sweep: keep the points already in the folder (--out, "
+        "else the newest results/<sweep>/ folder) and run the rest.",
+    ),
+]
+BatchOption = Annotated[
+    int | None,
+    typer.Option(
+        "--batch",
+        min=1,
+        help="Replications per task; default: whole points when there are enough of them.",
+    ),
+]
+"""Options of `sim sweep` (declared here to keep the command readable)."""
+
+
 @app.command()
 @stops_cleanly("interrupted")
 def sweep(
@@ -416,26 +447,9 @@ def sweep(
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Local worker processes; default: all cores."),
     ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            help="Run on a Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
-            "(needs the dask extra, and sim installed on every worker).",
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", min=1, help="Run on a local Dask cluster of N worker processes."),
-    ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume",
-            help="Complete an interrupted sweep: keep the points already in the folder (--out, "
-            "else the newest results/<sweep>/ folder) and run the rest.",
-        ),
-    ] = False,
+    scheduler: SchedulerOption = None,
+    workers: DaskWorkersOption = None,
+    resume: ResumeOption = False,
     reps: Annotated[
         int | None,
         typer.Option("--reps", min=2, help="Replications per point (overrides the files)."),
@@ -448,14 +462,7 @@ def sweep(
         Path | None,
         typer.Option("--out", help="Sweep folder (default results/<sweep>/<run-id>)."),
     ] = None,
-    batch: Annotated[
-        int | None,
-        typer.Option(
-            "--batch",
-            min=1,
-            help="Replications per task; default: whole points when there are enough of them.",
-        ),
-    ] = None,
+    batch: BatchOption = None,
     metric: Annotated[
         str, typer.Option("--metric", help="Metric of the printed table and the report.")
     ] = "helped_per_year",

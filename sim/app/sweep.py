@@ -15,7 +15,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,38 @@ class SweepOutcome:
     counts: dict[str, int]
 
 
+@dataclass
+class _ManifestWriter:
+    """Writes the sweep's manifest at each change of status (running, interrupted, complete)."""
+
+    plan: SweepPlan
+    folder: Path
+    describe: Callable[[], str]
+    command: Sequence[str]
+    started: str = field(default_factory=lambda: dt.datetime.now().isoformat(timespec="seconds"))
+    start: float = field(default_factory=time.perf_counter)
+
+    def write(
+        self, status: str, counts: dict[str, int] | None = None, n: int = 0, final: bool = False
+    ) -> None:
+        from sim.store.integrity import table_checksums
+
+        meta = sweep_manifest(
+            self.plan,
+            self.folder,
+            status=status,
+            executor=self.describe(),
+            command=self.command,
+            started=self.started,
+            wall=time.perf_counter() - self.start,
+            counts=counts,
+            batch=n or None,
+            checksums=table_checksums(self.folder, SWEEP_TABLES) if final else None,
+        )
+        text = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+        atomic_text(self.folder / MANIFEST, text)
+
+
 def run_sweep(
     plan: SweepPlan,
     folder: Path,
@@ -79,99 +111,101 @@ def run_sweep(
     resumes an interrupted sweep; failed points are retried. ``executor`` must not be entered
     yet. On Ctrl-C the folder keeps every finished point and the manifest says 'interrupted'.
     """
-    start = time.perf_counter()
-    started = dt.datetime.now().isoformat(timespec="seconds")
     describe = getattr(executor, "describe", lambda: type(executor).__name__)
+    manifest = _ManifestWriter(plan, folder, describe, command)
     unique = plan.unique_points()
     todo = [p for p in unique if point_status(folder, p.point_id) != "ok"]
     skipped = len(unique) - len(todo)
     if on_skip is not None and skipped:
         on_skip(skipped)
-
-    def write_manifest(
-        status: str, counts: dict[str, int] | None = None, n: int = 0, final: bool = False
-    ) -> None:
-        from sim.store.integrity import table_checksums
-
-        meta = sweep_manifest(
-            plan,
-            folder,
-            status=status,
-            executor=describe(),
-            command=command,
-            started=started,
-            wall=time.perf_counter() - start,
-            counts=counts,
-            batch=n or None,
-            checksums=table_checksums(folder, SWEEP_TABLES) if final else None,
-        )
-        atomic_text(folder / MANIFEST, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-
     failed: list[tuple[Point, str]] = []
     size = 0
-    from sim.store.results import remove_stale_temporaries
-
     # Start the workers first: a cluster that cannot be reached leaves no folder behind.
     with executor if todo else contextlib.nullcontext():
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / POINTS_DIR).mkdir(exist_ok=True)
-        for place in (folder, folder / POINTS_DIR):  # leftovers of a killed sweep
-            remove_stale_temporaries(place)
+        _open_folder(folder)
         try:
             if todo:
                 for name in (*SWEEP_TABLES, "report.html"):  # tables only for a complete sweep
                     (folder / name).unlink(missing_ok=True)
                 max_reps = max(p.replications for p in todo)
                 size = batch or auto_batch(max_reps, len(todo), executor.workers)
-            write_manifest("running", n=size)
-            tasks = make_tasks(todo, size)
-            by_id = {p.point_id: p for p in todo}
-            expected = {pid: 0 for pid in by_id}
-            for t in tasks:
-                expected[t.point_id] += 1
-            partial: dict[str, list[BatchResult]] = {pid: [] for pid in by_id}
-            done = 0
-            if progress is not None and todo:
-                progress(0, len(todo))
-            for i, out in executor.imap_unordered(run_batch, tasks) if tasks else ():
-                task = tasks[i]
-                result = (
-                    out
-                    if isinstance(out, BatchResult)
-                    else BatchResult(
-                        task.point_id,
-                        (),
-                        error_text(out),
-                        "".join(traceback.format_exception(out)),
-                    )
-                )
-                got = partial[task.point_id]
-                got.append(result)
-                if len(got) < expected[task.point_id]:
-                    continue
-                point = by_id[task.point_id]
-                errors = [g for g in got if g.error is not None]
-                rows = [row for g in got for row in g.rows]
-                seconds = sum(g.seconds for g in got)
-                if errors:
-                    first = min(errors, key=lambda g: g.error or "")
-                    write_point(folder, point, [], first.error, first.detail, seconds)
-                    failed.append((point, first.error or ""))
-                else:
-                    write_point(folder, point, rows, None, None, seconds)
-                del partial[task.point_id]
-                done += 1
-                if progress is not None:
-                    progress(done, len(todo))
+            manifest.write("running", n=size)
+            failed = _run_points(executor, folder, todo, size, progress)
             counts = assemble_tables(folder, plan)
         except BaseException:
-            write_manifest("interrupted", n=size)
+            manifest.write("interrupted", n=size)
             raise
     status = "complete" if not counts["failed"] else "complete_with_failures"
-    write_manifest(status, counts, size, final=True)
-    return SweepOutcome(
-        folder, plan, len(todo), skipped, failed, time.perf_counter() - start, counts
-    )
+    manifest.write(status, counts, size, final=True)
+    wall = time.perf_counter() - manifest.start
+    return SweepOutcome(folder, plan, len(todo), skipped, failed, wall, counts)
+
+
+def _open_folder(folder: Path) -> None:
+    """The sweep folder and its points folder, without the leftovers of a killed sweep."""
+    from sim.store.results import remove_stale_temporaries
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / POINTS_DIR).mkdir(exist_ok=True)
+    for place in (folder, folder / POINTS_DIR):
+        remove_stale_temporaries(place)
+
+
+def _run_points(
+    executor: Executor,
+    folder: Path,
+    todo: list[Point],
+    size: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[tuple[Point, str]]:
+    """Run the tasks of ``todo``; store each point as soon as all its batches are back.
+    Returns the points that failed, with their first error."""
+    tasks = make_tasks(todo, size)
+    by_id = {p.point_id: p for p in todo}
+    expected = {pid: 0 for pid in by_id}
+    for t in tasks:
+        expected[t.point_id] += 1
+    partial: dict[str, list[BatchResult]] = {pid: [] for pid in by_id}
+    failed: list[tuple[Point, str]] = []
+    done = 0
+    if progress is not None and todo:
+        progress(0, len(todo))
+    for i, out in executor.imap_unordered(run_batch, tasks) if tasks else ():
+        task = tasks[i]
+        got = partial[task.point_id]
+        got.append(_as_result(task.point_id, out))
+        if len(got) < expected[task.point_id]:
+            continue
+        point = by_id[task.point_id]
+        error = _store_point(folder, point, got)
+        if error is not None:
+            failed.append((point, error))
+        del partial[task.point_id]
+        done += 1
+        if progress is not None:
+            progress(done, len(todo))
+    return failed
+
+
+def _as_result(point_id: str, out: BatchResult | BaseException) -> BatchResult:
+    """A batch's result, or the exception that the executor returned instead as a failed one."""
+    if isinstance(out, BatchResult):
+        return out
+    return BatchResult(point_id, (), error_text(out), "".join(traceback.format_exception(out)))
+
+
+def _store_point(folder: Path, point: Point, got: list[BatchResult]) -> str | None:
+    """Write a point from all its batches: its rows, or the first error (by text) if any batch
+    failed. Returns that error, or None."""
+    errors = [g for g in got if g.error is not None]
+    seconds = sum(g.seconds for g in got)
+    if errors:
+        first = min(errors, key=lambda g: g.error or "")
+        write_point(folder, point, [], first.error, first.detail, seconds)
+        return first.error or ""
+    rows = [row for g in got for row in g.rows]
+    write_point(folder, point, rows, None, None, seconds)
+    return None
 
 
 def sweep_table(folder: Path, metric: str = "helped_per_year", limit: int = 40) -> Any:

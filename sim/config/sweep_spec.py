@@ -316,6 +316,48 @@ class _FilePlan:
     points: list[tuple[dict[str, Any], Scenario]]
 
 
+@dataclass(frozen=True)
+class _FileContext:
+    """What checking one sweep value needs of its file."""
+
+    path: Path
+    text: str
+    base: dict[str, Any]
+    overrides: Sequence[str]
+    base_dir: Path
+    allow_outside: bool
+    located: _Located
+
+
+def _value_problems(ctx: _FileContext, key: str, vals: list[Any]) -> list[Problem]:
+    """The problems of each value of one sweep key laid alone on the base scenario; stops at the
+    first problem with the key itself (every value would repeat it)."""
+    from pydantic import ValidationError
+
+    problems: list[Problem] = []
+    for i, v in enumerate(vals):
+        key_problem = False
+        try:
+            _validate(_point_data(ctx.base, {key: v}), ctx.base_dir, ctx.allow_outside)
+            continue
+        except (KeyError, IndexError) as exc:
+            problems.append(
+                ctx.located.key(key, f"'{key}' cannot be set: {exc.args[0] if exc.args else exc}")
+            )
+            key_problem = True
+        except ValidationError as exc:
+            for p in _explain(ctx.text, ctx.path, ctx.base, ctx.overrides, {key: v}, exc):
+                about_key, message = _reword(key, v, p)
+                if about_key:
+                    problems.append(ctx.located.key(key, message))
+                    key_problem = True
+                else:
+                    problems.append(ctx.located.value(key, i, message))
+        if key_problem:
+            break
+    return problems
+
+
 def _plan_file(
     path: Path, overrides: Sequence[str], allow_outside: bool = False
 ) -> tuple[_FilePlan | None, list[Problem]]:
@@ -356,26 +398,8 @@ def _plan_file(
         if not vals:
             problems.append(located.key(key, "expected at least one value, found an empty list"))
             continue
-        key_problem = False
-        for i, v in enumerate(vals):
-            try:
-                _validate(_point_data(base, {key: v}), base_dir, allow_outside)
-                continue
-            except (KeyError, IndexError) as exc:
-                problems.append(
-                    located.key(key, f"'{key}' cannot be set: {exc.args[0] if exc.args else exc}")
-                )
-                key_problem = True
-            except ValidationError as exc:
-                for p in _explain(text, path, base, overrides, {key: v}, exc):
-                    about_key, message = _reword(key, v, p)
-                    if about_key:
-                        problems.append(located.key(key, message))
-                        key_problem = True
-                    else:
-                        problems.append(located.value(key, i, message))
-            if key_problem:
-                break
+        ctx = _FileContext(path, text, base, overrides, base_dir, allow_outside, located)
+        problems += _value_problems(ctx, key, vals)
         values[key] = vals
     if problems:
         return None, _dedupe(problems)

@@ -199,103 +199,130 @@ def assemble_tables(folder: Path, plan: SweepPlan) -> dict[str, int]:
     Statistics are always computed from the stored replication rows (never from values held in
     memory), so a resumed sweep and a fresh one give the same bytes.
     """
-    import polars as pl
-
-    from sim.run.experiment import paired_differences, summarise
-    from sim.store.results import difference_rows, summary_rows
-
-    params = list(plan.parameters)
-    pts: dict[str, list[Any]] = {c: [] for c in ("point", "point_id", "source")}
-    pvals: dict[str, list[Any]] = {k: [] for k in params}
-    tail: dict[str, list[Any]] = {c: [] for c in ("replications", "status", "error")}
-    reps: dict[str, list[Any]] = {
-        c: [] for c in ("point", "replication", "model", "metric", "value", "unit")
-    }
-    stats = ("unit", "mean", "ci_low", "ci_high", "sd", "n")
-    summ: dict[str, list[Any]] = {c: [] for c in ("point", *params, "model", "metric", *stats)}
-    diff: dict[str, list[Any]] = {
-        c: [] for c in ("point", *params, "comparison", "model", "baseline", "metric", *stats)
-    }
-    cache: dict[str, pl.DataFrame] = {}
+    tables = _SweepTables(list(plan.parameters))
+    cache: dict[str, Any] = {}  # point id -> its replications.csv (identical points: read once)
     counts = {"ok": 0, "failed": 0, "missing": 0}
     for p in plan.points:
         status = point_status(folder, p.point_id)
-        error = None
-        if status == "failed":
-            meta = json.loads((_point_dir(folder, p.point_id) / "point.json").read_text("utf-8"))
-            error = meta.get("error")
+        error = _stored_error(folder, p.point_id) if status == "failed" else None
         counts[status or "missing"] += 1
-        pts["point"].append(p.index)
-        pts["point_id"].append(p.point_id)
-        pts["source"].append(p.source)
-        for k in params:
-            pvals[k].append(p.params.get(k))
-        tail["replications"].append(p.replications)
-        tail["status"].append(status or "missing")
-        tail["error"].append(error)
+        tables.add_point(p, status or "missing", error)
         if status != "ok":
             continue
         if p.point_id not in cache:
-            cache[p.point_id] = pl.read_csv(
-                _point_dir(folder, p.point_id) / "replications.csv",
-                schema_overrides={"value": pl.Float64, "replication": pl.Int64},
-            )
-        df = cache[p.point_id]
+            cache[p.point_id] = _read_point(folder, p.point_id)
+        tables.add_results(p, cache[p.point_id])
+    tables.write(folder)
+    return counts
+
+
+def _stored_error(folder: Path, point_id: str) -> str | None:
+    """The error recorded in a failed point's point.json."""
+    meta = json.loads((_point_dir(folder, point_id) / "point.json").read_text("utf-8"))
+    return meta.get("error")
+
+
+def _read_point(folder: Path, point_id: str) -> Any:
+    """A stored point's replication rows (polars DataFrame)."""
+    import polars as pl
+
+    return pl.read_csv(
+        _point_dir(folder, point_id) / "replications.csv",
+        schema_overrides={"value": pl.Float64, "replication": pl.Int64},
+    )
+
+
+class _SweepTables:
+    """The final tables of a sweep as columns, filled point by point in point order, then
+    written with fixed column types (so the bytes do not depend on the values seen)."""
+
+    STATS = ("unit", "mean", "ci_low", "ci_high", "sd", "n")
+
+    def __init__(self, params: list[str]) -> None:
+        self.params = params
+        self.points: dict[str, list[Any]] = {
+            c: [] for c in ("point", "point_id", "source", "replications", "status", "error")
+        }
+        self.pvals: dict[str, list[Any]] = {k: [] for k in params}
+        self.reps: dict[str, list[Any]] = {
+            c: [] for c in ("point", "replication", "model", "metric", "value", "unit")
+        }
+        self.summ: dict[str, list[Any]] = {
+            c: [] for c in ("point", *params, "model", "metric", *self.STATS)
+        }
+        self.diff: dict[str, list[Any]] = {
+            c: [] for c in ("point", *params, "comparison", "model", "baseline", "metric",
+                            *self.STATS)
+        }  # fmt: skip
+
+    def add_point(self, p: Point, status: str, error: str | None) -> None:
+        """The point's row of points.csv."""
+        _append(self.points, point=p.index, point_id=p.point_id, source=p.source,
+                replications=p.replications, status=status, error=error)  # fmt: skip
+        for k in self.params:
+            self.pvals[k].append(p.params.get(k))
+
+    def add_results(self, p: Point, df: Any) -> None:
+        """The point's replication rows, and its summary and difference rows computed from them."""
+        from sim.run.experiment import paired_differences, summarise
+        from sim.store.results import difference_rows, summary_rows
+
         for col in ("replication", "model", "metric", "value", "unit"):
-            reps[col].extend(df[col].to_list())
-        reps["point"].extend([p.index] * df.height)
+            self.reps[col].extend(df[col].to_list())
+        self.reps["point"].extend([p.index] * df.height)
         values: dict[tuple[str, str], list[float]] = {}  # rows are in replication order
         for m, k, v in zip(df["model"], df["metric"], df["value"], strict=True):
             values.setdefault((m, k), []).append(math.nan if v is None else float(v))
         metrics = list(dict.fromkeys(df["metric"].to_list()))
-
-        at = {"point": p.index, **{q: p.params.get(q) for q in params}}
+        at = {"point": p.index, **{q: p.params.get(q) for q in self.params}}
         pairs = [(m, p.models[0]) for m in p.models[1:]]
         values_of = _lookup(values)
         for row in summary_rows(summarise(p.models, metrics, values_of)):
-            _append(summ, **at, **row)
+            _append(self.summ, **at, **row)
         for row in difference_rows(paired_differences(pairs, metrics, values_of)):
-            _append(diff, **at, **row)
+            _append(self.diff, **at, **row)
 
-    s, i, f = pl.String, pl.Int64, pl.Float64
-    pcols = {k: _param_column(pvals[k]) for k in params}
-    _write_frame(
-        folder / "points.csv",
-        {
-            "point": (i, pts["point"]),
-            "point_id": (s, pts["point_id"]),
-            "source": (s, pts["source"]),
-            **pcols,
-            "replications": (i, tail["replications"]),
-            "status": (s, tail["status"]),
-            "error": (s, tail["error"]),
-        },
-    )
-    _write_frame(
-        folder / "replications.csv",
-        {
-            "point": (i, reps["point"]),
-            "replication": (i, reps["replication"]),
-            "model": (s, reps["model"]),
-            "metric": (s, reps["metric"]),
-            "value": (f, reps["value"]),
-            "unit": (s, reps["unit"]),
-        },
-    )
-    stat_cols = {"mean": f, "ci_low": f, "ci_high": f, "sd": f, "n": i}
-    for name, table, text_cols in (
-        ("summary.csv", summ, ("model", "metric", "unit")),
-        ("differences.csv", diff, ("comparison", "model", "baseline", "metric", "unit")),
-    ):
-        cols: dict[str, tuple[Any, list[Any]]] = {"point": (i, table["point"])}
-        for k in params:
+    def write(self, folder: Path) -> None:
+        """points.csv, replications.csv, summary.csv and differences.csv, each atomically."""
+        import polars as pl
+
+        s, i, f = pl.String, pl.Int64, pl.Float64
+        pts = self.points
+        _write_frame(
+            folder / "points.csv",
+            {
+                "point": (i, pts["point"]),
+                "point_id": (s, pts["point_id"]),
+                "source": (s, pts["source"]),
+                **{k: _param_column(self.pvals[k]) for k in self.params},
+                "replications": (i, pts["replications"]),
+                "status": (s, pts["status"]),
+                "error": (s, pts["error"]),
+            },
+        )
+        types = {"point": i, "replication": i, "model": s, "metric": s, "value": f, "unit": s}
+        _write_frame(folder / "replications.csv", {c: (types[c], self.reps[c]) for c in types})
+        for name, table, text_cols in (
+            ("summary.csv", self.summ, ("model", "metric", "unit")),
+            ("differences.csv", self.diff, ("comparison", "model", "baseline", "metric", "unit")),
+        ):
+            self._write_stats(folder / name, table, text_cols)
+
+    def _write_stats(
+        self, path: Path, table: dict[str, list[Any]], text_cols: tuple[str, ...]
+    ) -> None:
+        import polars as pl
+
+        cols: dict[str, tuple[Any, list[Any]]] = {"point": (pl.Int64, table["point"])}
+        for k in self.params:
             cols[k] = _param_column(table[k])
         for c in text_cols:
-            cols[c] = (s, table[c])
-        for c, dtype in stat_cols.items():
+            cols[c] = (pl.String, table[c])
+        stat_types = {"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+                      "sd": pl.Float64, "n": pl.Int64}  # fmt: skip
+        for c, dtype in stat_types.items():
             cols[c] = (dtype, table[c])
-        _write_frame(folder / name, cols)
-    return counts
+        _write_frame(path, cols)
 
 
 def _lookup(values: dict[tuple[str, str], list[float]]) -> Callable[[str, str], list[float]]:
