@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-import click
-
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
@@ -48,7 +46,10 @@ def write_failed(exc: Exception | str) -> NoReturn:
 
 
 def note(message: str) -> None:
-    """A line on stderr that does not stop the command (progress of a resume, a --force note)."""
+    """A line on stderr that does not stop the command (progress of a resume, a --force note).
+    click is imported here, not at the top: ``sim --help`` does not need it."""
+    import click
+
     click.echo(message, err=True)
 
 
