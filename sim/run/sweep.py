@@ -195,8 +195,11 @@ class LocalExecutor:
         return f"local, {self.jobs} process{'es' * (self.jobs > 1)}"
 
     def __enter__(self) -> LocalExecutor:
+        # The fork server preloads the whole sweep use case (as before the split): with less
+        # preloaded, workers start sooner and SIGTERM can reach the pool while it still spawns
+        # one, whose start then fails with a traceback (tests/test_faults.py, under load).
         self._pool = WorkerPool(
-            self.jobs, preload=["sim.run.sweep", "sim.run.experiment"]
+            self.jobs, preload=["sim.app.sweep", "sim.run.experiment"]
         ).__enter__()
         return self
 
