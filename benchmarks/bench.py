@@ -6,7 +6,7 @@
    large <= 40 s on a 2-core machine).
 3. Peak memory of one replication at two horizons (target: flat when --events is off).
 4. Sweep speed-up of --jobs 2 over --jobs 1, and the Dask path's per-task overhead against local
-   processes (when `sim.app.sweep` and dask are installed).
+   processes (when `sim.run.sweep` and dask are installed).
 
 Nothing here is asserted: the figures are printed for the issue notes.
 """

@@ -20,7 +20,8 @@ EXAMPLE = ROOT / "scenarios" / "sweeps" / "budget_and_demand.yaml"
 
 
 def _timed_sweep(overrides: list[str], executor: object, out: Path) -> float:
-    from sim.app.sweep import plan_sweep, run_sweep
+    from sim.app.sweep import run_sweep
+    from sim.config.sweep_spec import plan_sweep
 
     plan = plan_sweep(EXAMPLE, overrides)
     start = time.perf_counter()
@@ -45,7 +46,8 @@ def _per_task_ms(executor: object, n: int) -> tuple[float, float]:
 
 def sweep_figures(quick: bool = False) -> dict[str, float]:
     """Measure and print the sweep figures; return them for results/bench.json."""
-    from sim.app.sweep import SWEEP_TABLES, DaskExecutor, LocalExecutor
+    from sim.run.sweep import DaskExecutor, LocalExecutor
+    from sim.store.sweep_folder import SWEEP_TABLES
 
     if quick:
         overrides = [

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.app import sweep as sweep_mod
-from sim.app.sweep import SWEEP_TABLES
 from sim.cli import app
+from sim.store.sweep_folder import SWEEP_TABLES
 
 from .test_sweep import write
 
@@ -46,7 +46,7 @@ def uninterrupted(grid: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def interrupted(grid: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the sweep with --reps 2 and stop it (as Ctrl-C does) after two points are stored."""
-    real = sweep_mod._write_point
+    real = sweep_mod.write_point
     stored: list[str] = []
 
     def write_point(folder: Path, point: sweep_mod.Point, *args: object) -> None:
@@ -55,7 +55,7 @@ def interrupted(grid: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         real(folder, point, *args)  # type: ignore[arg-type]
         stored.append(point.point_id)
 
-    monkeypatch.setattr(sweep_mod, "_write_point", write_point)
+    monkeypatch.setattr(sweep_mod, "write_point", write_point)
     code, output = sweep_cli(
         str(grid), "--reps", "2", "--jobs", "1", "--no-report", "--out", str(out)
     )

@@ -23,19 +23,14 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from sim.app import sweep as sweep_mod
-from sim.app.sweep import (
-    SWEEP_TABLES,
-    LocalExecutor,
-    auto_batch,
-    expand,
-    parameter_values,
-    plan_sweep,
-    run_sweep,
-)
+from sim.app.sweep import run_sweep
 from sim.cli import app
 from sim.config.loader import ScenarioError
+from sim.config.sweep_spec import expand, parameter_values, plan_sweep
 from sim.model.scenario import SweepRange
 from sim.present import i18n
+from sim.run.sweep import LocalExecutor, auto_batch
+from sim.store.sweep_folder import SWEEP_TABLES
 
 from .conftest import odder_data
 

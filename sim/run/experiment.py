@@ -105,10 +105,7 @@ class ExperimentResult:
     def summary(self) -> dict[str, dict[str, Interval]]:
         """Per model and metric: mean with a 95 % t-interval over replications, inside the
         metric's bounds."""
-        return {
-            m: {k: metric_interval(k, self.values(m, k)) for k in self.metric_names()}
-            for m in self.models
-        }
+        return summarise(self.models, self.metric_names(), self.values)
 
     def comparisons(self) -> list[tuple[str, str]]:
         """(model, baseline) pairs: those asked for, else each model against the first one."""
@@ -121,13 +118,8 @@ class ExperimentResult:
         self, pairs: Iterable[tuple[str, str]] | None = None
     ) -> dict[tuple[str, str], dict[str, Interval]]:
         """Paired differences model - baseline per metric, with 95 % t-intervals."""
-        out: dict[tuple[str, str], dict[str, Interval]] = {}
-        for m, b in pairs if pairs is not None else self.comparisons():
-            out[(m, b)] = {
-                k: metric_difference(k, self.values(m, k), self.values(b, k))
-                for k in self.metric_names()
-            }
-        return out
+        chosen = pairs if pairs is not None else self.comparisons()
+        return paired_differences(chosen, self.metric_names(), self.values)
 
     def timeseries(self, model: str) -> dict[str, np.ndarray]:
         """Across replications, per week and series: mean, 5th and 95th percentile."""
@@ -139,6 +131,44 @@ class ExperimentResult:
             "p05": np.quantile(stack, 0.05, axis=0),
             "p95": np.quantile(stack, 0.95, axis=0),
         }
+
+
+ValuesOf = Callable[[str, str], Sequence[float]]
+"""``values(model, metric)``: the metric in each replication of the model, in replication order."""
+
+
+def summarise(
+    models: Iterable[str], metrics: Sequence[str], values: ValuesOf
+) -> dict[str, dict[str, Interval]]:
+    """Per model and metric: mean with a 95 % t-interval over replications, inside the metric's
+    bounds. The one summary builder: a run's summary.csv and every sweep point's rows."""
+    return {m: {k: metric_interval(k, values(m, k)) for k in metrics} for m in models}
+
+
+def paired_differences(
+    pairs: Iterable[tuple[str, str]], metrics: Sequence[str], values: ValuesOf
+) -> dict[tuple[str, str], dict[str, Interval]]:
+    """Per (model, baseline) pair and metric: the paired difference model - baseline with its
+    95 % t-interval. The one difference builder: a run's differences.csv and every sweep point's."""
+    return {
+        (m, b): {k: metric_difference(k, values(m, k), values(b, k)) for k in metrics}
+        for m, b in pairs
+    }
+
+
+def stream_prefix(scenario: Scenario, *extra: int) -> tuple[int, ...]:
+    """The first part of every replication's stream key: the scenario's ``stream_key`` when it
+    has one (a sweep point, or its scenario.yaml re-run with `sim run`), then ``extra`` (the
+    optimiser's confirmation mixes in its own). Replication r uses ``replication_key(prefix, r)``.
+    The one place that says how keys begin, so run, explain, optimise and sweep cannot drift."""
+    key = scenario.experiment.stream_key
+    return (*(() if key is None else (key,)), *extra)
+
+
+def replication_key(prefix: tuple[int, ...], replication: int) -> tuple[int, ...]:
+    """The stream key of one replication: the prefix, then its number (every model of the
+    replication uses it, which is what makes the random numbers common)."""
+    return (*prefix, replication)
 
 
 def resolve_fte(scenario: Scenario, models: Sequence[str]) -> dict[str, tuple[float, float]]:
@@ -165,8 +195,8 @@ def run_experiment(
     first.
     """
     names = tuple(models or scenario.compare)
-    if not key_prefix and scenario.experiment.stream_key is not None:
-        key_prefix = (scenario.experiment.stream_key,)
+    if not key_prefix:
+        key_prefix = stream_prefix(scenario)
     reps = replications or scenario.experiment.replications
     staff = fte or resolve_fte(scenario, names)
     payload = scenario.model_dump_json(by_alias=True)
@@ -175,7 +205,7 @@ def run_experiment(
             payload,
             names,
             r,
-            (*key_prefix, r),
+            replication_key(key_prefix, r),
             str(base_dir) if base_dir else None,
             staff,
             record_events,

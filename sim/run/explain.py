@@ -40,7 +40,13 @@ import numpy as np
 
 from sim.model.metrics import Interval, difference_bounds, metric_interval, t_interval
 from sim.model.scenario import MECHANISMS, Scenario
-from sim.run.experiment import ExperimentResult, RepTask, execute
+from sim.run.experiment import (
+    ExperimentResult,
+    RepTask,
+    execute,
+    replication_key,
+    stream_prefix,
+)
 
 EXPLAIN_METRICS: tuple[str, ...] = (
     "helped_per_year",
@@ -333,8 +339,7 @@ def run_chunked(
     seed and that key only) and the numbers equal those of ``run_experiment``. Results are ordered
     by replication, then model.
     """
-    stream_key = scenario.experiment.stream_key
-    prefix: tuple[int, ...] = () if stream_key is None else (stream_key,)
+    prefix = stream_prefix(scenario)
     per_rep = max(
         1, math.ceil(4 * jobs / replications), math.ceil(len(models) / MAX_MODELS_PER_TASK)
     )
@@ -343,7 +348,7 @@ def run_chunked(
     payload = scenario.model_dump_json(by_alias=True)
     base = str(base_dir) if base_dir else None
     tasks = [
-        RepTask(payload, chunk, r, (*prefix, r), base, {m: fte[m] for m in chunk})
+        RepTask(payload, chunk, r, replication_key(prefix, r), base, {m: fte[m] for m in chunk})
         for r in range(replications)
         for chunk in chunks
     ]

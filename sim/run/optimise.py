@@ -42,7 +42,7 @@ from typing import Any
 from sim.model.citizens import WEEKS_PER_YEAR
 from sim.model.metrics import Interval, metric_interval, paired_interval
 from sim.model.scenario import MECHANISMS, OptimiseStaffing, Scenario
-from sim.run.experiment import ExperimentResult, run_experiment
+from sim.run.experiment import ExperimentResult, run_experiment, stream_prefix
 
 CONFIRM_KEY = 0x0C0F
 """Mixed into the confirmation's stream keys: other citizens than the search (and `sim run`) saw."""
@@ -51,8 +51,7 @@ CONFIRM_KEY = 0x0C0F
 def confirm_prefix(scenario: Scenario) -> tuple[int, ...]:
     """Key prefix of the confirmation run: after the scenario's ``stream_key`` when it has one, so
     every sweep point is confirmed on citizens of its own."""
-    key = scenario.experiment.stream_key
-    return (CONFIRM_KEY,) if key is None else (key, CONFIRM_KEY)
+    return stream_prefix(scenario, CONFIRM_KEY)
 
 
 Progress = Callable[[str, int, int], None]
@@ -316,6 +315,70 @@ def binding(chosen: Candidate, curve: Sequence[Candidate]) -> str:
     )
 
 
+def _fine_points(
+    found: Sequence[Candidate], names: Sequence[str], st: OptimiseStaffing
+) -> list[tuple[str, float | None]]:
+    """The fine pass: shares around each model's best coarse share not tried yet."""
+    lo, hi = st.min_authority_share, st.max_authority_share
+    points: list[tuple[str, float | None]] = []
+    for m in names:
+        best = rank([c for c in found if c.model == m])[0]
+        tried = {c.share for c in found if c.model == m}
+        for s in fine_grid(best.share, st.coarse_step, st.fine_step, lo, hi):
+            if all(abs(s - t) > 1e-9 for t in tried):
+                points.append((m, s))
+    return points
+
+
+def _confirm_points(
+    found: Sequence[Candidate], names: Sequence[str], st: OptimiseStaffing, from_scenario: bool
+) -> list[tuple[str, float | None]]:
+    """The confirmation: each model's best few shares, plus its current split (None) when the
+    scenario's staffing is not the optimiser's own."""
+    points: list[tuple[str, float | None]] = []
+    for m in names:
+        points += [(m, c.share) for c in rank([c for c in found if c.model == m])[: st.top_k]]
+        if not from_scenario:
+            points.append((m, None))
+    return points
+
+
+def _optimum(m: str, found: Sequence[Candidate], confirmed: Sequence[Candidate]) -> ModelOptimum:
+    """One model's choice: the best confirmed share (nearest the middle of the near-best
+    plateau on ties), the runner-up and the current split with their paired differences."""
+    curve = sorted([c for c in found if c.model == m], key=lambda c: c.share)
+    mine = [c for c in confirmed if c.model == m and c.stage == "confirm"]
+    plateau = near_best(curve)
+    ranked = rank(mine, (plateau[0] + plateau[1]) / 2 if plateau else None)
+    chosen = ranked[0]
+    runner = ranked[1] if len(ranked) > 1 else None
+    diff = (
+        paired_interval(chosen.helped_per_replication, runner.helped_per_replication)
+        if runner is not None
+        else None
+    )
+    current = next((c for c in confirmed if c.model == m and c.stage == "current"), None)
+    cur_diff = (
+        paired_interval(chosen.helped_per_replication, current.helped_per_replication)
+        if current is not None
+        else None
+    )
+    low, high = feasible_range(curve)
+    return ModelOptimum(
+        model=m,
+        chosen=chosen,
+        runner_up=runner,
+        difference=diff,
+        feasible_low=low,
+        feasible_high=high,
+        binds=binding(chosen, curve),
+        near_best=plateau,
+        current=current,
+        current_difference=cur_diff,
+        confirmed=ranked,
+    )
+
+
 def optimise(
     scenario: Scenario,
     *,
@@ -352,13 +415,7 @@ def optimise(
         progress=cb("coarse pass"),
         **common,
     )
-    fine_points: list[tuple[str, float | None]] = []
-    for m in names:
-        best = rank([c for c in found if c.model == m])[0]
-        tried = {c.share for c in found if c.model == m}
-        for s in fine_grid(best.share, st.coarse_step, st.fine_step, lo, hi):
-            if all(abs(s - t) > 1e-9 for t in tried):
-                fine_points.append((m, s))
+    fine_points = _fine_points(found, names, st)
     if fine_points:
         found += evaluate(
             scenario,
@@ -369,16 +426,9 @@ def optimise(
             **common,
         )
 
-    confirm_points: list[tuple[str, float | None]] = []
-    for m in names:
-        confirm_points += [
-            (m, c.share) for c in rank([c for c in found if c.model == m])[: st.top_k]
-        ]
-        if not from_scenario:
-            confirm_points.append((m, None))
     confirmed = evaluate(
         scenario,
-        confirm_points,
+        _confirm_points(found, names, st, from_scenario),
         replications=confirm_reps,
         stage="confirm",
         key_prefix=confirm_prefix(scenario),
@@ -386,39 +436,7 @@ def optimise(
         **common,
     )
 
-    optima: dict[str, ModelOptimum] = {}
-    for m in names:
-        curve = sorted([c for c in found if c.model == m], key=lambda c: c.share)
-        mine = [c for c in confirmed if c.model == m and c.stage == "confirm"]
-        plateau = near_best(curve)
-        ranked = rank(mine, (plateau[0] + plateau[1]) / 2 if plateau else None)
-        chosen = ranked[0]
-        runner = ranked[1] if len(ranked) > 1 else None
-        diff = (
-            paired_interval(chosen.helped_per_replication, runner.helped_per_replication)
-            if runner is not None
-            else None
-        )
-        current = next((c for c in confirmed if c.model == m and c.stage == "current"), None)
-        cur_diff = (
-            paired_interval(chosen.helped_per_replication, current.helped_per_replication)
-            if current is not None
-            else None
-        )
-        low, high = feasible_range(curve)
-        optima[m] = ModelOptimum(
-            model=m,
-            chosen=chosen,
-            runner_up=runner,
-            difference=diff,
-            feasible_low=low,
-            feasible_high=high,
-            binds=binding(chosen, curve),
-            near_best=plateau,
-            current=current,
-            current_difference=cur_diff,
-            confirmed=ranked,
-        )
+    optima = {m: _optimum(m, found, confirmed) for m in names}
     return OptimiseResult(
         scenario=scenario,
         settings=st,

@@ -2,7 +2,7 @@
 
 One pool for every command that runs tasks on local processes (``run``, ``explain``,
 ``optimise`` through ``sim.run.experiment.execute``, and ``sweep``'s local mode through
-``sim.app.sweep.LocalExecutor``), so they all behave the same way when something goes wrong:
+``sim.run.sweep.LocalExecutor``), so they all behave the same way when something goes wrong:
 
 - **Interrupted** (Ctrl-C, or SIGTERM inside :func:`sigterm_as_interrupt`): tasks not started are
   cancelled and the workers are terminated at once, without waiting for running replications

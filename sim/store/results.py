@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -164,20 +164,22 @@ def interval_columns(metric: str, iv: Interval) -> dict[str, Any]:
     }
 
 
-def summary_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+def summary_rows(summary: Mapping[str, Mapping[str, Interval]]) -> list[dict[str, Any]]:
     """summary.csv: per model and metric, the mean over replications with its 95 % CI."""
     return [
         {"model": m, **interval_columns(k, iv)}
-        for m, metrics in result.summary().items()
+        for m, metrics in summary.items()
         for k, iv in metrics.items()
     ]
 
 
-def difference_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+def difference_rows(
+    differences: Mapping[tuple[str, str], Mapping[str, Interval]],
+) -> list[dict[str, Any]]:
     """differences.csv: per pair and metric, the paired difference with its 95 % CI."""
     return [
         {"comparison": f"{m} - {b}", "model": m, "baseline": b, **interval_columns(k, iv)}
-        for (m, b), metrics in result.differences().items()
+        for (m, b), metrics in differences.items()
         for k, iv in metrics.items()
     ]
 
@@ -190,8 +192,8 @@ def write_tables(folder: Path, result: ExperimentResult) -> None:
                  "ci_high", "sd", "n"]  # fmt: skip
     ts_cols = ["model", "week", "series", "mean", "p05", "p95"]
     _write_csv(folder / "replications.csv", replication_rows(result), rep_cols)
-    _write_csv(folder / "summary.csv", summary_rows(result), sum_cols)
-    _write_csv(folder / "differences.csv", difference_rows(result), diff_cols)
+    _write_csv(folder / "summary.csv", summary_rows(result.summary()), sum_cols)
+    _write_csv(folder / "differences.csv", difference_rows(result.differences()), diff_cols)
     _write_csv(folder / "timeseries.csv", list(iter_timeseries_rows(result)), ts_cols)
     settling.write_table(folder, settle.check_result(result))  # settling.csv: the warm-up check
 
