@@ -102,7 +102,9 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a setting: key.path=value (repeatable)."),
 ]
-LangOption = Annotated[str, typer.Option("--lang", help="Report language: en or da.")]
+LangOption = Annotated[
+    str, typer.Option("--lang", help="Language: en, da or any locale in sim/present/locales.")
+]
 OutsideOption = Annotated[
     bool,
     typer.Option(

@@ -312,7 +312,7 @@ def test_cli_explain_writes_tables_and_report(tmp_path: Path) -> None:
         (["--order", "review,review"], "listed twice"),
         (["--to", "hybrid"], "--to: unknown model 'hybrid'; expected one of: classic, joint"),
         (["--from", "joint"], "same model"),
-        (["--lang", "fr"], "--lang must be en or da"),
+        (["--lang", "fr"], "--lang must be one of en, da"),
     ],
 )
 def test_cli_explain_bad_input_exits_2_and_writes_nothing(

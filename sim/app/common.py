@@ -81,9 +81,11 @@ def settings(
 
 
 def check_lang(lang: str) -> None:
-    """Exit 2 for a report language other than en or da."""
-    if lang not in ("en", "da"):
-        refuse(f"--lang must be en or da, found '{lang}'")
+    """Exit 2 for a language that has no locale file (sim/present/locales)."""
+    from sim.present.i18n import LANGS
+
+    if lang not in LANGS:
+        refuse(f"--lang must be one of {', '.join(LANGS)}, found '{lang}'")
 
 
 def check_png() -> None:

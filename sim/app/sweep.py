@@ -286,8 +286,7 @@ def _check_options(req: SweepRequest) -> None:
     from sim.app import common
     from sim.present import i18n
 
-    if req.lang not in ("en", "da"):
-        common.refuse("--lang must be en or da")
+    common.check_lang(req.lang)
     if req.scheduler is not None and req.workers is not None:
         common.refuse("give --scheduler or --workers, not both")
     if not i18n.has(f"metric.{req.metric}"):
