@@ -50,13 +50,9 @@ MANIFEST = "manifest.json"
 
 def atomic_text(path: Path, text: str) -> None:
     """Write ``text`` to a temporary name and rename it: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    from sim.store.results import write_text_atomic
+
+    write_text_atomic(path, text)
 
 
 def _write_frame(path: Path, columns: dict[str, tuple[Any, list[Any]]]) -> None:
