@@ -438,3 +438,20 @@ def test_sigterm_becomes_an_interruption_with_exit_code_143() -> None:
     assert interrupt_exit_code(caught.value) == 143
     assert interrupt_exit_code(KeyboardInterrupt()) == 130
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.dask
+def test_sweep_on_a_local_dask_cluster_killed_leaves_no_process(
+    start: Callable[..., Sim], tmp_path: Path
+) -> None:
+    """The local Dask cluster's workers watch their parent too (Dask's own pipe)."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "sweep"
+    sim = start(
+        "sweep", str(sweep_file(tmp_path)), "--workers", "2", "--no-report", "--out", str(out)
+    )
+    wait_until(lambda: (out / "manifest.json").is_file(), "the sweep to start")
+    assert len(sim.session()) > 1  # the cluster's processes are running
+    sim.signal(signal.SIGKILL)
+    assert sim.wait() == -signal.SIGKILL
+    no_session_left(sim)
