@@ -190,7 +190,7 @@ def test_run_stopped_by_a_signal_stops_its_workers_and_writes_nothing(
     wait_until(lambda: len(sim.workers()) == 2 and sim.done_any(), "workers and a replication")
     sim.signal(sig, group)
     assert sim.wait() == code, sim.output()
-    assert messages(sim.output()) == [INTERRUPTED]
+    assert messages(sim.output()) == [INTERRUPTED], sim.output()
     assert not out.exists()
     assert not leftovers(tmp_path)
     no_session_left(sim)
@@ -216,7 +216,7 @@ def test_explain_stopped_by_sigterm(start: Callable[..., Sim], tmp_path: Path) -
     wait_until(lambda: len(sim.workers()) == 2, "two workers")
     sim.signal(signal.SIGTERM)
     assert sim.wait() == 143, sim.output()
-    assert messages(sim.output()) == [INTERRUPTED]
+    assert messages(sim.output()) == [INTERRUPTED], sim.output()
     assert not out.exists()
     no_session_left(sim)
 
@@ -233,7 +233,7 @@ def test_sigterm_while_writing_leaves_no_folder(start: Callable[..., Sim], tmp_p
     wait_until(lambda: list(parent.glob(".tmp-*")), "the temporary folder", timeout=WAIT)
     sim.signal(signal.SIGTERM)
     assert sim.wait() == 143, sim.output()
-    assert messages(sim.output()) == [INTERRUPTED]
+    assert messages(sim.output()) == [INTERRUPTED], sim.output()
     assert list(parent.iterdir()) == []
     no_session_left(sim)
 
@@ -405,6 +405,10 @@ def _dies_once(item: tuple[int, str]) -> int:
 
 
 def test_pool_runs_lost_tasks_again_once(tmp_path: Path) -> None:
+    """Tasks lost with a killed worker run again in a fresh pool; lost twice, they end as
+    WorkerLost, which a sweep records as its points' error (the sweep's local executor is this
+    pool, the second case goes through it)."""
+    from sim.run.sweep import LocalExecutor
     from sim.run.workers import WorkerLost, WorkerPool
 
     notes: list[str] = []
@@ -415,8 +419,8 @@ def test_pool_runs_lost_tasks_again_once(tmp_path: Path) -> None:
     assert len(notes) == 1 and "SIGKILL" in notes[0]
 
     items = [(v, "always" if v == 3 else "") for v in range(8)]
-    with WorkerPool(2, preload=[], notice=notes.append) as pool:
-        got = dict(pool.imap_unordered(_dies_once, items))
+    with LocalExecutor(2) as executor:
+        got = dict(executor.imap_unordered(_dies_once, items))
     assert isinstance(got[3], WorkerLost)
     assert "second try" in str(got[3])
     lost = [v for v, out in got.items() if isinstance(out, WorkerLost)]
@@ -434,3 +438,20 @@ def test_sigterm_becomes_an_interruption_with_exit_code_143() -> None:
     assert interrupt_exit_code(caught.value) == 143
     assert interrupt_exit_code(KeyboardInterrupt()) == 130
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.dask
+def test_sweep_on_a_local_dask_cluster_killed_leaves_no_process(
+    start: Callable[..., Sim], tmp_path: Path
+) -> None:
+    """The local Dask cluster's workers watch their parent too (Dask's own pipe)."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "sweep"
+    sim = start(
+        "sweep", str(sweep_file(tmp_path)), "--workers", "2", "--no-report", "--out", str(out)
+    )
+    wait_until(lambda: (out / "manifest.json").is_file(), "the sweep to start")
+    assert len(sim.session()) > 1  # the cluster's processes are running
+    sim.signal(signal.SIGKILL)
+    assert sim.wait() == -signal.SIGKILL
+    no_session_left(sim)

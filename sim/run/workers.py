@@ -159,6 +159,7 @@ class WorkerPool:
             return ""
         # Private, but the only way to reach the workers before Python 3.14's terminate_workers().
         processes = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         if graceful:
             pool.shutdown(wait=True, cancel_futures=True)
         else:
@@ -171,6 +172,10 @@ class WorkerPool:
                 if p.exitcode is None:
                     p.kill()
                     p.join(timeout=5)
+            # The pool's thread ends as it sees its workers gone; left running, it races with the
+            # interpreter's exit ("Exception ignored in: <module 'threading'>", CPython 3.11).
+            if manager is not None:
+                manager.join(timeout=10)
         if self._alive is not None:
             for end in self._alive:  # closing the writer also stops any worker left
                 end.close()
