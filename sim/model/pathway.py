@@ -39,7 +39,7 @@ from sim.model.engine import (
     Staff,
     to_units,
 )
-from sim.model.metrics import STAGES, Level, StageBook, wait_summary
+from sim.model.metrics import STAGES, Level, StageBook, unspent_dkk, wait_summary
 from sim.model.scenario import Activity, Scenario, VisitationModel
 from sim.model.streams import Buffered, generator
 
@@ -896,7 +896,7 @@ class Simulation:
         out["cost_per_goal_dkk"] = budget * years / goals if goals else math.nan
         staff_cost = self.scenario.staff_cost_dkk(self.fte)
         out["staff_cost_dkk_per_year"] = staff_cost
-        out["unspent_dkk_per_year"] = budget - staff_cost
+        out["unspent_dkk_per_year"] = unspent_dkk(budget, staff_cost)
         return out
 
     def _censored_decisions(self) -> int:
