@@ -560,10 +560,7 @@ class Simulation:
         # No reviews: support ends exactly when the goals are reached, or at drop-out.
         need = c.need
         gap = hours - need
-        if gap > 0:
-            self.over.change(now, gap)
-        elif gap < 0:
-            self.under.change(now, -gap)
+        self._mismatch(now, gap, 1)
         t_goal = now + max(c.weeks_to_goal - progress, 0.0) / min(1.0, hours / need) * DAYS_PER_WEEK
         drop_at = now + c.dropout_weeks * DAYS_PER_WEEK
         if drop_at < t_goal:
@@ -572,6 +569,14 @@ class Simulation:
         else:
             yield env.timeout(t_goal - now)
             self._end_support(c, units, gap, "completed", "support", now)
+
+    def _mismatch(self, now: float, gap: float, sign: int) -> None:
+        """Granted hours above (gap > 0) or below (gap < 0) the true need start (sign 1) or stop
+        (sign -1) counting as over- or under-provided support."""
+        if gap > 0:
+            self.over.change(now, sign * gap)
+        elif gap < 0:
+            self.under.change(now, -sign * gap)
 
     def _give_up(self, waiting: simpy.Event, _timeout: simpy.Event) -> None:
         """Patience ran out: if the citizen is still on the waiting list, take them off it."""
@@ -593,10 +598,7 @@ class Simulation:
         start = env.now
         need = c.need
         gap = g - need
-        if gap > 0:
-            self.over.change(start, gap)
-        elif gap < 0:
-            self.under.change(start, -gap)
+        self._mismatch(start, gap, 1)
         eff = min(1.0, g / need)
         c.granted, c.stretch_from = g, start
         c.goal_at = start + max(c.weeks_to_goal - progress, 0.0) / eff * DAYS_PER_WEEK
@@ -733,10 +735,7 @@ class Simulation:
         if units:
             self.staff.release_support(units)
         if activity == "support":
-            if gap > 0:
-                self.over.change(now, -gap)
-            elif gap < 0:
-                self.under.change(now, gap)
+            self._mismatch(now, gap, -1)
             self._end_episode(c, reason, now)
         if self.events is not None:  # the row opened when support started
             self._close(self._support_rows.pop(c.id))
