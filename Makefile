@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,dask,images]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,images,app]"
 	touch $(STAMP)
 
 install: $(STAMP)
