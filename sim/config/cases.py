@@ -656,7 +656,11 @@ def _check_order(rec: dict[str, _Cell], problems: _Problems) -> None:
             )
         else:
             earlier = (name, value)
+    # c2-check: a granted case may close before support starts (the citizen gave up waiting)
+    closed_unstarted = _value(rec, "decision") == "granted"
     if _value(rec, "end_date") is not None and _value(rec, "start_date") is None:
+        if closed_unstarted:
+            return
         problems.at(
             rec["end_date"],
             "end_date",
