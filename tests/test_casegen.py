@@ -180,8 +180,8 @@ def test_figures_by_hand() -> None:
     start, as_of = D0, D0 + dt.timedelta(days=400)
     f = cf.case_figures(HAND, start, as_of)
     y1, y2 = cf.spans(start, as_of)
-    assert (y1.first, y1.last, y2.first, y2.last) == (
-        D0, D0 + dt.timedelta(days=364), D0 + dt.timedelta(days=365), as_of,
+    assert (y1.first, y1.last, y2.first, y2.last) == (  # 2020 is a leap year: 366 days
+        D0, dt.date(2020, 12, 31), dt.date(2021, 1, 1), as_of,
     )  # fmt: skip
     assert f[("referrals", y1.label)] == 4 and f[("referrals", y2.label)] == 1
     assert f[("decisions", y1.label)] == 4 and f[("starts", y1.label)] == 2

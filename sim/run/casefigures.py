@@ -23,7 +23,6 @@ import numpy as np
 if TYPE_CHECKING:
     import polars as pl
 
-DAYS_PER_YEAR = 365
 FIGURES = (
     "referrals",
     "decisions",
@@ -63,11 +62,20 @@ class Span:
         return f"{self.first.isoformat()}..{self.last.isoformat()}"
 
 
+def _next_year(day: dt.date) -> dt.date:
+    """The same day a calendar year later (29 February: 1 March)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return dt.date(day.year + 1, 3, 1)
+
+
 def spans(start: dt.date, as_of: dt.date) -> list[Span]:
-    """Years of 365 days from ``start``, the last cut at ``as_of`` (both days included)."""
+    """Calendar years from ``start`` (to the day before its anniversary), the last cut at
+    ``as_of`` (both days included): a period from 1 January gives the calendar years."""
     out, first = [], start
     while first <= as_of:
-        last = min(first + dt.timedelta(days=DAYS_PER_YEAR - 1), as_of)
+        last = min(_next_year(first) - dt.timedelta(days=1), as_of)
         out.append(Span(first, last))
         first = last + dt.timedelta(days=1)
     return out
