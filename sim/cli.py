@@ -646,6 +646,65 @@ def optimise(
     )
 
 
+# c2-check: sim check
+
+
+@app.command()
+@stops_cleanly(INTERRUPTED)
+def check(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    cases: Annotated[
+        Path, typer.Argument(help="The municipality's case export (.csv or .xlsx; see README).")
+    ],
+    reps: Annotated[
+        int | None,
+        typer.Option("--reps", min=2, help="Replications of the baseline (default: 20)."),
+    ] = None,
+    jobs: JobsOption = None,
+    overrides: SetOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Export date YYYY-MM-DD (default: latest date in CASES)."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Start of the observed period YYYY-MM-DD (default: the first day a case in "
+            "the export closed; the export must hold every case open since then).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Results folder (default results/<scenario>/check-<id>)."),
+    ] = None,
+    lang: LangOption = "en",
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.<lang>.html.")
+    ] = True,
+) -> None:
+    """Does the scenario's baseline reproduce your own last years? Runs the baseline model over the
+    export's period and puts observed and simulated figures side by side with 95 % bands."""
+    from sim.app.check import CheckRequest
+    from sim.app.check import check as use_case
+
+    use_case(
+        CheckRequest(
+            scenario=scenario,
+            cases=cases,
+            reps=reps,
+            jobs=jobs,
+            out=out,
+            lang=lang,
+            report=report,
+            as_of=as_of,
+            start=start,
+            overrides=overrides,
+            command=["sim", *sys.argv[1:]],
+        )
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 
