@@ -680,7 +680,8 @@ def _check_decision(rec: dict[str, _Cell], problems: _Problems) -> None:
             "decision_date",
             f"expected the date of the decision ({decision}), found an empty cell",
         )
-    if _value(rec, "start_date") is not None and decision != "granted":
+    unexplained = decision is None and decided is not None  # reported above
+    if _value(rec, "start_date") is not None and decision != "granted" and not unexplained:
         problems.at(
             rec["start_date"],
             "start_date",
