@@ -242,3 +242,15 @@ def test_threshold_unclear_when_an_end_is_within_noise():
     noise -= noise.mean() - 0.05  # mean 0.05 at both ends, CI straddles zero
     th = us.find_threshold(lambda x: noise.copy(), 0.0, 1.0, 0.5)
     assert th.status == "unclear"
+
+
+def test_threshold_rebuilt_from_the_evaluated_points_is_the_search_result():
+    """A report rebuilt from a folder sees only the evaluated sets; it must give the same answer."""
+    evaluate, calls = make_evaluate(1.5, 6.1, 3)
+    th = us.find_threshold(evaluate, 0.0, 10.0, 5.0, name="x", rng=np.random.default_rng(1))
+    points = {x: evaluate(x) for x in calls[: len(th.points)]}
+    again = us.threshold_of("x", points, 0.0, 10.0, np.random.default_rng(1))
+    assert (again.status, again.value, again.low, again.high) == (
+        th.status, th.value, th.low, th.high,
+    )  # fmt: skip
+    assert [p.x for p in again.points] == sorted(points)

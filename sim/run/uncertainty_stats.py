@@ -433,7 +433,6 @@ def find_threshold(
     from resampling the replications. ``base`` is the scenario's value (kept for the report; it
     is not evaluated again).
     """
-    rng = rng if rng is not None else np.random.default_rng(0)
     tol = tol if tol is not None else 0.01 * (high - low)
     seen: dict[float, np.ndarray] = {}
 
@@ -442,29 +441,46 @@ def find_threshold(
         return Point(x, t_interval(seen[x]))
 
     a, b = point(float(low)), point(float(high))
-    points = [a, b]
-    if np.sign(a.diff.mean) == np.sign(b.diff.mean) or a.diff.mean == 0 or b.diff.mean == 0:
-        if a.diff.mean == 0 or b.diff.mean == 0:
-            x = a.x if a.diff.mean == 0 else b.x
-            return Threshold(name, "found", x, x, x, 0, points)
-        sure = _sure(a.diff) == _sure(b.diff) != 0
-        sign = int(np.sign(a.diff.mean))
-        return Threshold(
-            name, "never" if sure else "unclear", math.nan, math.nan, math.nan, sign, points
-        )
-    inside: list[Point] = []
-    while len(points) < max_evals and b.x - a.x > tol:
-        c = point(_next_x(a, b))
-        points.append(c)
-        if _sure(c.diff) == 0:
-            inside.append(c)
-            break
-        if np.sign(c.diff.mean) == np.sign(a.diff.mean):
-            a = c
-        else:
-            b = c
-    used = [a, *inside, b]
+    if a.diff.mean * b.diff.mean < 0:
+        while len(seen) < max_evals and b.x - a.x > tol:
+            c = point(_next_x(a, b))
+            if _sure(c.diff) == 0 or c.diff.mean == 0:
+                break
+            a, b = (c, b) if np.sign(c.diff.mean) == np.sign(a.diff.mean) else (a, c)
+    return threshold_of(name, seen, low, high, rng)
+
+
+def threshold_of(
+    name: str,
+    evaluated: Mapping[float, np.ndarray],
+    low: float,
+    high: float,
+    rng: np.random.Generator | None = None,
+) -> Threshold:
+    """The threshold from the points a search evaluated ({x: paired differences}).
+
+    Pure in the points, so a report rebuilt from a results folder (the points are its
+    ``threshold``/``low``/``high`` sets) gives the same answer as the search did. The crossing is
+    the first pair of neighbouring points whose means have opposite signs; the line runs through
+    that pair and any neighbour within noise of zero.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    xs = sorted(evaluated)
+    pts = [Point(x, t_interval(evaluated[x])) for x in xs]
+    means = [p.diff.mean for p in pts]
+    zero = [p.x for p in pts if p.diff.mean == 0]
+    cross = [i for i in range(len(pts) - 1) if means[i] * means[i + 1] < 0]
+    if not cross:
+        if zero and len(zero) < len(pts):
+            return Threshold(name, "found", zero[0], zero[0], zero[0], 0, pts)
+        first, last = pts[0].diff, pts[-1].diff
+        sure = _sure(first) == _sure(last) != 0
+        sign = int(np.sign(first.mean))
+        return Threshold(name, "never" if sure else "unclear", *[math.nan] * 3, sign, pts)
+    i = cross[0]
+    used = [j for j in (i - 1, i, i + 1, i + 2) if 0 <= j < len(pts)]
+    used = [j for j in used if j in (i, i + 1) or _sure(pts[j].diff) == 0]
     value, q_lo, q_hi = _root_interval(
-        [p.x for p in used], [seen[p.x] for p in used], float(low), float(high), rng
+        [xs[j] for j in used], [evaluated[xs[j]] for j in used], float(low), float(high), rng
     )
-    return Threshold(name, "found", value, q_lo, q_hi, 0, points)
+    return Threshold(name, "found", value, q_lo, q_hi, 0, pts)
