@@ -37,7 +37,7 @@ def make_folder(
     folder.mkdir(parents=True, exist_ok=True)
     u = qmc.LatinHypercube(d=3, seed=5).random(n)
     rows = [dict(set_id=0, role="base", input="", **BASE)]
-    for j, x in enumerate(INPUTS):
+    for x in INPUTS:
         for role, v in (("low", RANGES[x][0]), ("high", RANGES[x][1])):
             rows.append(dict(set_id=len(rows), role=role, input=x, **{**BASE, x: v}))
     for i in range(n):
