@@ -75,10 +75,27 @@ def is_uncertainty_folder(folder: Path) -> bool:
 
 def load_uncertainty(folder: Path) -> UncertaintyRun:
     """Read an uncertainty folder's manifest and tables."""
+    from sim.store.integrity import DamagedFolder
+
     folder = Path(folder)
-    meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    design = pl.read_csv(folder / "design.csv", infer_schema_length=None)
-    reps = pl.read_csv(folder / "replications.csv", infer_schema_length=None)
+    for name in (MANIFEST, "design.csv", "replications.csv"):
+        if not (folder / name).is_file():
+            raise DamagedFolder(f"{folder / name} is missing: the folder is incomplete")
+    try:
+        meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        design = pl.read_csv(folder / "design.csv", infer_schema_length=None)
+        reps = pl.read_csv(folder / "replications.csv", infer_schema_length=None)
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DamagedFolder(f"{folder} is damaged: {first}") from None
+    missing = {"set_id", "role"} - set(design.columns) or {
+        "set_id",
+        "model",
+        "replication",
+        METRIC,
+    } - set(reps.columns)
+    if missing or not isinstance(meta, dict):
+        raise DamagedFolder(f"{folder} is damaged: columns missing: {', '.join(sorted(missing))}")
     if "input" in design.columns:
         design = design.with_columns(pl.col("input").cast(pl.Utf8).fill_null(""))
     return UncertaintyRun(folder, meta, design, reps)
