@@ -42,6 +42,7 @@ __all__ = [
     "Column",
     "json_schema",
     "read_cases",
+    "row_ranges",
 ]
 
 MAX_CASE_BYTES = 50 * 2**20
@@ -160,10 +161,12 @@ class Cases:
     def rows(self, mask: pl.Series | None = None) -> str:
         """The file rows of the cases ``mask`` selects, as "rows 2-9, 12" for a comment."""
         rows = self.frame["row"] if mask is None else self.frame.filter(mask)["row"]
-        return _ranges(sorted(rows.to_list()))
+        return row_ranges(sorted(rows.to_list()))
 
 
-def _ranges(rows: Sequence[int]) -> str:
+def row_ranges(rows: Sequence[int], limit: int = 4) -> str:
+    """File rows as "rows 2-9, 12", or "140 rows in 2-470" when that takes more than ``limit``
+    ranges (a comment names the rows used without listing hundreds)."""
     if not rows:
         return "no rows"
     parts: list[str] = []
@@ -175,6 +178,8 @@ def _ranges(rows: Sequence[int]) -> str:
         parts.append(f"{start}" if start == prev else f"{start}-{prev}")
         if r is not None:
             start = prev = r
+    if len(parts) > limit:
+        return f"{len(rows)} rows in {rows[0]}-{rows[-1]}"
     return ("row " if len(rows) == 1 else "rows ") + ", ".join(parts)
 
 
@@ -684,7 +689,8 @@ def _check_decision(rec: dict[str, _Cell], problems: _Problems) -> None:
             "decision_date",
             f"expected the date of the decision ({decision}), found an empty cell",
         )
-    if _value(rec, "start_date") is not None and decision != "granted":
+    unexplained = decision is None and decided is not None  # reported above
+    if _value(rec, "start_date") is not None and decision != "granted" and not unexplained:
         problems.at(
             rec["start_date"],
             "start_date",

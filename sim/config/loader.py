@@ -207,7 +207,7 @@ def load_scenario_text(
     origins = _apply(data, overrides)
     context = {"base_dir": Path(base_dir), "allow_outside_paths": allow_outside_paths}
     try:
-        return Scenario.model_validate(data, context=context)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         lines = text.splitlines()
         problems = [
@@ -219,6 +219,37 @@ def load_scenario_text(
         raise ScenarioError(problems) from None
     except (OSError, RecursionError) as exc:
         raise _file_problem(source_name, _one_line(f"cannot validate: {exc}"), 1) from None
+    if scenario.provenance:
+        _check_provenance(scenario, data, text.splitlines(), source_name, origins)
+    return scenario
+
+
+# u1-design: the provenance section's checks that need the whole scenario (issue 12).
+def _check_provenance(
+    scenario: Scenario,
+    data: CommentedMap,
+    lines: list[str],
+    file: str,
+    origins: dict[KeyPath, str],
+) -> None:
+    """Raise ScenarioError for each ``provenance:`` entry whose path names no number, whose range
+    leaves out the value, or whose low or high is not a valid value of the setting."""
+    from sim.model.provenance import provenance_problems
+    from sim.model.scenario import Scenario
+
+    moved = frozenset(".".join(map(str, key)) for key in origins)
+    found = provenance_problems(scenario, moved)
+    if not found:
+        return
+    problems = []
+    for p in found:
+        loc = ("provenance", p.path, *p.at)
+        where = _locate(data, loc, "provenance", Scenario)
+        line, col = where.pos[0] + 1, where.pos[1] + 1
+        source = lines[line - 1] if 0 < line <= len(lines) else ""
+        path = ".".join(map(str, where.keys))
+        problems.append(Problem(file, line, col, path, _one_line(p.message), source))
+    raise ScenarioError(problems)
 
 
 def _yaml() -> YAML:

@@ -105,6 +105,7 @@ def point_identity(scenario: Scenario, version: str = __version__) -> tuple[str,
     """
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     data.pop("sweep", None)
+    data.pop("provenance", None)  # where numbers come from changes no number: not the identity
     point_id = hashlib.sha256(f"{_canonical(data)}\n{version}".encode()).hexdigest()[:16]
     explicit = data["experiment"].pop("stream_key", None)
     data["experiment"] = {k: v for k, v in data["experiment"].items() if k != "replications"}

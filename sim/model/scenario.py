@@ -665,6 +665,66 @@ class Sweep(Strict):
     )
 
 
+# --------------------------------------------------------------------------- provenance
+# u1-design: where a number comes from, and how uncertain it is (issue 12).
+
+
+class UniformRange(Strict):
+    kind: Literal["uniform"] = "uniform"
+    low: Number = Field(description="Lowest plausible value, in the unit of the value.")
+    high: Number = Field(description="Highest plausible value, in the unit of the value.")
+
+    @model_validator(mode="after")
+    def _order(self) -> UniformRange:
+        if not self.low < self.high:
+            raise ValueError(f"expected low < high, found low {self.low:g}, high {self.high:g}")
+        return self
+
+
+class TriangularRange(Strict):
+    kind: Literal["triangular"] = "triangular"
+    low: Number = Field(description="Lowest plausible value, in the unit of the value.")
+    mode: Number = Field(description="Most likely value, in the unit of the value.")
+    high: Number = Field(description="Highest plausible value, in the unit of the value.")
+
+    @model_validator(mode="after")
+    def _order(self) -> TriangularRange:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                f"expected low <= mode <= high and low < high, found low {self.low:g}, "
+                f"mode {self.mode:g}, high {self.high:g}"
+            )
+        return self
+
+
+UncertainRange = Annotated[UniformRange | TriangularRange, Field(discriminator="kind")]
+
+Citation = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class ProvenanceEntry(Strict):
+    """Where one number of the scenario comes from: a source or an assumption, and its range."""
+
+    source: Citation | None = Field(
+        None, description="A short citation or URL the value is taken from."
+    )
+    assumption: Citation | None = Field(
+        None, description="Why the value is assumed (no source found)."
+    )
+    uncertain: UncertainRange | None = Field(
+        None,
+        description="Plausible values (uniform {low, high} or triangular {low, mode, high}), "
+        "in the unit of the value; `sim uncertainty` draws from it. The scenario's value must "
+        "lie inside, and low and high must be valid values of the setting.",
+    )
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> ProvenanceEntry:
+        if (self.source is None) == (self.assumption is None):
+            raise ValueError("expected exactly one of 'source' or 'assumption'")
+        return self
+
+
 class Scenario(Strict):
     """One municipality, the visitation models to compare and the experiment."""
 
@@ -707,6 +767,13 @@ class Scenario(Strict):
     )
     experiment: Experiment = Experiment()
     sweep: Sweep | None = None
+    provenance: dict[str, ProvenanceEntry] | None = Field(
+        None,
+        description="Sources and uncertainty of numbers, keyed by the same dotted paths as "
+        "`--set` and sweeps (e.g. `arrivals.rate_per_week`, `models.joint.review.cadence_weeks`"
+        "). Each entry has a `source` or an `assumption`, and optionally an `uncertain` range. "
+        "Entries override the built-in ones of the classic and joint presets.",
+    )
 
     @field_validator("name")
     @classmethod
