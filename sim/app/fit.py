@@ -111,7 +111,8 @@ def _name_of(path: Path) -> str:
 def _write_atomic(out: Path, text: str) -> None:
     """Write beside ``out`` and rename over it: a reader sees the old file or the whole new one."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
