@@ -646,6 +646,131 @@ def optimise(
     )
 
 
+# --------------------------------------------------------------------------- c1-fit: sim fit
+
+
+def _case_date(option: str, text: str | None) -> Any:
+    """A date as the case files write them (dd-mm-yyyy, dd.mm.yyyy or ISO), else exit 2."""
+    if text is None:
+        return None
+    from sim.config.cases import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        typer.echo(f"error: {option}: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@app.command()
+def fit(
+    cases: Annotated[
+        Path, typer.Argument(help="Case export (.csv or .xlsx; one row per case or per event).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Scenario YAML file to write.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Export date (default: the latest date in the file)."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start", help="First day of the scenario: its caseload (default: first referral)."
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Scenario name (default: the file's name).")
+    ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option("--base", help="Scenario to copy what the data cannot give from (Odder)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Fit a scenario to your municipality's case export; every number says where it comes from.
+
+    Exit code 2 for a file with problems (each with its row and column); nothing is written.
+    """
+    from sim.app.fit import Request
+    from sim.app.fit import fit as use_case
+
+    request = Request(
+        cases=cases,
+        out=out,
+        as_of=_case_date("--as-of", as_of),
+        start=_case_date("--start", start),
+        name=name,
+        base=base,
+        force=force,
+    )
+    with _exits():
+        result = use_case(request)
+    season = "monthly factors" if result.seasonal else "no seasonality"
+    typer.echo(
+        f"wrote {result.out}: {result.cases} cases, {result.segments} segment(s), {season}; "
+        f"check it with: sim validate {result.out}"
+    )
+
+
+# c2-check: sim check
+
+
+@app.command()
+@stops_cleanly(INTERRUPTED)
+def check(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    cases: Annotated[
+        Path, typer.Argument(help="The municipality's case export (.csv or .xlsx; see README).")
+    ],
+    reps: Annotated[
+        int | None,
+        typer.Option("--reps", min=2, help="Replications of the baseline (default: 20)."),
+    ] = None,
+    jobs: JobsOption = None,
+    overrides: SetOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Export date YYYY-MM-DD (default: latest date in CASES)."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Start of the observed period YYYY-MM-DD (default: the first day a case in "
+            "the export closed; the export must hold every case open since then).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Results folder (default results/<scenario>/check-<id>)."),
+    ] = None,
+    lang: LangOption = "en",
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.<lang>.html.")
+    ] = True,
+) -> None:
+    """Does the scenario's baseline reproduce your own last years? Runs the baseline model over the
+    export's period and puts observed and simulated figures side by side with 95 % bands."""
+    from sim.app.check import CheckRequest
+    from sim.app.check import check as use_case
+
+    use_case(
+        CheckRequest(
+            scenario=scenario,
+            cases=cases,
+            reps=reps,
+            jobs=jobs,
+            out=out,
+            lang=lang,
+            report=report,
+            as_of=as_of,
+            start=start,
+            overrides=overrides,
+            command=["sim", *sys.argv[1:]],
+        )
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 

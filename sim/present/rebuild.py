@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sim.present import i18n
 from sim.store.reader import check_folder, load_results, load_snapshot, load_sweep
 from sim.store.results import write_text_atomic
+from sim.store.uncertainty_tables import is_uncertainty_folder
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -62,6 +63,10 @@ def rebuild_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
 
     folder = Path(folder)
     lang = i18n.check_lang(lang)
+    if is_uncertainty_folder(folder):  # u2-analysis: its manifest is uncertainty.json
+        from sim.present.uncertainty_report import write_uncertainty_report
+
+        return write_uncertainty_report(folder, lang, png)
     meta, kind, _ = check_folder(folder)
     if png:
         ensure_image_export()

@@ -1,0 +1,318 @@
+"""``sim fit``: a scenario for one's own municipality, fitted to its case export.
+
+The data give the referral rate (and a seasonal profile when a test finds one), the need segments
+(from granted hours), the weeks in support (to the goals) and the time to decision, both fitted
+with censoring of open cases, the share granted, and the caseload on the start date. Everything
+else (budget, staff, exits nobody records, model settings) is copied from a base scenario, the
+shipped Odder scenario by default, and marked ASSUMPTION. Every number carries a comment saying
+where it comes from; the scenario is validated before it is written, and written whole or not at
+all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.app.common import EXIT_FAILED, CommandError, check_out, load, refuse
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sim.config.cases import Cases
+    from sim.model.scenario import Scenario
+    from sim.run.fitting import DurationFit, Mixture, Rate, Seasonality, Share
+
+__all__ = ["Fits", "Request", "Result", "default_base", "fit", "fit_cases"]
+
+SEGMENT_NAMES = {1: ["all"], 2: ["low", "high"], 3: ["low", "medium", "high"],
+                 4: ["low", "medium", "high", "very_high"]}  # fmt: skip
+MIN_DURATION_CASES = 20
+"""A segment gets its own weeks-to-goal fit with at least this many started cases (5 ended)."""
+HALF_DAY_WEEKS = 0.5 / 7
+"""Added to durations counted in whole days: a decision on the day of referral took some hours,
+and a duration of 0 has no density under gamma or log-normal."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What ``sim fit`` was asked: the case export, the scenario to write and its options.
+
+    ``as_of`` is the export date (default: the latest date in the file); ``start`` is the day the
+    scenario starts from (its initial caseload; default: the first referral); ``base`` is the
+    scenario whose settings stand in for what the data cannot give (default: Odder).
+    """
+
+    cases: Path
+    out: Path
+    as_of: dt.date | None = None
+    start: dt.date | None = None
+    name: str | None = None
+    base: Path | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    out: Path
+    cases: int
+    segments: int
+    seasonal: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def default_base() -> Path:
+    """The shipped Odder scenario (in the source tree, beside the package)."""
+    return Path(__file__).resolve().parents[2] / "scenarios" / "odder.yaml"
+
+
+def fit(request: Request) -> Result:
+    """Read, fit, write: exit 2 for a bad file or option, 1 when the file cannot be written."""
+    from sim.config.cases import read_cases
+    from sim.config.loader import ScenarioError, load_scenario_text
+
+    out = request.out
+    if out.exists() and not request.force:
+        refuse(f"{out} already exists; use --force to overwrite it")
+    check_out(out, file=True)
+    base_path = request.base or default_base()
+    if not base_path.exists():
+        refuse(f"base scenario {base_path} not found; pass --base SCENARIO")
+    base = load(base_path)
+    try:
+        cases = read_cases(request.cases, request.as_of)
+    except ScenarioError as error:
+        raise CommandError(error.format(), 2) from None
+    fits = fit_cases(cases, request.start, base)
+    name = request.name or _name_of(request.cases)
+    text = compose(fits, base, base_path, name)
+    try:
+        load_scenario_text(text, str(out), out.parent)
+    except ScenarioError as error:  # a bug of this module: say so, write nothing
+        raise CommandError(
+            f"error: the fitted scenario does not validate (please report):\n{error.format()}",
+            EXIT_FAILED,
+        ) from None
+    _write_atomic(out, text)
+    return Result(out, fits.n_cases, len(fits.segments), fits.season.seasonal, fits.notes)
+
+
+def _name_of(path: Path) -> str:
+    import re
+
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "fitted"
+    return stem[:60]
+
+
+def _write_atomic(out: Path, text: str) -> None:
+    """Write beside ``out`` and rename over it: a reader sees the old file or the whole new one."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise CommandError(f"error: cannot write {out}: {exc.strerror or exc}", 1) from None
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+@dataclass
+class Segment:
+    name: str
+    share: float
+    need_mean: float
+    need_sd: float
+    granted_sd: float
+    weeks: DurationFit
+    weeks_rows: str
+    weeks_pooled: bool
+
+
+@dataclass
+class Fits:
+    """Everything fitted from one export, with the rows and methods behind each number."""
+
+    source: str
+    as_of: dt.date
+    start: dt.date
+    n_cases: int
+    rate: Rate
+    rate_rows: str
+    season: Seasonality
+    mixture: Mixture
+    hours_rows: str
+    segments: list[Segment]
+    eligible: Share
+    eligible_rows: str
+    decision: DurationFit
+    decision_rows: str
+    decision_steps_weeks: float
+    short_course: Share | None
+    in_support: int
+    waiting: int
+    undecided_at_start: int
+    error_sd: float
+    notes: list[str] = field(default_factory=list)
+
+
+def _weeks(start: Any, end: Any, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """Weeks from ``start`` to ``end`` (to ``as_of`` where ``end`` is missing) and which ended."""
+    import numpy as np
+
+    ended = np.array([e is not None for e in end], dtype=bool)
+    days = np.array(
+        [((e if e is not None else as_of) - s).days for s, e in zip(start, end, strict=True)],
+        dtype=float,
+    )
+    return days / 7 + HALF_DAY_WEEKS, ended
+
+
+def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
+    """Fit every number the data can give; refuse (exit 2) when they are too few to fit."""
+    import polars as pl
+
+    from sim.run.fitting import fit_duration, poisson_rate, seasonality, share
+
+    frame, as_of = cases.frame, cases.as_of
+    start = start or cases.first_date
+    if start >= as_of:
+        refuse(f"--start {start:%d-%m-%Y} is not before the export date {as_of:%d-%m-%Y}")
+    window = pl.col("referral_date") >= start
+    referrals = frame.filter(window)["referral_date"].to_list()
+    weeks = ((as_of - start).days + 1) / 7
+    rate = poisson_rate(len(referrals), weeks)
+    season = seasonality(referrals, start, as_of)
+
+    decided = pl.col("decision").is_not_null()
+    granted = pl.col("decision") == "granted"
+    n_decided = frame.filter(decided).height
+    if n_decided == 0:
+        refuse(f"{cases.source}: no decided case; cannot fit the share granted")
+    eligible = share(frame.filter(granted).height, n_decided)
+    para85 = frame.filter(pl.col("paragraph") == "85")
+    n82 = frame.filter(granted & (pl.col("paragraph") == "82b")).height
+    n_granted = frame.filter(granted).height
+    short = share(n82, n_granted) if n82 else None
+
+    dec_weeks, dec_ended = _weeks(frame["referral_date"], frame["decision_date"], as_of)
+    try:
+        decision = fit_duration(dec_weeks, dec_ended)
+    except ValueError as exc:
+        refuse(f"{cases.source}: time to decision: {exc}")
+    mixture, segments, hours_rows = _segments(cases, para85, base)
+    in_support, waiting, undecided = _caseload(frame, start)
+    return Fits(
+        source=cases.source,
+        as_of=as_of,
+        start=start,
+        n_cases=frame.height,
+        rate=rate,
+        rate_rows=cases.rows(window),
+        season=season,
+        mixture=mixture,
+        hours_rows=hours_rows,
+        segments=segments,
+        eligible=eligible,
+        eligible_rows=cases.rows(decided),
+        decision=decision,
+        decision_rows=cases.rows(),
+        decision_steps_weeks=_steps(base),
+        short_course=short,
+        in_support=in_support,
+        waiting=waiting,
+        undecided_at_start=undecided,
+        error_sd=base.model("classic").accuracy.error_sd,
+        notes=list(cases.notes),
+    )
+
+
+def _steps(base: Scenario) -> float:
+    """Mean weeks the classic pathway of ``base`` takes from referral to decision without
+    waiting for staff or pure delay: activity durations and half the committee cadence."""
+    m = base.model("classic")
+    fc, dec = m.first_contact, m.decision
+    return (
+        fc.meeting.duration_weeks
+        + fc.assessment.duration_weeks
+        + fc.documentation.duration_weeks
+        + fc.coordination_weeks.mean()
+        + dec.work.duration_weeks
+        + dec.committee_cadence_weeks / 2
+        + dec.delay_weeks.mean()
+    )
+
+
+def _segments(cases: Cases, para85: Any, base: Scenario) -> tuple[Mixture, list[Segment], str]:
+    """Segments from the granted hours of § 85 cases; weeks in support per segment."""
+    import polars as pl
+
+    from sim.run.fitting import MIN_SEGMENT_CASES, fit_duration, fit_mixture, need_sd_from_granted
+
+    with_hours = pl.col("hours_per_week") > 0
+    hours = para85.filter(with_hours)["hours_per_week"].to_numpy()
+    if len(hours) < MIN_SEGMENT_CASES:
+        refuse(
+            f"{cases.source}: {len(hours)} § 85 cases with granted hours; need segments need at "
+            f"least {MIN_SEGMENT_CASES}"
+        )
+    mixture = fit_mixture(hours)
+    started = para85.filter(pl.col("start_date").is_not_null() & with_hours)
+    w, ended = _weeks(started["start_date"], started["end_date"], cases.as_of)
+    try:
+        pooled = fit_duration(w, ended)
+    except ValueError as exc:
+        refuse(f"{cases.source}: weeks in support: {exc}")
+    comp = mixture.component_of(started["hours_per_week"].to_numpy())
+    error_sd = base.model("classic").accuracy.error_sd
+    out = []
+    for i, (name, mean, sd) in enumerate(
+        zip(SEGMENT_NAMES[mixture.k], mixture.means(), mixture.sds(), strict=True)
+    ):
+        mine = comp == i
+        own = mixture.k > 1 and mine.sum() >= MIN_DURATION_CASES and ended[mine].sum() >= 5
+        weeks = fit_duration(w[mine], ended[mine]) if own else pooled
+        rows = _rows_of(started["row"].to_numpy()[mine] if own else started["row"].to_numpy())
+        need_sd = need_sd_from_granted(mean, sd, error_sd)
+        out.append(Segment(name, mixture.weights[i], mean, need_sd, sd, weeks, rows, not own))
+    rows = _rows_of(para85.filter(with_hours)["row"].to_numpy())
+    return mixture, out, rows
+
+
+def _rows_of(rows: Any) -> str:
+    from sim.config.cases import row_ranges
+
+    return row_ranges(sorted(int(r) for r in rows))
+
+
+def _caseload(frame: Any, start: dt.date) -> tuple[int, int, int]:
+    """Cases in support, granted and waiting, and referred but undecided on ``start``."""
+    import polars as pl
+
+    open_on = pl.col("end_date").is_null() | (pl.col("end_date") > start)
+    started = pl.col("start_date").is_not_null() & (pl.col("start_date") <= start)
+    decided = pl.col("decision_date").is_not_null() & (pl.col("decision_date") <= start)
+    in_support = frame.filter(started & open_on).height
+    waiting = frame.filter(decided & (pl.col("decision") == "granted") & ~started & open_on).height
+    undecided = frame.filter((pl.col("referral_date") <= start) & ~decided).height
+    return in_support, waiting, undecided
+
+
+# --------------------------------------------------------------------------- the scenario text
+
+
+def compose(fits: Fits, base: Scenario, base_path: Path, name: str) -> str:
+    """The scenario as commented YAML text (see ``sim.app.fit_yaml``)."""
+    from sim.app.fit_yaml import scenario_text
+
+    return scenario_text(fits, base, base_path, name)

@@ -1,0 +1,371 @@
+"""The fitted scenario as commented YAML: every number says where it comes from.
+
+A fitted number's comment names the file, the rows used, the method and a goodness of fit; a value
+the data cannot give is copied from the base scenario under a comment that says ASSUMPTION. When
+the scenario schema has a ``provenance:`` section, each number is also listed there, keyed by its
+dotted path (the one ``--set`` takes), with ``source`` or ``assumption`` and, for the referral
+rate and the share granted, their 95 % interval as an ``uncertain`` range.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+if TYPE_CHECKING:
+    from sim.app.fit import Fits, Segment
+    from sim.model.scenario import Scenario
+    from sim.run.fitting import DurationFit
+
+__all__ = ["scenario_text"]
+
+WIDTH = 98
+
+
+def _flow(mapping: dict[str, Any]) -> CommentedMap:
+    out = CommentedMap(mapping)
+    out.fa.set_flow_style()
+    return out
+
+
+def _note(parent: CommentedMap, key: str, text: str, indent: int) -> None:
+    """A comment block above ``key``, wrapped to the page width."""
+    lines = textwrap.wrap(text, WIDTH - indent - 2, break_on_hyphens=False)
+    parent.yaml_set_comment_before_after_key(key, before="\n".join(lines), indent=indent)
+
+
+def _d(date: Any) -> str:
+    return f"{date:%d-%m-%Y}"
+
+
+class _Doc:
+    """The scenario being built and its provenance entries."""
+
+    def __init__(self, fits: Fits, base: Scenario, base_path: Path) -> None:
+        self.fits, self.base = fits, base
+        self.base_name = base_path.name
+        self.base_data = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+        self.root = CommentedMap()
+        self.provenance: dict[str, dict[str, Any]] = {}
+
+    def fitted(self, path: str, source: str, low: float | None = None, high: float | None = None):
+        entry: dict[str, Any] = {"source": f"{Path(self.fits.source).name}: {source}"}
+        if low is not None and high is not None and low < high:
+            entry["uncertain"] = _flow({"kind": "uniform", "low": low, "high": high})
+        self.provenance[path] = entry
+
+    def assumed(self, path: str) -> None:
+        """A number copied from the base scenario; its own provenance entry kept if it has one."""
+        theirs = (self.base_data.get("provenance") or {}).get(path) or {}
+        why = theirs.get("assumption") or theirs.get("source")
+        text = f"copied from {self.base_name}; the case data cannot give it"
+        entry: dict[str, Any] = {"assumption": f"{text} ({why})" if why else text}
+        if "uncertain" in theirs:
+            entry["uncertain"] = _flow(dict(theirs["uncertain"]))
+        self.provenance[path] = entry
+
+    def assume_block(self, key: str, value: Any, indent: int = 0) -> None:
+        """Copy the base's ``key`` block whole, marked ASSUMPTION, its numbers in provenance."""
+        self.root[key] = _plain(value)
+        _note(
+            self.root,
+            key,
+            f"ASSUMPTION: copied from {self.base_name}; the case data cannot "
+            "give it. Replace it with your own figures.",
+            indent,
+        )
+        for path in _number_paths(value, key):
+            self.assumed(path)
+
+
+def _plain(value: Any, depth: int = 1) -> Any:
+    """Plain data as ruamel nodes: leaf mappings below the top in flow style, whole floats as
+    integers (16500000, not 16500000.0)."""
+    if isinstance(value, dict):
+        out = CommentedMap((k, _plain(v, depth + 1)) for k, v in value.items())
+        if depth >= 2 and all(not isinstance(v, dict) for v in value.values()):
+            out.fa.set_flow_style()
+        return out
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        seq = CommentedSeq(_plain(v, depth + 1) for v in value)
+        seq.fa.set_flow_style()
+        return seq
+    return value
+
+
+def _number_paths(value: Any, prefix: str) -> list[str]:
+    if isinstance(value, dict):
+        if "kind" in value:
+            return []  # a distribution: its numbers are described by its kind
+        return [p for k, v in value.items() for p in _number_paths(v, f"{prefix}.{k}")]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [prefix]
+    return []
+
+
+def _r(value: float, digits: int = 2) -> float:
+    return round(float(value), digits)
+
+
+def _dist(fit: DurationFit, mean: float | None = None) -> CommentedMap:
+    family = fit.best.family
+    return _flow(
+        {
+            "kind": family,
+            "mean": _r(mean if mean is not None else fit.best.mean),
+            "sd": _r(fit.best.sd),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def _arrivals(doc: _Doc) -> None:
+    f = doc.fits
+    rate, season = f.rate, f.season
+    block = CommentedMap(kind="poisson", rate_per_week=_r(rate.per_week, 3))
+    doc.root["arrivals"] = block
+    test = (
+        f"G-test (likelihood ratio) of the calendar months against a constant rate: "
+        f"G = {season.statistic:.1f}, df {season.df}, p = {season.p_value:.3g}: {season.reason}"
+        if season.statistic is not None
+        else f"Seasonality {season.reason}"
+    )
+    source = (
+        f"{rate.count} referrals in {rate.weeks:.1f} weeks ({_d(f.start)} to {_d(f.as_of)}, "
+        f"{f.rate_rows}); Poisson maximum likelihood (count / weeks), 95 % interval "
+        f"{rate.low:.2f}-{rate.high:.2f} a week"
+    )
+    _note(block, "rate_per_week", f"FITTED from {Path(f.source).name}: {source}. {test}.", 2)
+    doc.fitted("arrivals.rate_per_week", source, _r(rate.low, 3), _r(rate.high, 3))
+    if season.factors is not None:
+        block["monthly_factors"] = _plain([_r(x) for x in season.factors], 2)
+        text = "each calendar month's referral rate over the mean rate (January first)"
+        _note(
+            block,
+            "monthly_factors",
+            f"FITTED: {text}; used because the test above found a month effect at the 5 % level.",
+            2,
+        )
+        for i in range(12):
+            doc.fitted(f"arrivals.monthly_factors.{i}", f"{text}; {test}")
+
+
+def _segments(doc: _Doc) -> None:
+    f, m = doc.fits, doc.fits.mixture
+    bics = ", ".join(f"{k}: {b:.1f}" for k, b in m.bic.items())
+    seq = CommentedSeq()
+    doc.root["segments"] = seq
+    _note(
+        doc.root,
+        "segments",
+        (
+            f"FITTED from {Path(f.source).name}, {f.hours_rows} (granted hours of § 85 cases): a "
+            f"mixture of log-normals fitted by EM; {m.k} segment(s) chosen by BIC over 1-4 "
+            f"components (BIC {bics}; the lowest wins; a segment holds at least 10 cases). KS "
+            f"statistic of the mixture against the hours: {m.ks:.3f}. The need is the granted "
+            "hours with the spread of the classic assessment error "
+            f"(error_sd {f.error_sd:g}) taken out: "
+            "need sd = sqrt((sd^2 + mean^2) / (1 + error_sd^2) - mean^2)."
+        ),
+        0,
+    )
+    shares = _shares([s.share for s in f.segments])
+    base_segments = doc.base_data["segments"]
+    for i, (seg, share) in enumerate(zip(f.segments, shares, strict=True)):
+        like = base_segments[
+            min(round(i * len(base_segments) / len(f.segments)), len(base_segments) - 1)
+        ]
+        seq.append(_segment(doc, i, seg, share, like))
+
+
+def _shares(values: list[float]) -> list[float]:
+    """Rounded to 0.001 and summing to exactly 1 (the largest takes the rounding)."""
+    thousandths = [round(v * 1000) for v in values]
+    big = max(range(len(values)), key=lambda i: values[i])
+    thousandths[big] += 1000 - sum(thousandths)
+    return [t / 1000 for t in thousandths]
+
+
+def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]) -> CommentedMap:
+    f, p = doc.fits, f"segments.{i}"
+    item = CommentedMap(name=seg.name, share=share)
+    item["need_hours_per_week"] = _flow(
+        {"kind": "lognormal", "mean": _r(seg.need_mean), "sd": _r(seg.need_sd)}
+    )
+    item["weeks_to_goal"] = _dist(seg.weeks)
+    item["goals"] = _plain(like["goals"], 3)
+    item["eligible_probability"] = _r(f.eligible.value, 3)
+    need = (
+        f"granted hours of this segment: log-normal mean {seg.need_mean:.2f}, sd "
+        f"{seg.granted_sd:.2f} h/week; need sd after the assessment error {seg.need_sd:.2f}"
+    )
+    if seg.need_sd <= 0.05 * seg.need_mean * (1 + 1e-9):
+        need += (
+            " (the floor, 5 % of the mean: the assumed error explains all the spread; the "
+            "classic error_sd may be too large for this municipality)"
+        )
+    _note(item, "share", f"FITTED: mixture weight. {need}.", 4)
+    whose = (
+        "all segments' started cases (too few in this one for its own fit)"
+        if seg.weeks_pooled
+        else "this segment's started cases"
+    )
+    weeks = (
+        f"weeks from start_date to end_date, {whose}, {seg.weeks_rows}: "
+        f"{seg.weeks.describe()}. ASSUMPTION: the time in support is taken as the weeks "
+        "to the goals; it includes time after the goals until the review that ends "
+        "support, and drop-outs"
+    )
+    _note(item, "weeks_to_goal", f"FITTED: {weeks}.", 4)
+    _note(item, "goals", f"ASSUMPTION: copied from {doc.base_name}, segment '{like['name']}'.", 4)
+    el = f.eligible
+    eligible = (
+        f"share granted of decided cases, {f.eligible_rows}: {el.successes} of "
+        f"{el.trials}, 95 % interval {el.low:.3f}-{el.high:.3f} (Clopper-Pearson); the "
+        "same in every segment (refused cases have no hours to place them)"
+    )
+    _note(item, "eligible_probability", f"FITTED: {eligible}.", 4)
+    doc.fitted(f"{p}.share", f"{f.hours_rows}: log-normal mixture (EM), BIC")
+    doc.fitted(f"{p}.need_hours_per_week.mean", f"{f.hours_rows}: {need}")
+    doc.fitted(f"{p}.need_hours_per_week.sd", f"{f.hours_rows}: {need}")
+    doc.fitted(f"{p}.weeks_to_goal.mean", weeks)
+    doc.fitted(f"{p}.weeks_to_goal.sd", weeks)
+    doc.fitted(f"{p}.eligible_probability", eligible, _r(el.low, 3), _r(el.high, 3))
+    return item
+
+
+def _caseload(doc: _Doc) -> None:
+    f = doc.fits
+    block = CommentedMap(in_support=f.in_support, waiting=f.waiting)
+    doc.root["initial_caseload"] = block
+    source = (
+        f"cases open on the start date {_d(f.start)}: in support = started on or "
+        "before it and not ended; waiting = granted and not started. "
+        f"{f.undecided_at_start} case(s) referred but undecided that day are not "
+        "counted (a run starts with nobody in intake)"
+    )
+    _note(doc.root, "initial_caseload", f"FITTED from {Path(f.source).name}: {source}.", 0)
+    doc.fitted("initial_caseload.in_support", source)
+    doc.fitted("initial_caseload.waiting", source)
+
+
+def _models(doc: _Doc) -> None:
+    """The classic preset with its pure delay before the decision fitted to the observed time."""
+    f, fit = doc.fits, doc.fits.decision
+    steps = f.decision_steps_weeks
+    delay_mean = fit.best.mean - steps
+    classic = CommentedMap()
+    first = CommentedMap()
+    classic["first_contact"] = first
+    observed = (
+        f"time from referral_date to decision_date, {f.decision_rows}: {fit.describe()}; "
+        f"mean {fit.best.mean:.2f}, sd {fit.best.sd:.2f} weeks"
+    )
+    if delay_mean > 0.1:
+        first["delay_weeks"] = _dist(fit, delay_mean)
+        how = (
+            f"The classic pathway's own steps take {steps:.2f} weeks on average (meeting, "
+            "assessment, documentation, decision work, half the committee cadence), so this "
+            f"pure delay is the rest: mean {fit.best.mean:.2f} - {steps:.2f}, the same sd"
+        )
+        doc.fitted("models.classic.first_contact.delay_weeks.mean", f"{observed}; {how}")
+        doc.fitted("models.classic.first_contact.delay_weeks.sd", f"{observed}; {how}")
+    else:
+        first["delay_weeks"] = 0
+        how = (
+            f"The classic pathway's own steps ({steps:.2f} weeks on average) already take "
+            "as long, so there is no pure delay"
+        )
+    _note(
+        first,
+        "delay_weeks",
+        f"FITTED: {observed}. {how}. Waiting for case workers' hours "
+        "adds to it in a run: compare with `sim check`.",
+        6,
+    )
+    if f.short_course is not None:
+        sc = f.short_course
+        classic["routing"] = CommentedMap(short_course_share=_r(sc.value, 3))
+        text = (
+            f"§ 82b among granted cases: {sc.successes} of {sc.trials}, 95 % interval "
+            f"{sc.low:.3f}-{sc.high:.3f} (Clopper-Pearson)"
+        )
+        _note(classic["routing"], "short_course_share", f"FITTED: {text}.", 6)
+        doc.fitted("models.classic.routing.short_course_share", text, _r(sc.low, 3), _r(sc.high, 3))
+    doc.root["models"] = CommentedMap(classic=classic)
+    _note(
+        doc.root,
+        "models",
+        "The classic preset, fitted where the data speak: this "
+        "municipality's baseline. Every other setting of both presets is "
+        "the preset's own (ASSUMPTION: see `sim schema` and the README).",
+        0,
+    )
+
+
+# --------------------------------------------------------------------------- the whole file
+
+
+def scenario_text(fits: Fits, base: Scenario, base_path: Path, name: str) -> str:
+    """The fitted scenario as YAML text with its comments (and provenance, if the schema has it)."""
+    from sim.model.scenario import Scenario
+
+    doc = _Doc(fits, base, base_path)
+    root, data = doc.root, doc.base_data
+    root["name"] = name
+    root["description"] = (
+        f"Fitted by `sim fit` from {Path(fits.source).name}: {fits.n_cases} cases, observed "
+        f"{_d(fits.start)} to {_d(fits.as_of)}. Budget, staff and exits are assumptions copied "
+        f"from {base_path.name}."
+    )
+    for key in ("budget", "staff", "staffing"):
+        doc.assume_block(key, data[key])
+    _arrivals(doc)
+    _segments(doc)
+    _caseload(doc)
+    doc.assume_block("exits", data["exits"])
+    _models(doc)
+    root["compare"] = _plain(["classic", "joint"], 2)
+    doc.assume_block(
+        "experiment", {k: v for k, v in data["experiment"].items() if k != "stream_key"}
+    )
+    doc.provenance = {k: v for k, v in doc.provenance.items() if not k.startswith("experiment.")}
+    if "provenance" in Scenario.model_fields:
+        root["provenance"] = CommentedMap(sorted(doc.provenance.items()))
+        _note(
+            root,
+            "provenance",
+            "Where each number comes from (source) or why it is assumed "
+            "(assumption), by the key path `--set` takes.",
+            0,
+        )
+    return _dump(root, fits, base_path)
+
+
+def _dump(root: CommentedMap, fits: Fits, base_path: Path) -> str:
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    head = (
+        f"Scenario fitted by `sim fit` from {Path(fits.source).name} ({fits.n_cases} cases, "
+        f"as of {_d(fits.as_of)}). FITTED marks a number estimated from the cases, with the "
+        f"rows used, the method and its goodness of fit; ASSUMPTION marks a value the case data "
+        f"cannot give, copied from {base_path.name}: replace those with your own figures. "
+        f"Check the scenario against the same cases with `sim check`."
+    )
+    notes = "; ".join(fits.notes)
+    if notes:
+        head += f" Reading the file: {notes}."
+    root.yaml_set_start_comment("\n".join(textwrap.wrap(head, WIDTH - 2)))
+    buf = io.StringIO()
+    yaml.dump(root, buf)
+    return buf.getvalue()

@@ -1,0 +1,354 @@
+"""Fitting a scenario's inputs to observed cases: pure statistics over numpy arrays.
+
+``sim fit`` (``sim.app.fit``) reads a case export and calls these. Each result carries what a
+comment in the written scenario needs to say where the number comes from: the method, how many
+observations, and a goodness of fit.
+
+- Durations (weeks to goal, time to decision) are fitted with right censoring: an open case counts
+  as "at least this long". The fit is scipy's maximum likelihood (``scipy.stats.<dist>.fit`` on a
+  ``scipy.stats.CensoredData``) for gamma, log-normal and Weibull; the candidates are compared by
+  AIC, and the distance to the Kaplan-Meier curve (``scipy.stats.ecdf``) is the goodness of fit.
+- The referral rate is the Poisson maximum-likelihood rate (count / exposure) with its exact 95 %
+  interval; monthly factors are used only when a G-test (likelihood-ratio chi-square,
+  ``scipy.stats.power_divergence``) of the calendar months against a constant rate rejects it at
+  5 %, over at least 12 months of data.
+- Need segments: a mixture of 1-4 log-normals over the granted hours, fitted by EM, with the number
+  of components chosen by BIC (a component must hold at least ``MIN_SEGMENT_CASES`` cases).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "FAMILIES",
+    "MIN_SEGMENT_CASES",
+    "Candidate",
+    "DurationFit",
+    "Mixture",
+    "Rate",
+    "Seasonality",
+    "Share",
+    "fit_duration",
+    "fit_mixture",
+    "need_sd_from_granted",
+    "poisson_rate",
+    "seasonality",
+    "share",
+]
+
+FAMILIES = ("gamma", "lognormal", "weibull")
+"""Candidate families of a duration; the scenario can hold gamma and log-normal, so Weibull is
+fitted for comparison only (its AIC is reported; it is not chosen)."""
+
+IN_SCENARIO = ("gamma", "lognormal")
+
+MIN_SEGMENT_CASES = 10
+"""A need segment must hold at least this many cases (expected count under the mixture)."""
+
+SEASON_ALPHA = 0.05
+"""Level of the test for month effects in the referral rate."""
+
+
+# --------------------------------------------------------------------------- durations
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One family fitted to censored durations: its scipy parameters, mean and sd, AIC, and the
+    largest distance between its CDF and the Kaplan-Meier estimate (a KS-type statistic)."""
+
+    family: str
+    params: tuple[float, ...]
+    mean: float
+    sd: float
+    aic: float
+    ks_km: float
+
+
+@dataclass(frozen=True)
+class DurationFit:
+    """Censored fit of a duration: the chosen candidate (best AIC among those a scenario can hold)
+    and all candidates, with the numbers of observed and censored durations."""
+
+    best: Candidate
+    candidates: tuple[Candidate, ...]
+    observed: int
+    censored: int
+
+    def describe(self) -> str:
+        """For a comment: 'gamma by AIC (gamma 812.3, lognormal 820.1, weibull 815.0); 180
+        ended, 40 open (right-censored); KS distance to Kaplan-Meier 0.031'."""
+        aics = ", ".join(f"{c.family} {c.aic:.1f}" for c in self.candidates)
+        return (
+            f"censored maximum likelihood (scipy.stats CensoredData), {self.best.family} chosen "
+            f"by AIC ({aics}; weibull not expressible in a scenario); {self.observed} observed, "
+            f"{self.censored} still open (right-censored); largest distance to Kaplan-Meier "
+            f"{self.best.ks_km:.3f}"
+        )
+
+
+def _dist(family: str):  # type: ignore[no-untyped-def]
+    import scipy.stats as st
+
+    return {"gamma": st.gamma, "lognormal": st.lognorm, "weibull": st.weibull_min}[family]
+
+
+def fit_duration(values: np.ndarray, ended: np.ndarray) -> DurationFit:
+    """Fit ``values`` (> 0, weeks) where ``ended`` is False for a right-censored value.
+
+    Needs at least 3 ended values. Raises ValueError otherwise.
+    """
+    import scipy.stats as st
+
+    values = np.asarray(values, dtype=float)
+    ended = np.asarray(ended, dtype=bool)
+    if ended.sum() < 3:
+        raise ValueError(f"needs at least 3 ended cases, found {int(ended.sum())}")
+    data = st.CensoredData(uncensored=values[ended], right=values[~ended])
+    km = st.ecdf(data).sf
+    candidates = tuple(_candidate(f, data, values, ended, km) for f in FAMILIES)
+    best = min((c for c in candidates if c.family in IN_SCENARIO), key=lambda c: c.aic)
+    return DurationFit(best, candidates, int(ended.sum()), int((~ended).sum()))
+
+
+def _candidate(family: str, data, values, ended, km) -> Candidate:  # type: ignore[no-untyped-def]
+    dist = _dist(family)
+    params = tuple(float(p) for p in dist.fit(data, floc=0))
+    frozen = dist(*params)
+    # The log-likelihood at scipy's estimate: density of the ended, survival of the open.
+    loglik = float(frozen.logpdf(values[ended]).sum() + frozen.logsf(values[~ended]).sum())
+    aic = 2 * 2 - 2 * loglik  # two free parameters (shape, scale; location fixed at 0)
+    times = km.quantiles
+    ks = float(np.max(np.abs((1 - km.probabilities) - frozen.cdf(times)))) if len(times) else 0.0
+    return Candidate(family, params, float(frozen.mean()), float(frozen.std()), aic, ks)
+
+
+# --------------------------------------------------------------------------- referrals
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Events per week: the Poisson estimate and its exact 95 % interval."""
+
+    per_week: float
+    low: float
+    high: float
+    count: int
+    weeks: float
+
+
+def poisson_rate(count: int, weeks: float) -> Rate:
+    """Maximum-likelihood rate of a Poisson process, with the exact (Garwood) 95 % interval."""
+    from scipy.stats import chi2
+
+    low = chi2.ppf(0.025, 2 * count) / 2 / weeks if count > 0 else 0.0
+    high = chi2.ppf(0.975, 2 * count + 2) / 2 / weeks
+    return Rate(count / weeks, float(low), float(high), count, weeks)
+
+
+@dataclass(frozen=True)
+class Seasonality:
+    """The test of month effects: None factors when not seasonal (or not testable, ``reason``)."""
+
+    factors: tuple[float, ...] | None
+    statistic: float | None
+    df: int | None
+    p_value: float | None
+    reason: str
+
+    @property
+    def seasonal(self) -> bool:
+        return self.factors is not None
+
+
+def _exposure_days(start: dt.date, end: dt.date) -> np.ndarray:
+    """Days of each calendar month (January first) in [start, end]."""
+    days = np.zeros(12)
+    day = start
+    while day <= end:
+        last = dt.date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+        stop = min(last, end)
+        days[day.month - 1] += (stop - day).days + 1
+        day = stop + dt.timedelta(days=1)
+    return days
+
+
+def seasonality(dates: list[dt.date], start: dt.date, end: dt.date) -> Seasonality:
+    """Test whether referrals per calendar month differ from a constant rate (G-test at 5 %).
+
+    Expected counts follow each month's days in [start, end]. Needs every month covered for at
+    least 28 days and 5 expected referrals per month. When seasonal, the factors are each month's
+    rate over the mean rate, scaled so that a year of them averages 1 (by days).
+    """
+    from scipy.stats import power_divergence
+
+    days = _exposure_days(start, end)
+    counts = np.bincount([d.month - 1 for d in dates], minlength=12).astype(float)
+    total = counts.sum()
+    if days.min() < 28:
+        return Seasonality(None, None, None, None, "not tested: fewer than 12 months observed")
+    expected = total * days / days.sum()
+    if expected.min() < 5:
+        return Seasonality(
+            None, None, None, None, "not tested: fewer than 5 expected referrals in a month"
+        )
+    result = power_divergence(counts, expected, lambda_="log-likelihood")
+    statistic, p = float(result.statistic), float(result.pvalue)
+    if p >= SEASON_ALPHA:
+        return Seasonality(None, statistic, 11, p, "no month effect at the 5 % level")
+    rates = counts / days
+    month_days = np.array([calendar.monthrange(2001, m)[1] for m in range(1, 13)])
+    factors = rates / (rates @ month_days / month_days.sum())
+    return Seasonality(tuple(float(f) for f in factors), statistic, 11, p, "month effect")
+
+
+@dataclass(frozen=True)
+class Share:
+    """A share (successes / trials) with its exact (Clopper-Pearson) 95 % interval."""
+
+    value: float
+    low: float
+    high: float
+    successes: int
+    trials: int
+
+
+def share(successes: int, trials: int) -> Share:
+    from scipy.stats import binomtest
+
+    ci = binomtest(successes, trials).proportion_ci(0.95)
+    return Share(successes / trials, float(ci.low), float(ci.high), successes, trials)
+
+
+# --------------------------------------------------------------------------- need segments
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """Log-normal mixture of hours: weights, mu and sigma of log-hours per component (by mean),
+    BIC per number of components tried, and the KS statistic of the chosen mixture."""
+
+    weights: tuple[float, ...]
+    mu: tuple[float, ...]
+    sigma: tuple[float, ...]
+    bic: dict[int, float]
+    ks: float
+    n: int
+
+    @property
+    def k(self) -> int:
+        return len(self.weights)
+
+    def means(self) -> list[float]:
+        return [math.exp(m + s * s / 2) for m, s in zip(self.mu, self.sigma, strict=True)]
+
+    def sds(self) -> list[float]:
+        return [
+            mean * math.sqrt(math.expm1(s * s))
+            for mean, s in zip(self.means(), self.sigma, strict=True)
+        ]
+
+    def component_of(self, hours: np.ndarray) -> np.ndarray:
+        """The most probable component of each value (for sorting cases into segments)."""
+        return np.argmax(_log_resp(np.log(hours), self), axis=1)
+
+    def cdf(self, hours: np.ndarray) -> np.ndarray:
+        from scipy.stats import norm
+
+        x = np.log(np.asarray(hours, dtype=float))[:, None]
+        parts = norm.cdf(x, loc=np.array(self.mu), scale=np.array(self.sigma))
+        return parts @ np.array(self.weights)
+
+
+MIN_SIGMA = 0.05
+"""Floor on a component's sigma of log-hours: rounded hours (2, 3, 7.5) would otherwise collapse
+a component onto one value with an endless likelihood."""
+
+
+def _log_resp(x: np.ndarray, m: Mixture | tuple) -> np.ndarray:  # type: ignore[type-arg]
+    from scipy.stats import norm
+
+    weights, mu, sigma = (m.weights, m.mu, m.sigma) if isinstance(m, Mixture) else m
+    return np.log(np.array(weights)) + norm.logpdf(
+        x[:, None], loc=np.array(mu), scale=np.array(sigma)
+    )
+
+
+def _em(x: np.ndarray, k: int, iterations: int = 500) -> tuple[tuple, float]:  # type: ignore[type-arg]
+    """EM for a k-component normal mixture of ``x``, started at its quantiles; (params, loglik)."""
+    from scipy.special import logsumexp
+
+    qs = np.quantile(x, (np.arange(k) + 0.5) / k)
+    params = (np.full(k, 1 / k), qs, np.full(k, max(x.std() / k, MIN_SIGMA)))
+    previous = -np.inf
+    for _ in range(iterations):
+        log_r = _log_resp(x, params)
+        total = logsumexp(log_r, axis=1)
+        loglik = float(total.sum())
+        r = np.exp(log_r - total[:, None])
+        nk = r.sum(axis=0) + 1e-12
+        mu = (r * x[:, None]).sum(axis=0) / nk
+        var = (r * (x[:, None] - mu) ** 2).sum(axis=0) / nk
+        params = (nk / len(x), mu, np.maximum(np.sqrt(var), MIN_SIGMA))
+        if loglik - previous < 1e-9:
+            break
+        previous = loglik
+    log_r = _log_resp(x, params)
+    return params, float(logsumexp(log_r, axis=1).sum())
+
+
+def fit_mixture(hours: np.ndarray, max_k: int = 4) -> Mixture:
+    """Log-normal mixture of ``hours`` (> 0) with 1-``max_k`` components, the count chosen by BIC.
+
+    A count is not considered when a component of its fit would hold fewer than
+    ``MIN_SEGMENT_CASES`` cases. The log-likelihood is of the hours (log-normal densities), so
+    BIC = -2 log L + (3k - 1) log n is comparable across k.
+    """
+    from scipy.stats import kstest
+
+    hours = np.asarray(hours, dtype=float)
+    x = np.log(hours)
+    n = len(x)
+    fits: dict[int, tuple] = {}  # type: ignore[type-arg]
+    bic: dict[int, float] = {}
+    for k in range(1, max_k + 1):
+        if n < MIN_SEGMENT_CASES * k:
+            break
+        params, loglik = _em(x, k)
+        if min(params[0]) * n < MIN_SEGMENT_CASES:
+            continue
+        loglik -= float(x.sum())  # from log-hours to hours: the Jacobian 1/h of each value
+        bic[k] = -2 * loglik + (3 * k - 1) * math.log(n)
+        fits[k] = params
+    if not bic:
+        raise ValueError(f"needs at least {MIN_SEGMENT_CASES} granted hours, found {n}")
+    k = min(bic, key=lambda j: bic[j])
+    weights, mu, sigma = fits[k]
+    order = np.argsort(mu)
+    chosen = Mixture(
+        tuple(float(w) for w in weights[order]),
+        tuple(float(m) for m in mu[order]),
+        tuple(float(s) for s in sigma[order]),
+        bic,
+        0.0,
+        n,
+    )
+    ks = float(kstest(hours, chosen.cdf).statistic)
+    return Mixture(chosen.weights, chosen.mu, chosen.sigma, bic, ks, n)
+
+
+def need_sd_from_granted(mean: float, sd: float, error_sd: float) -> float:
+    """The sd of the true need behind granted hours with the given mean and sd.
+
+    The model grants need x (1 + e), e ~ Normal(0, error_sd), independent of the need, so the
+    mean is the same and E[granted^2] = E[need^2] (1 + error_sd^2). Solved for the need's sd;
+    at least 5 % of the mean (when the error explains all the spread).
+    """
+    second = (sd * sd + mean * mean) / (1 + error_sd * error_sd)
+    return math.sqrt(max(second - mean * mean, (0.05 * mean) ** 2))

@@ -1,0 +1,318 @@
+"""``sim fit``: the statistics recover known parameters from data drawn with numpy (with
+censoring), the stated criteria decide both ways, and the written scenario validates, says where
+each number comes from and round-trips."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.config.loader import dump_resolved, load_scenario, load_scenario_text
+from sim.run.fitting import (
+    fit_duration,
+    fit_mixture,
+    need_sd_from_granted,
+    poisson_rate,
+    seasonality,
+    share,
+)
+from tests.case_data import START, Truth, as_of, synthetic_cases, write_cases
+
+# --------------------------------------------------------------------------- censored durations
+
+
+def _censored(rng, draws: np.ndarray, cut_mean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Right-censor ``draws`` at uniform follow-up times (about a third censored)."""
+    follow = rng.uniform(0, cut_mean, len(draws))
+    return np.minimum(draws, follow), draws <= follow
+
+
+def _draw(rng, family: str, mean: float, sd: float, n: int) -> np.ndarray:
+    if family == "gamma":
+        return rng.gamma((mean / sd) ** 2, sd * sd / mean, n)
+    s2 = math.log1p((sd / mean) ** 2)
+    return rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), n)
+
+
+@pytest.mark.parametrize(
+    ("family", "mean", "sd"),
+    [
+        ("gamma", 26.0, 12.0),
+        ("gamma", 52.0, 20.0),
+        ("gamma", 6.0, 6.0),
+        ("lognormal", 8.0, 12.0),
+        ("lognormal", 30.0, 45.0),
+    ],
+)
+def test_censored_fit_recovers_known_parameters(family, mean, sd):
+    rng = np.random.default_rng(int(mean * 100 + sd))
+    values, ended = _censored(rng, _draw(rng, family, mean, sd, 1500), 2.5 * mean)
+    assert 0.15 < 1 - ended.mean() < 0.6  # really censored
+    fit = fit_duration(values, ended)
+    assert fit.best.family == family
+    assert fit.best.mean == pytest.approx(mean, rel=0.08)
+    assert fit.best.sd == pytest.approx(sd, rel=0.15)
+    assert fit.observed == ended.sum() and fit.censored == (~ended).sum()
+    assert fit.best.ks_km < 0.05
+    # Ignoring the open cases (dropping them) would not recover the mean: the censoring matters.
+    naive = fit_duration(values[ended], np.ones(ended.sum(), bool))
+    assert naive.best.mean < 0.9 * mean
+    assert abs(fit.best.mean - mean) < abs(naive.best.mean - mean) / 2
+
+
+def test_censored_fit_needs_ended_cases():
+    with pytest.raises(ValueError, match="at least 3 ended"):
+        fit_duration(np.array([1.0, 2.0, 3.0]), np.array([True, False, False]))
+
+
+# --------------------------------------------------------------------------- need segments
+
+
+def _mixture(rng, parts):
+    return np.concatenate([_draw(rng, "lognormal", m, s, n) for n, m, s in parts])
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [(400, 4.0, 1.5)],
+        [(300, 2.0, 0.5), (200, 8.0, 2.0)],
+        [(250, 1.5, 0.3), (200, 5.0, 1.0), (100, 15.0, 3.0)],
+    ],
+)
+def test_bic_finds_the_number_of_segments(parts):
+    rng = np.random.default_rng(len(parts))
+    mixture = fit_mixture(_mixture(rng, parts))
+    assert mixture.k == len(parts)
+    assert min(mixture.bic, key=mixture.bic.get) == len(parts)
+    total = sum(n for n, _, _ in parts)
+    for (n, mean, sd), w, m, s in zip(
+        parts, mixture.weights, mixture.means(), mixture.sds(), strict=True
+    ):
+        assert w == pytest.approx(n / total, abs=0.05)
+        assert m == pytest.approx(mean, rel=0.1)
+        assert s == pytest.approx(sd, rel=0.25)
+    assert mixture.ks < 0.05
+
+
+def test_a_tiny_component_is_not_a_segment():
+    """Five outliers are not a segment of their own: every segment holds at least 10 cases."""
+    rng = np.random.default_rng(5)
+    hours = np.concatenate([_draw(rng, "lognormal", 3.0, 1.0, 300), [40.0, 41, 42, 43, 44]])
+    mixture = fit_mixture(hours)
+    assert all(w * len(hours) >= 10 for w in mixture.weights)
+
+
+@pytest.mark.parametrize(("mean", "sd", "error"), [(3.0, 1.2, 0.35), (8.0, 4.0, 0.15)])
+def test_need_sd_undoes_the_assessment_error(mean, sd, error):
+    rng = np.random.default_rng(7)
+    need = _draw(rng, "lognormal", mean, sd, 400_000)
+    granted = need * (1 + rng.normal(0, error, need.size))
+    got = need_sd_from_granted(granted.mean(), granted.std(), error)
+    assert got == pytest.approx(sd, rel=0.02)
+
+
+# --------------------------------------------------------------------------- referrals
+
+
+def test_poisson_interval_matches_the_exact_table():
+    """Garwood's exact 95 % interval for 10 events in one unit: 4.795-18.390 (standard tables)."""
+    rate = poisson_rate(10, 1.0)
+    assert (rate.per_week, round(rate.low, 3), round(rate.high, 2)) == (10.0, 4.795, 18.39)
+    assert poisson_rate(10, 2.0).low == pytest.approx(4.795 / 2, abs=1e-3)
+
+
+def test_share_interval_clopper_pearson():
+    s = share(8, 10)  # tables: 0.444-0.975
+    assert (s.value, round(s.low, 3), round(s.high, 3)) == (0.8, 0.444, 0.975)
+
+
+def _dates(rng, monthly, years=3, per_week=4.0):
+    days = np.sort(rng.uniform(0, 365 * years, rng.poisson(per_week * 52 * years * max(monthly))))
+    out = []
+    for d in days:
+        date = START + dt.timedelta(days=float(d))
+        if rng.uniform(0, max(monthly)) < monthly[date.month - 1]:
+            out.append(date)
+    return out, START + dt.timedelta(days=365 * years - 1)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_constant_rate_is_not_seasonal(seed):
+    rng = np.random.default_rng(seed)
+    dates, end = _dates(rng, [1.0] * 12)
+    result = seasonality(dates, START, end)
+    assert not result.seasonal and result.p_value >= 0.05
+    assert result.df == 11
+
+
+@pytest.mark.parametrize("july", [0.5, 0.7])
+def test_a_holiday_dip_is_seasonal_and_its_factor_recovered(july):
+    rng = np.random.default_rng(11)
+    profile = [1.0] * 12
+    profile[6] = july
+    dates, end = _dates(rng, profile, years=4, per_week=8.0)
+    result = seasonality(dates, START, end)
+    assert result.seasonal and result.p_value < 0.05
+    factors = np.array(result.factors)
+    expected = np.array(profile) / np.mean(profile)  # about: months differ little in length
+    assert factors[6] == pytest.approx(expected[6], abs=0.1)
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    assert factors @ days / days.sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_less_than_a_year_is_not_tested():
+    rng = np.random.default_rng(3)
+    dates, _ = _dates(rng, [1.0] * 12, years=1)
+    end = START + dt.timedelta(days=200)
+    result = seasonality([d for d in dates if d <= end], START, end)
+    assert not result.seasonal and result.p_value is None
+    assert "fewer than 12 months" in result.reason
+
+
+# --------------------------------------------------------------------------- sim fit end to end
+
+
+def _fit(tmp_path, truth=None, seed=1, extra=()):
+    truth = truth or Truth()
+    rows = synthetic_cases(np.random.default_rng(seed), truth)
+    cases = write_cases(tmp_path / "cases.csv", rows)
+    out = tmp_path / "town" / "my-town.yaml"
+    result = CliRunner().invoke(
+        app, ["fit", str(cases), "--out", str(out), "--as-of", as_of(truth).isoformat(), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return rows, out
+
+
+def test_fitted_scenario_validates_round_trips_and_recovers_the_truth(tmp_path):
+    truth = Truth()
+    _, out = _fit(tmp_path, truth)
+    scenario = load_scenario(out)
+    again = load_scenario_text(dump_resolved(scenario), "resolved.yaml", out.parent)
+    assert again == scenario
+    assert scenario.name == "cases"
+    assert scenario.arrivals.rate_per_week == pytest.approx(truth.rate_per_week, rel=0.1)
+    assert scenario.arrivals.monthly_factors is None
+    assert scenario.segments[0].eligible_probability == pytest.approx(truth.granted, abs=0.05)
+    shares = [s.share for s in scenario.segments]
+    assert sum(shares) == pytest.approx(1.0, abs=1e-9)
+    need = sum(s.share * s.need_hours_per_week.mean() for s in scenario.segments)
+    true_need = sum(w * m for w, m, _ in truth.hours) / sum(w for w, _, _ in truth.hours)
+    assert need == pytest.approx(true_need, rel=0.12)
+    weeks = sum(s.share * s.weeks_to_goal.mean() for s in scenario.segments)
+    assert weeks == pytest.approx(truth.support_mean, rel=0.12)
+    classic = scenario.model("classic")
+    from sim.app.fit import _steps
+
+    decision = classic.first_contact.delay_weeks.mean() + _steps(load_scenario(_odder()))
+    assert decision == pytest.approx(truth.decision_mean, rel=0.1)
+
+
+def _odder() -> Path:
+    return Path(__file__).parents[1] / "scenarios" / "odder.yaml"
+
+
+def test_every_number_says_where_it_comes_from(tmp_path):
+    _, out = _fit(tmp_path)
+    text = out.read_text(encoding="utf-8")
+    scenario = load_scenario(out)
+    for key in ("rate_per_week:", "segments:", "initial_caseload:", "delay_weeks:"):
+        before = text.split(key, 1)[0].rsplit("\n", 6)
+        assert any("FITTED" in line for line in before), key
+    assert "cases.csv" in text and "BIC" in text and "AIC" in text and "Kaplan-Meier" in text
+    assert "G-test" in text and "Clopper-Pearson" in text
+    for key in ("budget:", "staff:", "staffing:", "exits:", "goals:"):
+        before = text.split(key, 1)[0].rsplit("\n", 3)
+        assert any("ASSUMPTION" in line for line in before), key
+    prov = scenario.provenance
+    assert "arrivals.rate_per_week" in prov and prov["arrivals.rate_per_week"].source
+    assert prov["budget.annual_dkk"].assumption.startswith("copied from odder.yaml")
+    assert prov["staffing.provider_fte"].assumption
+    for i in range(len(scenario.segments)):
+        assert prov[f"segments.{i}.weeks_to_goal.mean"].source
+    rate = prov["arrivals.rate_per_week"].uncertain
+    assert rate.low < scenario.arrivals.rate_per_week < rate.high
+
+
+def test_seasonal_data_give_monthly_factors(tmp_path):
+    profile = (1.1, 1.1, 1.1, 1.0, 1.0, 1.0, 0.4, 1.0, 1.1, 1.1, 1.1, 1.0)
+    truth = Truth(rate_per_week=6.0, monthly=profile)
+    _, out = _fit(tmp_path, truth, seed=4)
+    factors = load_scenario(out).arrivals.monthly_factors
+    assert factors is not None
+    assert factors[6] == pytest.approx(0.4 / np.mean(profile), abs=0.12)
+    assert "month effect" in out.read_text(encoding="utf-8")
+
+
+def test_caseload_on_the_start_date(tmp_path):
+    """In support and waiting on --start, counted here from the rows themselves."""
+    rows, out = _fit(tmp_path, extra=["--start", "01-07-2023", "--force"])
+    day = dt.date(2023, 7, 1).isoformat()  # ISO strings compare as dates
+
+    def open_on(r):
+        return r["end_date"] == "" or r["end_date"] > day
+
+    in_support = sum(1 for r in rows if r["start_date"] and r["start_date"] <= day and open_on(r))
+    waiting = sum(
+        1
+        for r in rows
+        if r["decision"] == "granted"
+        and r["decision_date"] <= day
+        and not (r["start_date"] and r["start_date"] <= day)
+    )
+    caseload = load_scenario(out).initial_caseload
+    assert (caseload.in_support, caseload.waiting) == (in_support, waiting)
+    assert in_support > 20
+
+
+def test_bad_file_exit_2_every_problem_nothing_written(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "sagsnr;henvisningsdato;timer\nA;31-02-2024;3\nB;2024-01-01;7,5 t\n", encoding="utf-8"
+    )
+    out = tmp_path / "out.yaml"
+    result = CliRunner().invoke(app, ["fit", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert f"{bad}:2:3: referral_date: no such date" in result.output
+    assert f"{bad}:3:14: hours_per_week: expected hours a week as a number" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+def test_existing_file_is_kept_without_force(tmp_path):
+    rows = synthetic_cases(np.random.default_rng(1))
+    cases = write_cases(tmp_path / "cases.csv", rows)
+    out = tmp_path / "x.yaml"
+    out.write_text("keep me\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["fit", str(cases), "--out", str(out)])
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+    result = CliRunner().invoke(app, ["fit", str(cases), "--out", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "x.yaml"]  # no temp left
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [("--as-of", "2024-13-01", "no such date"), ("--start", "soon", "expected a date")],
+)
+def test_bad_dates_in_options(tmp_path, option, value, words):
+    result = CliRunner().invoke(
+        app, ["fit", "x.csv", "--out", str(tmp_path / "o.yaml"), option, value]
+    )
+    assert result.exit_code == 2 and option in result.output and words in result.output
+
+
+def test_too_few_cases_are_refused_with_the_reason(tmp_path):
+    out = tmp_path / "o.yaml"
+    messy = Path(__file__).parent / "data" / "cases-messy.csv"
+    result = CliRunner().invoke(app, ["fit", str(messy), "--out", str(out)])
+    assert result.exit_code == 2 and "need segments need at least 10" in result.output
+    assert not out.exists()
