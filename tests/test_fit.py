@@ -354,3 +354,21 @@ def test_ends_off_the_review_cadence_are_not_taken_for_reviews():
     rng = np.random.default_rng(2)
     assert review_timing(_draw(rng, "gamma", 30.0, 15.0, 800), 13.0) is None
     assert review_timing(_draw(rng, "gamma", 30.0, 15.0, 800), 0.0) is None
+
+
+@pytest.mark.parametrize("per_year", [0.5, 2.0])
+def test_give_up_rate_from_cases_closed_before_support(tmp_path, per_year):
+    truth = Truth(abandon_per_year=per_year, wait_weeks=12.0, rate_per_week=5.0)
+    _, out = _fit(tmp_path, truth, seed=9)
+    scenario = load_scenario(out)
+    assert scenario.exits.abandon_waiting_per_year == pytest.approx(per_year, rel=0.2)
+    assert scenario.provenance["exits.abandon_waiting_per_year"].source
+    assert scenario.exits.dropout_per_year == load_scenario(_odder()).exits.dropout_per_year
+
+
+def test_without_cases_closed_before_support_the_give_up_rate_stays_assumed(tmp_path):
+    _, out = _fit(tmp_path)
+    scenario = load_scenario(out)
+    odder = load_scenario(_odder())
+    assert scenario.exits.abandon_waiting_per_year == odder.exits.abandon_waiting_per_year
+    assert scenario.provenance["exits.abandon_waiting_per_year"].assumption
