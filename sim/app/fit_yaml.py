@@ -69,14 +69,15 @@ class _Doc:
             entry["uncertain"] = _flow(dict(theirs["uncertain"]))
         self.provenance[path] = entry
 
-    def assume_block(self, key: str, value: Any, indent: int = 0) -> None:
-        """Copy the base's ``key`` block whole, marked ASSUMPTION, its numbers in provenance."""
+    def assume_block(self, key: str, value: Any, indent: int = 0, but: str = "") -> None:
+        """Copy the base's ``key`` block whole, marked ASSUMPTION, its numbers in provenance
+        (``but`` names what a later step fits inside it)."""
         self.root[key] = _plain(value)
         _note(
             self.root,
             key,
             f"ASSUMPTION: copied from {self.base_name}; the case data cannot "
-            "give it. Replace it with your own figures.",
+            f"give it{but}. Replace it with your own figures.",
             indent,
         )
         for path in _number_paths(value, key):
@@ -352,7 +353,8 @@ def scenario_text(fits: Fits, base: Scenario, base_path: Path, name: str) -> str
     root["name"] = name
     root["description"] = (
         f"Fitted by `sim fit` from {Path(fits.source).name}: {fits.n_cases} cases, observed "
-        f"{_d(fits.start)} to {_d(fits.as_of)}. Budget, staff and exits are assumptions copied "
+        f"{_d(fits.start)} to {_d(fits.as_of)}. Budget, staff and exits not seen in the cases are "
+        "assumptions copied "
         f"from {base_path.name}."
     )
     for key in ("budget", "staff", "staffing"):
@@ -360,7 +362,8 @@ def scenario_text(fits: Fits, base: Scenario, base_path: Path, name: str) -> str
     _arrivals(doc)
     _segments(doc)
     _caseload(doc)
-    doc.assume_block("exits", data["exits"])
+    fitted = ", but for the line marked FITTED" if fits.abandon is not None else ""
+    doc.assume_block("exits", data["exits"], but=fitted)
     _abandon(doc)
     _models(doc)
     root["compare"] = _plain(["classic", "joint"], 2)
