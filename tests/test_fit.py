@@ -301,7 +301,11 @@ def test_existing_file_is_kept_without_force(tmp_path):
 
 @pytest.mark.parametrize(
     ("option", "value", "words"),
-    [("--as-of", "2024-13-01", "no such date"), ("--start", "soon", "expected a date")],
+    [
+        ("--as-of", "2024-13-01", "no such date"),
+        ("--start", "soon", "expected a date"),
+        ("--name", "my town", "expected letters, digits"),
+    ],
 )
 def test_bad_dates_in_options(tmp_path, option, value, words):
     result = CliRunner().invoke(

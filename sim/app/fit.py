@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ __all__ = ["Fits", "Request", "Result", "default_base", "fit", "fit_cases"]
 
 SEGMENT_NAMES = {1: ["all"], 2: ["low", "high"], 3: ["low", "medium", "high"],
                  4: ["low", "medium", "high", "very_high"]}  # fmt: skip
+_NAME = re.compile(r"[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*")
+"""A scenario name (it becomes a folder under results/)."""
 MIN_DURATION_CASES = 20
 """A segment gets its own weeks-to-goal fit with at least this many started cases (5 ended)."""
 HALF_DAY_WEEKS = 0.5 / 7
@@ -76,6 +79,8 @@ def fit(request: Request) -> Result:
     from sim.config.loader import ScenarioError, load_scenario_text
 
     out = request.out
+    if request.name is not None and not _NAME.fullmatch(request.name):
+        refuse(f"--name: expected letters, digits, '_', '.' and '-' only, found '{request.name}'")
     if out.exists() and not request.force:
         refuse(f"{out} already exists; use --force to overwrite it")
     check_out(out, file=True)
@@ -102,8 +107,6 @@ def fit(request: Request) -> Result:
 
 
 def _name_of(path: Path) -> str:
-    import re
-
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "fitted"
     return stem[:60]
 
