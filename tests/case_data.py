@@ -28,6 +28,7 @@ class Truth:
     support_sd: float = 12.0
     wait_weeks: float = 2.0  # decision to start, exponential mean
     monthly: tuple[float, ...] | None = None
+    abandon_per_year: float = 0.0  # hazard of leaving while waiting for support to start
 
 
 START = dt.date(2022, 1, 3)
@@ -68,6 +69,9 @@ def synthetic_cases(rng: np.random.Generator, t: Truth = Truth()) -> list[dict[s
         hours[seg == i] = _lognormal(rng, mean, sd, int((seg == i).sum()))
     hours = np.maximum(hours * (1 + rng.normal(0, t.error_sd, n)), 0.5)
     start = decided + rng.exponential(t.wait_weeks * 7, n)
+    gives_up = np.full(n, np.inf)
+    if t.abandon_per_year > 0:
+        gives_up = decided + rng.exponential(365.25 / t.abandon_per_year, n)
     end = start + _gamma(rng, t.support_mean, t.support_sd, n) * 7
     rows = []
     for i in range(n):
@@ -79,7 +83,11 @@ def synthetic_cases(rng: np.random.Generator, t: Truth = Truth()) -> list[dict[s
             row["decision"] = "granted" if granted[i] else "refused"
             if granted[i]:
                 row["hours_per_week"] = f"{hours[i]:.2f}".replace(".", ",")
-                if start[i] <= as_of:
+                if gives_up[i] < start[i] and gives_up[i] <= as_of:
+                    row["end_date"] = day(gives_up[i])  # left the waiting list
+                elif gives_up[i] < start[i]:
+                    pass  # still waiting on the export date
+                elif start[i] <= as_of:
                     row["start_date"] = day(start[i])
                     if end[i] <= as_of:
                         row["end_date"] = day(end[i])

@@ -301,7 +301,11 @@ def test_existing_file_is_kept_without_force(tmp_path):
 
 @pytest.mark.parametrize(
     ("option", "value", "words"),
-    [("--as-of", "2024-13-01", "no such date"), ("--start", "soon", "expected a date")],
+    [
+        ("--as-of", "2024-13-01", "no such date"),
+        ("--start", "soon", "expected a date"),
+        ("--name", "my town", "expected letters, digits"),
+    ],
 )
 def test_bad_dates_in_options(tmp_path, option, value, words):
     result = CliRunner().invoke(
@@ -316,3 +320,59 @@ def test_too_few_cases_are_refused_with_the_reason(tmp_path):
     result = CliRunner().invoke(app, ["fit", str(messy), "--out", str(out)])
     assert result.exit_code == 2 and "need segments need at least 10" in result.output
     assert not out.exists()
+
+
+# ------------------------------------------------------------------------- support ends at reviews
+
+
+def _reviewed(rng, mean, sd, cadence, lag, n=1500, dropout_per_week=0.002):
+    """Episodes that end at the first review after the goals (lag + k x cadence), or earlier by
+    a drop-out, observed up to a uniform follow-up."""
+    goals = _draw(rng, "gamma", mean, sd, n)
+    ends = lag + cadence * np.ceil(goals / cadence)
+    dropout = rng.exponential(1 / dropout_per_week, n)
+    length = np.minimum(ends, dropout)
+    follow = rng.uniform(0, 4 * mean + 2 * cadence, n)
+    return np.minimum(length, follow), length <= follow
+
+
+@pytest.mark.parametrize(("mean", "sd", "cadence"), [(30.0, 15.0, 13.0), (40.0, 20.0, 26.0)])
+def test_goals_recovered_when_support_ends_at_reviews(mean, sd, cadence):
+    from sim.run.fitting import goal_data, review_timing
+
+    rng = np.random.default_rng(int(mean + cadence))
+    d, ended = _reviewed(rng, mean, sd, cadence, lag=4.0)
+    timing = review_timing(d[ended], cadence)
+    assert timing is not None and timing.lag == pytest.approx(4.0, abs=0.6)
+    fit = fit_duration(*goal_data(d, ended, timing))
+    assert fit.best.mean == pytest.approx(mean, rel=0.12)
+    assert fit.best.sd == pytest.approx(sd, rel=0.3)
+    # Taking the time in support for the weeks to the goals would overstate them.
+    naive = fit_duration(d, ended)
+    assert naive.best.mean > mean + cadence / 3
+
+
+def test_ends_off_the_review_cadence_are_not_taken_for_reviews():
+    from sim.run.fitting import review_timing
+
+    rng = np.random.default_rng(2)
+    assert review_timing(_draw(rng, "gamma", 30.0, 15.0, 800), 13.0) is None
+    assert review_timing(_draw(rng, "gamma", 30.0, 15.0, 800), 0.0) is None
+
+
+@pytest.mark.parametrize("per_year", [0.5, 2.0])
+def test_give_up_rate_from_cases_closed_before_support(tmp_path, per_year):
+    truth = Truth(abandon_per_year=per_year, wait_weeks=12.0, rate_per_week=5.0)
+    _, out = _fit(tmp_path, truth, seed=9)
+    scenario = load_scenario(out)
+    assert scenario.exits.abandon_waiting_per_year == pytest.approx(per_year, rel=0.2)
+    assert scenario.provenance["exits.abandon_waiting_per_year"].source
+    assert scenario.exits.dropout_per_year == load_scenario(_odder()).exits.dropout_per_year
+
+
+def test_without_cases_closed_before_support_the_give_up_rate_stays_assumed(tmp_path):
+    _, out = _fit(tmp_path)
+    scenario = load_scenario(out)
+    odder = load_scenario(_odder())
+    assert scenario.exits.abandon_waiting_per_year == odder.exits.abandon_waiting_per_year
+    assert scenario.provenance["exits.abandon_waiting_per_year"].assumption

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,14 @@ if TYPE_CHECKING:
 
     from sim.config.cases import Cases
     from sim.model.scenario import Scenario
-    from sim.run.fitting import DurationFit, Mixture, Rate, Seasonality, Share
+    from sim.run.fitting import DurationFit, Mixture, Rate, ReviewTiming, Seasonality, Share
 
 __all__ = ["Fits", "Request", "Result", "default_base", "fit", "fit_cases"]
 
 SEGMENT_NAMES = {1: ["all"], 2: ["low", "high"], 3: ["low", "medium", "high"],
                  4: ["low", "medium", "high", "very_high"]}  # fmt: skip
+_NAME = re.compile(r"[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*")
+"""A scenario name (it becomes a folder under results/)."""
 MIN_DURATION_CASES = 20
 """A segment gets its own weeks-to-goal fit with at least this many started cases (5 ended)."""
 HALF_DAY_WEEKS = 0.5 / 7
@@ -76,6 +79,8 @@ def fit(request: Request) -> Result:
     from sim.config.loader import ScenarioError, load_scenario_text
 
     out = request.out
+    if request.name is not None and not _NAME.fullmatch(request.name):
+        refuse(f"--name: expected letters, digits, '_', '.' and '-' only, found '{request.name}'")
     if out.exists() and not request.force:
         refuse(f"{out} already exists; use --force to overwrite it")
     check_out(out, file=True)
@@ -102,8 +107,6 @@ def fit(request: Request) -> Result:
 
 
 def _name_of(path: Path) -> str:
-    import re
-
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "fitted"
     return stem[:60]
 
@@ -137,6 +140,7 @@ class Segment:
     weeks: DurationFit
     weeks_rows: str
     weeks_pooled: bool
+    timing: ReviewTiming | None = None
 
 
 @dataclass
@@ -163,6 +167,8 @@ class Fits:
     waiting: int
     undecided_at_start: int
     error_sd: float
+    abandon: Rate | None = None  # per year: closed before support started, per waiting year
+    abandon_rows: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -212,6 +218,7 @@ def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
         refuse(f"{cases.source}: time to decision: {exc}")
     mixture, segments, hours_rows = _segments(cases, para85, base)
     in_support, waiting, undecided = _caseload(frame, start)
+    abandon, abandon_rows = _abandon(cases)
     return Fits(
         source=cases.source,
         as_of=as_of,
@@ -233,8 +240,29 @@ def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
         waiting=waiting,
         undecided_at_start=undecided,
         error_sd=base.model("classic").accuracy.error_sd,
+        abandon=abandon,
+        abandon_rows=abandon_rows,
         notes=list(cases.notes),
     )
+
+
+def _abandon(cases: Cases) -> tuple[Rate | None, str]:
+    """Citizens leaving the waiting list per waiting year: granted cases closed (end_date) with no
+    start, over the years granted cases waited from decision to start, close or the export date.
+    None when no case left while waiting (the export may not record it)."""
+    import polars as pl
+
+    from sim.run.fitting import poisson_rate
+
+    granted = cases.frame.filter(pl.col("decision") == "granted")
+    left = granted["start_date"].is_null() & granted["end_date"].is_not_null()
+    if not left.any():
+        return None, ""
+    until = granted.select(
+        pl.coalesce("start_date", "end_date", pl.lit(cases.as_of)) - pl.col("decision_date")
+    ).to_series()
+    years = until.dt.total_days().sum() / 365.25
+    return poisson_rate(int(left.sum()), years), cases.rows(pl.col("decision") == "granted")
 
 
 def _steps(base: Scenario) -> float:
@@ -257,7 +285,12 @@ def _segments(cases: Cases, para85: Any, base: Scenario) -> tuple[Mixture, list[
     """Segments from the granted hours of § 85 cases; weeks in support per segment."""
     import polars as pl
 
-    from sim.run.fitting import MIN_SEGMENT_CASES, fit_duration, fit_mixture, need_sd_from_granted
+    from sim.run.fitting import (
+        MIN_SEGMENT_CASES,
+        fit_mixture,
+        need_sd_from_granted,
+        review_timing,
+    )
 
     with_hours = pl.col("hours_per_week") > 0
     hours = para85.filter(with_hours)["hours_per_week"].to_numpy()
@@ -269,8 +302,9 @@ def _segments(cases: Cases, para85: Any, base: Scenario) -> tuple[Mixture, list[
     mixture = fit_mixture(hours)
     started = para85.filter(pl.col("start_date").is_not_null() & with_hours)
     w, ended = _weeks(started["start_date"], started["end_date"], cases.as_of)
+    timing = review_timing(w[ended], base.model("classic").review.cadence_weeks)
     try:
-        pooled = fit_duration(w, ended)
+        pooled = _goal_fit(w, ended, timing)
     except ValueError as exc:
         refuse(f"{cases.source}: weeks in support: {exc}")
     comp = mixture.component_of(started["hours_per_week"].to_numpy())
@@ -281,12 +315,23 @@ def _segments(cases: Cases, para85: Any, base: Scenario) -> tuple[Mixture, list[
     ):
         mine = comp == i
         own = mixture.k > 1 and mine.sum() >= MIN_DURATION_CASES and ended[mine].sum() >= 5
-        weeks = fit_duration(w[mine], ended[mine]) if own else pooled
+        weeks = _goal_fit(w[mine], ended[mine], timing) if own else pooled
         rows = _rows_of(started["row"].to_numpy()[mine] if own else started["row"].to_numpy())
         need_sd = need_sd_from_granted(mean, sd, error_sd)
-        out.append(Segment(name, mixture.weights[i], mean, need_sd, sd, weeks, rows, not own))
+        seg = Segment(name, mixture.weights[i], mean, need_sd, sd, weeks, rows, not own, timing)
+        out.append(seg)
     rows = _rows_of(para85.filter(with_hours)["row"].to_numpy())
     return mixture, out, rows
+
+
+def _goal_fit(w: np.ndarray, ended: np.ndarray, timing: ReviewTiming | None) -> DurationFit:
+    """Weeks to the goals: the time in support, or, when support ends at reviews, the interval
+    between the review before the end and the one that ended it (``fitting.goal_data``)."""
+    from sim.run.fitting import fit_duration, goal_data
+
+    if timing is None:
+        return fit_duration(w, ended)
+    return fit_duration(*goal_data(w, ended, timing))
 
 
 def _rows_of(rows: Any) -> str:

@@ -69,14 +69,15 @@ class _Doc:
             entry["uncertain"] = _flow(dict(theirs["uncertain"]))
         self.provenance[path] = entry
 
-    def assume_block(self, key: str, value: Any, indent: int = 0) -> None:
-        """Copy the base's ``key`` block whole, marked ASSUMPTION, its numbers in provenance."""
+    def assume_block(self, key: str, value: Any, indent: int = 0, but: str = "") -> None:
+        """Copy the base's ``key`` block whole, marked ASSUMPTION, its numbers in provenance
+        (``but`` names what a later step fits inside it)."""
         self.root[key] = _plain(value)
         _note(
             self.root,
             key,
             f"ASSUMPTION: copied from {self.base_name}; the case data cannot "
-            "give it. Replace it with your own figures.",
+            f"give it{but}. Replace it with your own figures.",
             indent,
         )
         for path in _number_paths(value, key):
@@ -215,16 +216,27 @@ def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]
         )
     _note(item, "share", f"FITTED: mixture weight. {need}.", 4)
     whose = (
-        "all segments' started cases (too few in this one for its own fit)"
+        "all started cases"
+        if len(f.segments) == 1
+        else "all segments' started cases (too few in this one for its own fit)"
         if seg.weeks_pooled
         else "this segment's started cases"
     )
-    weeks = (
-        f"weeks from start_date to end_date, {whose}, {seg.weeks_rows}: "
-        f"{seg.weeks.describe()}. ASSUMPTION: the time in support is taken as the weeks "
-        "to the goals; it includes time after the goals until the review that ends "
-        "support, and drop-outs"
-    )
+    weeks = f"weeks from start_date to end_date, {whose}, {seg.weeks_rows}: {seg.weeks.describe()}"
+    t = seg.timing
+    if t is not None:
+        weeks += (
+            f". Support ends at reviews: {t.at_review} of {t.ended} ended episodes end "
+            f"{t.lag:.1f} weeks after a multiple of the classic review cadence ({t.cadence:g} "
+            "weeks, within 2 weeks), so the goals were reached between the review before and "
+            "the one that ended support (interval-censored); the others (drop-outs) and open "
+            "cases had not reached them by their last review (right-censored)"
+        )
+    else:
+        weeks += (
+            ". ASSUMPTION: the time in support is taken as the weeks to the goals (the ends do "
+            "not follow the review cadence); it includes drop-outs"
+        )
     _note(item, "weeks_to_goal", f"FITTED: {weeks}.", 4)
     _note(item, "goals", f"ASSUMPTION: copied from {doc.base_name}, segment '{like['name']}'.", 4)
     el = f.eligible
@@ -256,6 +268,23 @@ def _caseload(doc: _Doc) -> None:
     _note(doc.root, "initial_caseload", f"FITTED from {Path(f.source).name}: {source}.", 0)
     doc.fitted("initial_caseload.in_support", source)
     doc.fitted("initial_caseload.waiting", source)
+
+
+def _abandon(doc: _Doc) -> None:
+    """The give-up rate on the waiting list, when the export shows citizens leaving it."""
+    f, rate = doc.fits, doc.fits.abandon
+    exits = doc.root["exits"]
+    if rate is None:
+        return
+    exits["abandon_waiting_per_year"] = _r(rate.per_week, 3)
+    source = (
+        f"granted cases closed with no start_date, {f.abandon_rows}: {rate.count} in "
+        f"{rate.weeks:.1f} citizen-years of waiting (decision to start, close or the "
+        "export date); constant hazard, maximum likelihood (count / years), 95 % interval "
+        f"{rate.low:.3f}-{rate.high:.3f} a year"
+    )
+    _note(exits, "abandon_waiting_per_year", f"FITTED from {Path(f.source).name}: {source}.", 2)
+    doc.fitted("exits.abandon_waiting_per_year", source, _r(rate.low, 3), _r(rate.high, 3))
 
 
 def _models(doc: _Doc) -> None:
@@ -324,7 +353,8 @@ def scenario_text(fits: Fits, base: Scenario, base_path: Path, name: str) -> str
     root["name"] = name
     root["description"] = (
         f"Fitted by `sim fit` from {Path(fits.source).name}: {fits.n_cases} cases, observed "
-        f"{_d(fits.start)} to {_d(fits.as_of)}. Budget, staff and exits are assumptions copied "
+        f"{_d(fits.start)} to {_d(fits.as_of)}. Budget, staff and exits not seen in the cases are "
+        "assumptions copied "
         f"from {base_path.name}."
     )
     for key in ("budget", "staff", "staffing"):
@@ -332,7 +362,9 @@ def scenario_text(fits: Fits, base: Scenario, base_path: Path, name: str) -> str
     _arrivals(doc)
     _segments(doc)
     _caseload(doc)
-    doc.assume_block("exits", data["exits"])
+    fitted = ", but for the line marked FITTED" if fits.abandon is not None else ""
+    doc.assume_block("exits", data["exits"], but=fitted)
+    _abandon(doc)
     _models(doc)
     root["compare"] = _plain(["classic", "joint"], 2)
     doc.assume_block(

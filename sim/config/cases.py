@@ -78,7 +78,8 @@ CASE_COLUMNS: tuple[Column, ...] = (
            "empty while undecided.", ("afgoerelse", "afgørelse", "resultat")),
     Column("start_date", "date", False, "Date support started; empty if not (yet) started.",
            ("startdato", "bevilling_start", "ydelse_start", "opstart")),
-    Column("end_date", "date", False, "Date support ended; empty while the case is open.",
+    Column("end_date", "date", False, "Date the case closed: support ended, or (with no "
+           "start_date) the citizen left before support started; empty while open.",
            ("slutdato", "ophoersdato", "ophørsdato", "afslutningsdato")),
     Column("hours_per_week", "hours", False, "Granted hours of support a week (decimal comma "
            "or point); empty if none.", ("timer_pr_uge", "timer_per_uge", "bevilgede_timer",
@@ -661,17 +662,6 @@ def _check_order(rec: dict[str, _Cell], problems: _Problems) -> None:
             )
         else:
             earlier = (name, value)
-    # c2-check: a granted case may close before support starts (the citizen gave up waiting)
-    closed_unstarted = _value(rec, "decision") == "granted"
-    if _value(rec, "end_date") is not None and _value(rec, "start_date") is None:
-        if closed_unstarted:
-            return
-        problems.at(
-            rec["end_date"],
-            "end_date",
-            "expected a start_date for a case with an "
-            "end_date; support cannot end before it starts",
-        )
 
 
 def _check_decision(rec: dict[str, _Cell], problems: _Problems) -> None:

@@ -32,12 +32,15 @@ __all__ = [
     "DurationFit",
     "Mixture",
     "Rate",
+    "ReviewTiming",
     "Seasonality",
     "Share",
     "fit_duration",
     "fit_mixture",
+    "goal_data",
     "need_sd_from_granted",
     "poisson_rate",
+    "review_timing",
     "seasonality",
     "share",
 ]
@@ -85,11 +88,15 @@ class DurationFit:
         """For a comment: 'gamma by AIC (gamma 812.3, lognormal 820.1, weibull 815.0); 180
         ended, 40 open (right-censored); KS distance to Kaplan-Meier 0.031'."""
         aics = ", ".join(f"{c.family} {c.aic:.1f}" for c in self.candidates)
+        fit = (
+            f"largest distance to Kaplan-Meier {self.best.ks_km:.3f}"
+            if not math.isnan(self.best.ks_km)
+            else "no Kaplan-Meier distance (interval-censored data)"
+        )
         return (
             f"censored maximum likelihood (scipy.stats CensoredData), {self.best.family} chosen "
             f"by AIC ({aics}; weibull not expressible in a scenario); {self.observed} observed, "
-            f"{self.censored} still open (right-censored); largest distance to Kaplan-Meier "
-            f"{self.best.ks_km:.3f}"
+            f"{self.censored} right-censored; {fit}"
         )
 
 
@@ -99,34 +106,101 @@ def _dist(family: str):  # type: ignore[no-untyped-def]
     return {"gamma": st.gamma, "lognormal": st.lognorm, "weibull": st.weibull_min}[family]
 
 
-def fit_duration(values: np.ndarray, ended: np.ndarray) -> DurationFit:
-    """Fit ``values`` (> 0, weeks) where ``ended`` is False for a right-censored value.
+def fit_duration(
+    values: np.ndarray, ended: np.ndarray, intervals: np.ndarray | None = None
+) -> DurationFit:
+    """Fit ``values`` (> 0, weeks) where ``ended`` is False for a right-censored value, plus
+    optional interval-censored values (rows of low, high: known to lie in (low, high]).
 
-    Needs at least 3 ended values. Raises ValueError otherwise.
+    Needs at least 3 exactly observed or interval values. Raises ValueError otherwise.
     """
     import scipy.stats as st
 
     values = np.asarray(values, dtype=float)
     ended = np.asarray(ended, dtype=bool)
-    if ended.sum() < 3:
-        raise ValueError(f"needs at least 3 ended cases, found {int(ended.sum())}")
-    data = st.CensoredData(uncensored=values[ended], right=values[~ended])
-    km = st.ecdf(data).sf
-    candidates = tuple(_candidate(f, data, values, ended, km) for f in FAMILIES)
+    box = np.empty((0, 2)) if intervals is None else np.asarray(intervals, dtype=float)
+    if ended.sum() + len(box) < 3:
+        raise ValueError(f"needs at least 3 ended cases, found {int(ended.sum()) + len(box)}")
+    data = st.CensoredData(uncensored=values[ended], right=values[~ended], interval=box)
+    km = st.ecdf(data).sf if len(box) == 0 else None
+    candidates = tuple(_candidate(f, data, values, ended, box, km) for f in FAMILIES)
     best = min((c for c in candidates if c.family in IN_SCENARIO), key=lambda c: c.aic)
-    return DurationFit(best, candidates, int(ended.sum()), int((~ended).sum()))
+    return DurationFit(best, candidates, int(ended.sum()) + len(box), int((~ended).sum()))
 
 
-def _candidate(family: str, data, values, ended, km) -> Candidate:  # type: ignore[no-untyped-def]
+def _candidate(family: str, data, values, ended, box, km) -> Candidate:  # type: ignore[no-untyped-def]
     dist = _dist(family)
-    params = tuple(float(p) for p in dist.fit(data, floc=0))
+    with np.errstate(divide="ignore", invalid="ignore"):  # trial points outside the support
+        params = tuple(float(p) for p in dist.fit(data, floc=0))
     frozen = dist(*params)
-    # The log-likelihood at scipy's estimate: density of the ended, survival of the open.
+    # The log-likelihood at scipy's estimate: density of the exact values, survival of the
+    # right-censored, probability of its interval for each interval-censored value.
     loglik = float(frozen.logpdf(values[ended]).sum() + frozen.logsf(values[~ended]).sum())
+    if len(box):
+        loglik += float(np.log(frozen.cdf(box[:, 1]) - frozen.cdf(box[:, 0])).sum())
     aic = 2 * 2 - 2 * loglik  # two free parameters (shape, scale; location fixed at 0)
-    times = km.quantiles
-    ks = float(np.max(np.abs((1 - km.probabilities) - frozen.cdf(times)))) if len(times) else 0.0
+    ks = math.nan
+    if km is not None:
+        times = km.quantiles
+        ks = float(np.max(np.abs((1 - km.probabilities) - frozen.cdf(times)))) if len(times) else 0
     return Candidate(family, params, float(frozen.mean()), float(frozen.std()), aic, ks)
+
+
+@dataclass(frozen=True)
+class ReviewTiming:
+    """Support that ends at reviews: every ``cadence`` weeks, ``lag`` weeks after a multiple of
+    it (start-up and review work), for ``at_review`` of ``ended`` ended episodes."""
+
+    cadence: float
+    lag: float
+    at_review: int
+    ended: int
+
+
+REVIEW_TOLERANCE_WEEKS = 2.0
+"""An episode ends "at a review" when its length is within this of lag + k x cadence."""
+
+
+def review_timing(durations: np.ndarray, cadence: float) -> ReviewTiming | None:
+    """Whether ended support episodes end at reviews: the lag is the most common length modulo
+    the cadence (1-week bins); None unless at least half end within REVIEW_TOLERANCE_WEEKS of
+    lag + k x cadence (k >= 1)."""
+    d = np.asarray(durations, dtype=float)
+    if cadence <= 0 or len(d) < 10:
+        return None
+    rest = np.mod(d, cadence)
+    counts = np.bincount(np.floor(rest).astype(int), minlength=math.ceil(cadence))
+    top = int(np.argmax(counts))
+    near = np.abs(rest - top - 0.5) <= 1.0
+    lag = float(np.mean(rest[near]))
+    at = _at_review(d, cadence, lag)
+    if at.sum() < len(d) / 2:
+        return None
+    return ReviewTiming(cadence, lag, int(at.sum()), len(d))
+
+
+def _at_review(d: np.ndarray, cadence: float, lag: float) -> np.ndarray:
+    k = np.round((d - lag) / cadence)
+    return (k >= 1) & (np.abs(d - lag - k * cadence) <= REVIEW_TOLERANCE_WEEKS)
+
+
+def goal_data(
+    durations: np.ndarray, ended: np.ndarray, timing: ReviewTiming
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weeks to the goals as censored data when support ends at reviews: an episode ended at
+    review k reached its goals in ((k - 1) x cadence, k x cadence] (interval-censored); one
+    ended between reviews (a drop-out) had not reached them by its length minus the lag; an open
+    one had not by its last review. Returns (values, exact, intervals): no value is exact."""
+    d = np.asarray(durations, dtype=float)
+    c, lag = timing.cadence, timing.lag
+    at = ended & _at_review(d, c, lag)
+    k = np.round((d[at] - lag) / c)
+    intervals = np.column_stack([(k - 1) * c, k * c])
+    intervals[:, 0] = np.maximum(intervals[:, 0], 0.0)
+    reviews = np.floor(np.maximum(d - lag, 0) / c)
+    right = np.where(ended, np.maximum(d - lag, 0.01), reviews * c)
+    keep = ~at & (right > 0)
+    return right[keep], np.zeros(keep.sum(), dtype=bool), intervals
 
 
 # --------------------------------------------------------------------------- referrals
