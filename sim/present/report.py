@@ -755,8 +755,7 @@ def summary_figure(res: Results, lang: str) -> go.Figure:
 
     present = set(res.metrics())
     fig = fig_differences(res, lang, [m for m in SUMMARY_DIFF_METRICS if m in present])
-    fig.update_layout(height=420, margin=dict(t=90, b=40, l=20, r=30), title_font_size=18)
-    fig.update_layout(title_subtitle_font_size=13)
+    fig.update_layout(height=440, margin=dict(t=112, b=40, l=20, r=30))
     fig.update_annotations(font_size=14)
     fig.update_xaxes(title_font_size=14)
     fig.update_traces(textfont_size=13)
