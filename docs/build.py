@@ -222,6 +222,7 @@ def summary_png(report: Path, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT))
+    from sim.present.page import PRINT_FIGURE_PX
     from sim.present.report import find_browser
 
     browser = find_browser()
@@ -238,7 +239,12 @@ def summary_png(report: Path, out: Path) -> None:
                 " section.summary ~ * { display: none !important; }"
             )
             page.emulate_media(media="print")  # the page's print script redraws the charts
-            page.wait_for_timeout(500)
+            page.wait_for_function(  # ... when the browser gets to it: wait, on a busy machine
+                "w => [...document.querySelectorAll('.js-plotly-plot')]"
+                ".every(g => g._fullLayout && g._fullLayout.width === w)",
+                arg=PRINT_FIGURE_PX,
+                timeout=60_000,
+            )
             page.screenshot(path=str(out), clip={"x": 0, "y": 0, **a4})
         finally:
             b.close()
@@ -246,7 +252,8 @@ def summary_png(report: Path, out: Path) -> None:
 
 def run_job(job: Job, work: Path, docs: Path) -> str:
     """Run ``job`` in ``work``, put its images under ``docs``; the README block's body."""
-    out = work / job.name
+    out = work / job.name / "20260101-120000"  # a run id, as the report's header shows it
+    out.parent.mkdir()
     text = _sim([*job.args, "--out", str(out)], ROOT)
     if job.report_png:
         _sim(["report", str(out), "--png"], ROOT)

@@ -262,3 +262,81 @@ def test_the_summary_prints_on_one_a4_page(browser: Any, results: Path, tmp_path
     pages = pdf_pages(out.read_bytes())
     assert len(pages) == 2, f"the summary and one line take {len(pages)} pages"
     assert all(abs(h - A4_POINTS[1]) < 2 for _, h in pages)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@needs_browser
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_sigterm_during_pdf_kills_the_browser_and_writes_nothing(
+    results: Path, tmp_path: Path
+) -> None:
+    import signal
+    import sys
+    import time
+
+    folder = tmp_path / "odder"
+    import shutil
+
+    shutil.copytree(results, folder)
+    for p in folder.glob("report.*"):
+        if p.name != "report.html":
+            p.unlink()
+    cmd = [sys.executable, "-m", "sim.cli", "report", str(folder), "--lang", "da", "--pdf"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        browsers: list[int] = []
+        deadline = time.monotonic() + 120
+        while not browsers and time.monotonic() < deadline and proc.poll() is None:
+            browsers = _children(proc.pid)
+            time.sleep(0.05)
+        assert browsers, "the browser never started"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert all(_group_gone(pid) for pid in browsers)
+    assert not (folder / "report.da.pdf").exists()
+    assert not list(folder.glob(".report.da.pdf.tmp-*"))
+
+
+@needs_browser
+def test_a_browsers_own_print_redraws_the_charts_for_the_page(browser: Any, results: Path) -> None:
+    """Printing from a browser window of any width: the page's script redraws every chart at the
+    width the print CSS shrinks to the A4 column, and restores it after."""
+    from sim.present.rebuild import rebuild_report
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(rebuild_report(results, "en").resolve().as_uri())
+        widths = (
+            "() => [...document.querySelectorAll('.js-plotly-plot')].map(g => g._fullLayout.width)"
+        )
+        screen = page.evaluate(widths)
+        every = "([w, n]) => [...document.querySelectorAll('.js-plotly-plot')]"
+        every += ".every(g => g._fullLayout.width === w)"
+        page.emulate_media(media="print")  # the change event comes when the browser gets to it
+        page.wait_for_function(every, arg=[PRINT_FIGURE_PX, 0], timeout=30_000)
+        printed = page.evaluate(widths)
+        page.emulate_media(media="screen")
+        page.wait_for_function(every, arg=[screen[0], 0], timeout=30_000)
+        after = page.evaluate(widths)
+    finally:
+        page.close()
+    assert screen and min(screen) > PRINT_FIGURE_PX
+    assert set(printed) == {PRINT_FIGURE_PX}, (screen, printed, after)
+    assert after == screen
