@@ -132,7 +132,7 @@ PRINT_JS = (
     "function each(f){document.querySelectorAll('.js-plotly-plot').forEach(f);}"
     "function before(){if(saved.length||!window.Plotly)return;each(function(gd){"
     "saved.push([gd,gd.layout.width,gd.layout.autosize]);"
-    "if(gd.offsetWidth!==W)Plotly.relayout(gd,{width:W,autosize:false});});}"
+    "if(gd._fullLayout.width!==W)Plotly.relayout(gd,{width:W,autosize:false});});}"
     "function after(){saved.forEach(function(s){Plotly.relayout(s[0],"
     "{width:s[1]||null,autosize:s[2]!==false});});saved=[];}"
     "window.addEventListener('beforeprint',before);window.addEventListener('afterprint',after);"

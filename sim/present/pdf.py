@@ -6,8 +6,8 @@ whole process group when it takes too long or when ``sim`` is interrupted (Ctrl-
 into an interrupt by the command), so no browser outlives the command. The PDF is written to a
 temporary name and renamed into place: a failed print leaves no half file.
 
-The page is opened at ``PRINT_FIGURE_PX`` wide, the width at which the print CSS of the page shell
-expects the figures to be drawn before it shrinks them to the A4 column.
+The page is opened so that its figures are drawn ``PRINT_FIGURE_PX`` wide, the width at which the
+print CSS of the page shell expects them before it shrinks them to the A4 column.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ import time
 from pathlib import Path
 
 from sim.present.page import PRINT_FIGURE_PX, PRINT_HEIGHT_PX
+
+SCREEN_PADDING_PX = 76
+"""The page's side padding on screen (2 rem each side at 19 px): a window this much wider than
+``PRINT_FIGURE_PX`` draws the figures at that width before printing starts (the page's print
+script would redraw them otherwise)."""
 
 PDF_TIMEOUT_SECONDS = 180.0
 """Longest a print may take (a 20-page report takes ~5 s on a loaded 2-core machine)."""
@@ -68,7 +73,7 @@ def chromium_command(browser: str, page: Path, pdf: Path, profile: Path) -> list
         "--disable-extensions",
         f"--user-data-dir={profile}",
         "--host-resolver-rules=MAP * ~NOTFOUND",
-        f"--window-size={PRINT_FIGURE_PX},{PRINT_HEIGHT_PX}",
+        f"--window-size={PRINT_FIGURE_PX + SCREEN_PADDING_PX},{PRINT_HEIGHT_PX}",
         "--virtual-time-budget=15000",
         f"--print-to-pdf={pdf}",
         page.resolve().as_uri(),
