@@ -8,8 +8,8 @@ and the job's scenario files) and of what it made (the README block, each image)
 tell, without running anything, that a figure or excerpt is older than the code that makes it
 (`python docs/build.py --check`, `tests/test_docs.py`).
 
-Usage: `make docs` (all jobs, ~13 min on 2 idle cores; the explain job's 256 Shapley models take
-most of it), `python docs/build.py --only run-odder,optimise`, `python docs/build.py --check`.
+Usage: `make docs` (all jobs; the README says how long it takes),
+`python docs/build.py --only run-odder,optimise`, `python docs/build.py --check`.
 Nothing is written unless every chosen job succeeded: the README, images and stamp are replaced
 together at the end.
 """
@@ -205,14 +205,21 @@ def abridge(lines: list[str], max_rows: int | None) -> list[str]:
 def _sim(args: Iterable[str], cwd: Path) -> str:
     env = dict(os.environ, COLUMNS=str(COLUMNS), NO_COLOR="1", TERM="dumb")
     cmd = [sys.executable, "-m", "sim.cli", *args]
-    proc = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=7200
+    proc = subprocess.run(  # one stream, in the order a terminal shows it
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=7200,
     )
     if proc.returncode != 0:
         raise SystemExit(
-            f"docs: `{' '.join(cmd[2:])}` failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+            f"docs: `{' '.join(cmd[2:])}` failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}"
         )
-    return proc.stdout + proc.stderr
+    return proc.stdout
 
 
 def summary_png(report: Path, out: Path) -> None:
