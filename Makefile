@@ -9,6 +9,7 @@ SCENARIO ?= scenarios/odder.yaml
 ARGS ?=
 
 .PHONY: run test bench lint format install clean
+.PHONY: docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format sim tests benchmarks
 	$(BIN)/ruff check --fix sim tests benchmarks
+
+docs: $(STAMP)
+	nice $(BIN)/python docs/build.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -348,6 +348,7 @@ def _write_failed(exc: Exception | str) -> NoReturn:
 
 
 @app.command()
+@stops_cleanly(INTERRUPTED)
 def report(
     results_dir: Annotated[
         Path,
@@ -359,6 +360,12 @@ def report(
         typer.Option(
             "--png",
             help="Also write each figure as PNG (needs the images extra: kaleido and chromium).",
+        ),
+    ] = False,
+    pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf", help="Also print the report to report.<lang>.pdf (A4; needs chromium)."
         ),
     ] = False,
 ) -> None:
@@ -380,13 +387,32 @@ def report(
     _check_out(out, file=True)
     if png:
         _check_png()
+    if pdf:
+        _check_pdf()
+    from sim.present.pdf import PdfError, pdf_name
+
     try:
-        path = rebuild_report(results_dir, lang=lang, png=png)
+        path = rebuild_report(results_dir, lang=lang, png=png, pdf=pdf)
     except OSError as exc:
         _write_failed(f"cannot write {out}: {exc.strerror or exc}")
+    except PdfError as exc:
+        _write_failed(exc)
     typer.echo(f"Report: {path}")
     if png:
         typer.echo(f"Figures: {results_dir / 'figures'}")
+    if pdf:
+        typer.echo(f"PDF:    {results_dir / pdf_name(lang)}")
+
+
+def _check_pdf() -> None:
+    """Exit 2 before any work when no browser can print the PDF, saying how to get one."""
+    from sim.present.pdf import PdfError, browser_or_error
+
+    try:
+        browser_or_error()
+    except PdfError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 @app.command()

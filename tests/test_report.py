@@ -343,7 +343,8 @@ def test_report_is_one_self_contained_file(copy_of: Path) -> None:
     rest = _without_plotlyjs(text)
     assert "http://" not in rest and "https://" not in rest
     assert not re.search(r"<(script|link|img|iframe|source)\b[^>]*\b(src|href)\s*=", rest)
-    assert rest.count("Plotly.newPlot(") == len(report_figures(load_results(copy_of), "en"))
+    figures = len(report_figures(load_results(copy_of), "en")) + 1  # + the summary's forest
+    assert rest.count("Plotly.newPlot(") == figures
     assert "<style>" in rest and "MathJax" not in rest
 
 

@@ -23,7 +23,7 @@ PLOTLY_CONFIG: dict[str, Any] = {
 }
 
 
-CSS = """
+SCREEN_CSS = """
 :root { --ink: #222; --muted: #555; --rule: #d4d4d4; --accent: #1b3a6b; --warn: #e69f00; }
 * { box-sizing: border-box; }
 html { font-size: 19px; }
@@ -65,8 +65,86 @@ figure { margin: 1.6rem 0 2.4rem; break-inside: avoid; }
 figure .plotly-graph-div { width: 100%; }
 details > summary { cursor: pointer; font-weight: 600; font-size: 1.1rem; margin: 1rem 0; }
 footer { color: var(--muted); font-size: .85rem; margin-top: 3rem; }
-@media print { html { font-size: 12pt; } main { max-width: none; padding: 0; } }
 """
+
+
+PRINT_WIDTH_PX = 703
+"""Width of the printed text column in CSS pixels: A4 (210 mm) less 12 mm margins each side
+(186 mm at 96 px per inch)."""
+
+PRINT_HEIGHT_PX = 1005
+"""Height of the printed page area in CSS pixels: A4 (297 mm) less 15 mm and 16 mm margins."""
+
+PRINT_ZOOM = 0.8
+"""Figures print at this scale: drawn at ``PRINT_FIGURE_PX`` wide (their labels laid out for that
+width) and shrunk to the column, so their type prints at ~10 pt and a page holds two of them."""
+
+PRINT_FIGURE_PX = round(PRINT_WIDTH_PX / PRINT_ZOOM)
+"""Width at which figures are drawn for print (``PRINT_JS``; ``sim report --pdf`` opens the page
+at this width), so a chart is never cut at the page edge nor squeezed until its labels collide."""
+
+PRINT_CSS = """
+@page { size: A4; margin: 15mm 12mm 16mm 12mm; }
+.summary { margin: 0 0 1rem; }
+.summary h2 { margin-top: 1rem; }
+.summary table.kpi { font-size: .95rem; }
+.summary ul.carrying { margin: .3rem 0; padding-left: 1.2rem; }
+.summary ul.carrying li { margin: .15rem 0; }
+@media print {
+  html { font-size: 9.5pt; }
+  body { line-height: 1.35; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  main { max-width: none; padding: 0; }
+  .modebar-container, .modebar, nav, details, #all-metrics { display: none !important; }
+  h1 { font-size: 1.55rem; margin-top: 0; }
+  h2 { font-size: 1.25rem; margin: 1.2rem 0 .5rem; break-after: avoid; page-break-after: avoid; }
+  h3 { break-after: avoid; page-break-after: avoid; }
+  p, li { orphans: 3; widows: 3; }
+  .headline { font-size: 1.1rem; padding: .5rem .8rem; margin: .5rem 0; }
+  .warn { padding: .35rem .7rem; margin: .3rem 0; }
+  figure { margin: .4rem 0 .8rem; break-inside: avoid; page-break-inside: avoid;
+    zoom: ZOOM; }
+  .scroll { overflow: visible; }
+  table { font-size: 8pt; margin: .3rem 0 .8rem; }
+  table.kpi { font-size: 8.5pt; }
+  th, td { padding: .2rem .35rem; }
+  tr, td, th { break-inside: avoid; page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  table.compare td:first-child { min-width: 0; }
+  /* the key in the scenario file is for the screen (to copy); on paper the label names it */
+  table.params th:nth-child(2), table.params td:nth-child(2) { display: none; }
+  code { font-size: .85em; background: none; padding: 0; }
+  a { color: inherit; text-decoration: none; }
+  .summary { break-after: page; page-break-after: always; margin: 0; }
+  .summary h2 { margin-top: .6rem; }
+  .summary .headline { font-size: 1rem; }
+  .summary .warn { font-size: .9rem; padding: .25rem .6rem; }
+  .summary table.kpi { font-size: 8.5pt; }
+  .summary figure { margin: .2rem 0; }
+  .summary ul.carrying { font-size: 8.5pt; }
+  footer { margin-top: 1rem; }
+}
+""".replace("ZOOM", str(PRINT_ZOOM))
+"""Rules for paper (A4): no chart toolbars, no navigation, no page break inside a figure or a
+table row, smaller type, and the one-page summary alone on the first page."""
+
+PRINT_JS = (
+    "(function(){var W=WIDTH,saved=[];"
+    "function each(f){document.querySelectorAll('.js-plotly-plot').forEach(f);}"
+    "function before(){if(saved.length||!window.Plotly)return;each(function(gd){"
+    "saved.push([gd,gd.layout.width,gd.layout.autosize]);"
+    "if(gd._fullLayout.width!==W)Plotly.relayout(gd,{width:W,autosize:false});});}"
+    "function after(){saved.forEach(function(s){Plotly.relayout(s[0],"
+    "{width:s[1]||null,autosize:s[2]!==false});});saved=[];}"
+    "window.addEventListener('beforeprint',before);window.addEventListener('afterprint',after);"
+    "var mq=window.matchMedia&&window.matchMedia('print');"
+    "if(mq&&mq.addEventListener)mq.addEventListener('change',function(e){e.matches?before():after();});"
+    "})();"
+).replace("WIDTH", str(PRINT_FIGURE_PX))
+"""A browser's own "Print" lays the page out at paper width but does not redraw the charts:
+this redraws every chart at ``PRINT_FIGURE_PX`` before printing, and restores it after
+(``sim report --pdf`` opens the page at that width, so needs none)."""
+
+CSS = SCREEN_CSS + PRINT_CSS
 
 
 def esc(text: Any) -> str:
@@ -104,5 +182,6 @@ def page(title: str, body: str, lang: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n"
         f'<script id="plotlyjs" type="text/javascript">{get_plotlyjs()}</script>\n'
-        f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+        f"</head>\n<body>\n<main>\n{body}\n</main>\n"
+        f'<script id="print-charts">{PRINT_JS}</script>\n</body>\n</html>\n'
     )

@@ -444,18 +444,19 @@ def fig_staff_hours(res: Results, lang: str = "en") -> go.Figure:
             fig.add_annotation(
                 x=name,
                 y=total,
-                text=f"<b>{t('fig.hours.core', lang, share=_pct(share, lang))}</b>",
+                # two short lines, so neighbouring bars' labels never meet on a narrow page
+                text=f"{t('summary.core_tasks', lang)}<br><b>{_pct(share, lang)}</b>",
                 showarrow=False,
                 yanchor="bottom",
                 yshift=4,
-                font=dict(size=16),
+                font=dict(size=14),
                 row=1,
                 col=col,
             )
         top = max(totals) if totals else 0.0
         fig.update_yaxes(
             title_text=i18n.axis_title(t("axis.staff_hours", lang), "hours/year", lang),
-            range=[0, top * 1.12] if top > 0 else None,
+            range=[0, top * 1.2] if top > 0 else None,
             row=1,
             col=col,
         )

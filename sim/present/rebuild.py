@@ -55,10 +55,12 @@ def _render(
     return render_report(run, lang, figs), figs
 
 
-def rebuild_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
-    """Write ``folder/report.<lang>.html`` (and with ``png`` the figures as PNG) for a folder of
-    any kind; DamagedFolder when the folder cannot be trusted. Written to a temporary name, then
-    renamed, so a failed write leaves no half page."""
+def rebuild_report(folder: Path, lang: str = "en", png: bool = False, pdf: bool = False) -> Path:
+    """Write ``folder/report.<lang>.html`` (and with ``png`` the figures as PNG, with ``pdf`` the
+    page printed to ``report.<lang>.pdf``) for a folder of any kind; DamagedFolder when the
+    folder cannot be trusted. Written to a temporary name, then renamed, so a failed write leaves
+    no half page. A missing browser stops it before anything is written."""
+    from sim.present.pdf import browser_or_error, pdf_name, print_pdf
     from sim.present.report import FIGURES_DIR, ensure_image_export, export_pngs
 
     folder = Path(folder)
@@ -70,8 +72,12 @@ def rebuild_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
     meta, kind, _ = check_folder(folder)
     if png:
         ensure_image_export()
+    if pdf:
+        browser_or_error()
     text, figs = _render(folder, kind, meta, lang)
     out = write_text_atomic(folder / report_name(lang), text)
     if png:
         export_pngs(figs, folder / FIGURES_DIR)
+    if pdf:
+        print_pdf(out, folder / pdf_name(lang))
     return out

@@ -689,8 +689,137 @@ def _sim_version(res: Results) -> str:
     return str((res.manifest.get("versions") or {}).get("sim", ""))
 
 
-def render_report(res: Results, lang: str = "en", figs: dict[str, go.Figure] | None = None) -> str:
-    """The HTML text of a run's report."""
+# --------------------------------------------------------------------------- one-page summary
+# r2-print: the summary that prints alone on the first A4 page (issue 14 point 5).
+
+SUMMARY_METRICS: tuple[str, ...] = (
+    "helped_per_year",
+    "time_to_start_median_weeks",
+    "time_to_start_p90_weeks",
+    "support_queue_end_citizens",
+    "cost_per_helped_dkk",
+)
+"""Rows of the summary's key-figure table: what a council asks first (helped, waits, list, cost)."""
+
+SUMMARY_DIFF_METRICS: tuple[str, ...] = (
+    "helped_per_year",
+    "time_to_start_median_weeks",
+    "post_goal_hours_per_year",
+    "cost_per_helped_dkk",
+)
+"""Panels of the summary's forest chart (two rows of two, so it fits beside the table)."""
+
+SUMMARY_ASSUMPTIONS_MAX = 5
+"""At most this many assumptions on the summary page; the rest are under Assumptions."""
+
+
+@dataclass(frozen=True)
+class Carrying:
+    """One assumption the answer rests on, as the summary shows it: where it sits in the scenario
+    (dotted path), its value as text, and why it is assumed (or how much it moves the answer)."""
+
+    path: str
+    value: str
+    why: str
+
+
+def assumed_values(sc: Scenario | None, lang: str) -> list[Carrying]:
+    """The scenario's values marked as assumptions (no source), from the provenance table; empty
+    before the scenario has one. Until the analysis ranks them by how much they carry the answer
+    (``carrying=`` of ``summary_section``), they are shown in the table's order."""
+    if sc is None:
+        return []
+    try:
+        from sim.model.provenance import provenance_of  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # before the provenance table exists
+        return []
+    return [
+        Carrying(p.path, i18n.fmt_exact(float(p.value), lang), str(p.assumption))
+        for p in provenance_of(sc)
+        if getattr(p, "assumption", None)
+    ]
+
+
+def _summary_table(res: Results, lang: str) -> str:
+    """The key figures of the summary, mean and CI on one line (so five rows fit the page)."""
+    present = [m for m in SUMMARY_METRICS if m in set(res.metrics())]
+    html_table = kpi_table(res, present, lang)
+    return html_table.replace('<table class="kpi">', '<table class="kpi summary-kpi">', 1).replace(
+        "<br>", " "
+    )
+
+
+def summary_figure(res: Results, lang: str) -> go.Figure:
+    """The forest chart of the summary: four key differences, drawn small enough for the page."""
+    from sim.present.plots import fig_differences
+
+    present = set(res.metrics())
+    fig = fig_differences(res, lang, [m for m in SUMMARY_DIFF_METRICS if m in present])
+    fig.update_layout(height=440, margin=dict(t=112, b=40, l=20, r=30))
+    fig.update_annotations(font_size=14)
+    fig.update_xaxes(title_font_size=14)
+    fig.update_traces(textfont_size=13)
+    # rows further apart than the full chart's: a panel's title must clear the axis title above it
+    rows = {0: (0.64, 1.0), 1: (0.0, 0.36)}
+    titles = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None]
+    for k, name in enumerate(sorted(n for n in fig.layout if n.startswith("yaxis"))):
+        fig.layout[name].domain = rows[min(k // 2, 1)]
+        if k < len(titles):
+            titles[k].y = rows[min(k // 2, 1)][1]
+    for name in [n for n in fig.layout if n.startswith("xaxis")]:
+        low, high = fig.layout[name].range or (None, None)
+        if low is not None and high is not None:  # room for a label centred on a marker
+            pad = 0.3 * (high - low)
+            fig.layout[name].range = [low - pad, high + pad]
+    return fig
+
+
+def _carrying_list(items: Sequence[Carrying], lang: str) -> str:
+    if not items:
+        return f'<p class="carrying-none">{esc(t("summary.assumptions_none", lang))}</p>'
+    shown = items[:SUMMARY_ASSUMPTIONS_MAX]
+    lis = "".join(f"<li>{_code(c.path)} = <b>{esc(c.value)}</b>: {esc(c.why)}</li>" for c in shown)
+    more = len(items) - len(shown)
+    tail = f"<p>{esc(t('summary.assumptions_more', lang, n=more))}</p>" if more > 0 else ""
+    return f'<ul class="carrying">{lis}</ul>{tail}'
+
+
+def summary_section(
+    res: Results,
+    sc: Scenario | None,
+    lang: str,
+    carrying: Sequence[Carrying] | None = None,
+) -> str:
+    """The one-page summary at the top of the run report: headline, warnings, key figures with
+    CIs, the forest chart of differences and the assumptions that carry the answer.
+
+    ``carrying`` is the list of assumptions the answer rests on, most important first (the
+    uncertainty analysis supplies it); when None the scenario's assumption-marked values are
+    shown. Print CSS puts a page break after this section, so it is page 1 of a printed report.
+    """
+    parts = ['<section class="summary" id="summary">']
+    parts.append(f'<h2 id="headline">{esc(t("report.headline", lang))}</h2>')
+    parts.append(f'<p class="headline">{esc(headline_of(res, lang))}</p>')
+    for w in cautions(res, lang):
+        parts.append(f'<p class="warn"><b>{esc(t("report.warnings", lang))}:</b> {esc(w)}</p>')
+    parts.append(_summary_table(res, lang))
+    if res.comparisons:
+        parts.append(figure_html(summary_figure(res, lang), "summary-differences"))
+    items = list(carrying) if carrying is not None else assumed_values(sc, lang)
+    title = "summary.carrying" if carrying is not None else "summary.assumed"
+    parts.append(f'<h3 id="summary-assumptions">{esc(t(title, lang))}</h3>')
+    parts.append(_carrying_list(items, lang))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_report(
+    res: Results,
+    lang: str = "en",
+    figs: dict[str, go.Figure] | None = None,
+    carrying: Sequence[Carrying] | None = None,
+) -> str:
+    """The HTML text of a run's report (``carrying``: see ``summary_section``)."""
     i18n.check_lang(lang)
     figs = figs if figs is not None else report_figures(res, lang)
     man = res.manifest
@@ -729,10 +858,7 @@ def render_report(res: Results, lang: str = "en", figs: dict[str, go.Figure] | N
         + "".join(f'<li><a href="#{k}">{esc(v)}</a></li>' for k, v in sections)
         + "</ol></nav>"
     )
-    parts.append(f'<h2 id="headline">{esc(t("report.headline", lang))}</h2>')
-    parts.append(f'<p class="headline">{esc(headline_of(res, lang))}</p>')
-    for w in cautions(res, lang):
-        parts.append(f'<p class="warn"><b>{esc(t("report.warnings", lang))}:</b> {esc(w)}</p>')
+    parts.append(summary_section(res, sc, lang, carrying))
     parts.append(f'<h2 id="kpis">{esc(t("report.kpis", lang))}</h2>')
     parts.append(f"<p>{esc(t('report.kpis_note', lang, n=res.n_replications))}</p>")
     parts.append(kpi_table(res, KPI_METRICS, lang))
