@@ -646,6 +646,32 @@ def optimise(
     )
 
 
+# --------------------------------------------------------------------------- a1-app: sim app
+
+
+@app.command("app")
+@stops_cleanly("sim app stopped")
+def app_(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file the page opens on.")] = Path(
+        "scenarios/odder.yaml"
+    ),
+    port: Annotated[int, typer.Option("--port", help="Port of the page.")] = 8501,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on; only this machine by default."),
+    ] = "127.0.0.1",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the page: da or en.")] = "en",
+    overrides: SetOption = None,
+    jobs: JobsOption = None,
+) -> None:
+    """Start a local page to try what-ifs live (Streamlit; needs the app extra)."""
+    from sim.app.whatif import AppRequest, serve
+
+    code = serve(AppRequest(scenario, port, host, lang, tuple(overrides or ()), jobs))
+    if code:
+        raise typer.Exit(code)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
