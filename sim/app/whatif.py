@@ -136,7 +136,7 @@ def overrides(start: Controls, now: Controls, label: Callable[[str], str] = str)
 
     def put(key: str, path: str, value: Any) -> None:
         text = json.dumps(value, ensure_ascii=False)
-        out.append(Override(f"{path}={text}", f"{label(key)} = {_shown(value)}"))
+        out.append(Override(f"{path}={text}", f"{label(key)}: {path}={_shown(value)}"))
 
     if now.budget_dkk != start.budget_dkk:
         put("budget", "budget.annual_dkk", now.budget_dkk)
@@ -162,7 +162,7 @@ def _staffing(c: Controls) -> dict[str, Any]:
 def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return format(value, ".12g") if isinstance(value, float) else str(value)
 
 
 # --------------------------------------------------------------------------- the what-if
