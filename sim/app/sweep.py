@@ -446,9 +446,15 @@ def _skipped(n: int) -> None:
 
 
 def _write_report(req: SweepRequest, folder: Path) -> None:
-    """The sweep's report.html (unless --no-report); a write error ends the command, exit 1."""
+    """The sweep's tables.xlsx and report.html (unless --no-report); a write error ends the
+    command, exit 1."""
     from sim.app import common
+    from sim.present.workbook import write_workbook
 
+    try:
+        write_workbook(folder, req.lang)
+    except OSError as exc:
+        common.write_failed(f"cannot write {folder / 'tables.xlsx'}: {exc.strerror or exc}")
     if not req.report:
         return
     from sim.present.sweep_report import write_sweep_report

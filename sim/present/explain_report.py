@@ -33,6 +33,7 @@ from sim.present.theme import (
     model_styles,
     template,
 )
+from sim.present.workbook import workbook_link, write_workbook
 from sim.store import snapshot
 from sim.store.integrity import with_checksums
 from sim.store.manifest import build_manifest
@@ -764,6 +765,7 @@ def render_explain(
         names = ", ".join(player_label(p.name, lang) for p in skipped)
         parts.append(f"<p>{html.escape(t('xp.how_skipped', lang, names=names))}</p>")
     parts.append(f"<p>{html.escape(t('xp.how_ci', lang))}</p>")
+    parts.append(workbook_link(lang))
     parts.append(footer(lang, version or __version__, f"<code>{html.escape(run_id)}</code>"))
     return page(title, "\n".join(parts), lang)
 
@@ -836,6 +838,7 @@ def render_optimise(
         f"<details><summary>{html.escape(t('op.all_candidates', lang, n=len(res.candidates)))}"
         f"</summary>{candidates_table_html(res, lang)}</details>"
     )
+    parts.append(workbook_link(lang))
     parts.append(footer(lang, version or __version__, f"<code>{html.escape(run_id)}</code>"))
     return page(title, "\n".join(parts), lang)
 
@@ -1005,6 +1008,7 @@ def write_explain(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
         )
+        write_workbook(tmp, lang)
         (tmp / "report.html").write_text(render_explain(res, lang, final.name), encoding="utf-8")
         if png:
             from sim.present.report import export_pngs
@@ -1075,6 +1079,7 @@ def write_optimise(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
         )
+        write_workbook(tmp, lang)
         (tmp / "report.html").write_text(render_optimise(res, lang, final.name), encoding="utf-8")
         if png:
             from sim.present.report import export_pngs

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.present import i18n
+from sim.present.workbook import write_workbook
 from sim.store.reader import check_folder, load_results, load_snapshot, load_sweep
 from sim.store.results import write_text_atomic
 
@@ -66,6 +67,7 @@ def rebuild_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
     if png:
         ensure_image_export()
     text, figs = _render(folder, kind, meta, lang)
+    write_workbook(folder, lang)  # tables.xlsx in the report's language, which links to it
     out = write_text_atomic(folder / report_name(lang), text)
     if png:
         export_pngs(figs, folder / FIGURES_DIR)

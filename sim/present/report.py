@@ -34,6 +34,7 @@ from sim.present.plots import (
     unit_key,
 )
 from sim.present.settling import warnings as settling_warnings
+from sim.present.workbook import workbook_link
 from sim.store.results import final_name
 from sim.store.settling import read_table as read_settling
 
@@ -755,6 +756,7 @@ def render_report(res: Results, lang: str = "en", figs: dict[str, go.Figure] | N
     parts.append(f"<details><summary>{esc(show_all)}</summary>")
     parts.append(kpi_table(res, res.metrics(), lang))
     parts.append("</details>")
+    parts.append(workbook_link(lang))
     parts.append(footer(lang, _sim_version(res), _code(final_name(res.folder))))
     return page(title, "\n".join(parts), lang)
 

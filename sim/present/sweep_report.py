@@ -24,6 +24,7 @@ from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
 from sim.present.theme import DIVERGING, INK, band, model_styles, template
+from sim.present.workbook import workbook_link
 from sim.store.reader import SweepResults, load_sweep
 from sim.store.results import write_text_atomic
 
@@ -607,6 +608,7 @@ def render_sweep_report(
             parts.append(f"<li><b>{r['point']}</b> ({esc(r['point_id'])}): {esc(r['error'])}</li>")
         parts.append("</ul>")
     version = (man.get("versions") or {}).get("sim", "")
+    parts.append(workbook_link(lang))
     parts.append(footer(lang, version, f"<code>{esc(res.folder.name)}</code>"))
     return page(title, "\n".join(parts), lang)
 

@@ -1,0 +1,153 @@
+"""Issue 14: tables.xlsx in every results folder, warnings wherever figures show, `sim compare`.
+
+The folders are made once, small, by the commands themselves (as in test_pages); the workbook is
+read back with openpyxl and compared cell by cell with the CSVs beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.model import registry
+from sim.present import i18n
+
+from .test_optimise import two_stage
+
+ROOT = Path(__file__).resolve().parent.parent
+ODDER = ROOT / "scenarios" / "odder.yaml"
+SHORT = ["--set", "experiment.horizon_weeks=104", "--set", "experiment.warmup_weeks=26"]
+KINDS = ("run", "sweep", "explain", "optimise")
+
+
+def _invoke(*args: str) -> str:
+    result = CliRunner().invoke(app, [*args, "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
+    """One small folder of each kind with 2 replications (too few: a warning), and the console
+    output of the command that wrote it."""
+    root = tmp_path_factory.mktemp("kinds")
+    grid = root / "grid.yaml"
+    text = ODDER.read_text(encoding="utf-8")
+    grid.write_text(text + "\nsweep:\n  parameters:\n    budget.annual_dkk: [16500000, 18000000]\n")
+    two = root / "two_stage.yaml"
+    with two.open("w", encoding="utf-8") as fh:
+        data = two_stage(rate=15, authority_hours=4, coarse=0.15, fine=0.05, horizon=104)
+        YAML(typ="safe").dump(data, fh)
+    out = {k: root / k for k in KINDS}
+    return {
+        "run": (
+            out["run"],
+            _invoke("run", str(ODDER), "--reps", "2", *SHORT, "--out", str(out["run"])),
+        ),
+        "sweep": (
+            out["sweep"],
+            _invoke("sweep", str(grid), "--reps", "2", *SHORT, "--out", str(out["sweep"])),
+        ),
+        "explain": (
+            out["explain"],
+            _invoke(
+                "explain", str(ODDER), "--sequential", "--reps", "2", *SHORT,
+                "--out", str(out["explain"]),
+            ),
+        ),
+        "optimise": (
+            out["optimise"],
+            _invoke("optimise", str(two), "--reps", "2", "--confirm-reps", "2",
+                    "--out", str(out["optimise"])),
+        ),
+    }  # fmt: skip
+
+
+def _sheet(path: Path, name: str) -> tuple[list[str], list[dict[str, object]]]:
+    """(header, rows as dicts) of one sheet of a workbook."""
+    ws = openpyxl.load_workbook(path)[name]
+    rows = list(ws.iter_rows(values_only=True))
+    head = [str(h) for h in rows[0]]
+    return head, [dict(zip(head, r, strict=True)) for r in rows[1:]]
+
+
+# --------------------------------------------------------------------------- tables.xlsx
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_folder_kind_gets_a_workbook_the_report_links_to(made, kind: str) -> None:  # type: ignore[no-untyped-def]
+    folder, _ = made[kind]
+    book = openpyxl.load_workbook(folder / "tables.xlsx")
+    assert len(book.sheetnames) >= 2
+    for ws in book:
+        assert ws.freeze_panes == "A2", ws.title  # the header row stays in view
+        assert all(ws.cell(1, c).value for c in range(1, ws.max_column + 1)), ws.title
+        assert ws.column_dimensions["A"].width > 8
+    assert 'href="tables.xlsx"' in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_run_workbook_holds_the_csv_numbers_as_numbers(made) -> None:  # type: ignore[no-untyped-def]
+    folder, _ = made["run"]
+    summary = pl.read_csv(folder / "summary.csv")
+    head, rows = _sheet(folder / "tables.xlsx", "Key figures")
+    assert {"Mean", "95 % CI, low", "95 % CI, high", "Unit"} <= set(head)
+    by = {(r["Model"], r["Key"]): r for r in rows}
+    assert len(by) == summary.height
+    for r in summary.iter_rows(named=True):
+        cell = by[(i18n.model_name(r["model"], "en"), r["metric"])]
+        for csv_col, xl_col in (("mean", "Mean"), ("ci_low", "95 % CI, low")):
+            if r[csv_col] is None or not math.isfinite(r[csv_col]):
+                assert cell[xl_col] is None
+                continue
+            assert isinstance(cell[xl_col], int | float)
+            assert cell[xl_col] == pytest.approx(r[csv_col], rel=1e-12, abs=1e-12)
+        assert cell["Unit"] == i18n.unit_label(registry.METRICS[r["metric"]].display_unit, "en")
+
+
+def test_replications_sheet_heads_each_metric_with_its_unit(made) -> None:  # type: ignore[no-untyped-def]
+    folder, _ = made["run"]
+    reps = pl.read_csv(folder / "replications.csv")
+    ws = openpyxl.load_workbook(folder / "tables.xlsx")["Replications"]
+    head = [c.value for c in ws[1]]
+    for metric in ("helped_per_year", "core_task_share", "cost_per_helped_dkk"):
+        m = registry.METRICS[metric]
+        want = f"({i18n.unit_label(m.display_unit, 'en')})"
+        col = next(
+            i
+            for i, h in enumerate(head)
+            if h.startswith(i18n.metric_label(metric, "en")[:12].capitalize())
+        )
+        assert head[col].endswith(want), head[col]
+        got = ws.cell(2, col + 1)
+        csv = reps.filter(
+            (pl.col("metric") == metric)
+            & (pl.col("replication") == 0)
+            & (pl.col("model") == "classic")
+        )["value"][0]
+        assert isinstance(got.value, float) and got.value == pytest.approx(csv, rel=1e-12)
+        assert got.number_format == ("0.0%" if m.unit == registry.SHARE else got.number_format)
+        assert got.number_format != "General"
+
+
+def test_report_lang_da_rewrites_the_workbook_in_danish(made, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(made["run"][0], folder)
+    _ = CliRunner().invoke(app, ["report", str(folder), "--lang", "da"])
+    assert _.exit_code == 0, _.output
+    book = openpyxl.load_workbook(folder / "tables.xlsx")
+    assert book.sheetnames[:3] == ["Nøgletal", "Forskelle", "Gentagelser"]
+    head, rows = _sheet(folder / "tables.xlsx", "Nøgletal")
+    assert {"Gennemsnit", "Enhed", "Nøgletal"} <= set(head)
+    row = next(r for r in rows if r["Nøgle"] == "helped_per_year" and r["Model"] == "fælles")
+    assert row["Nøgletal"] == i18n.metric_label("helped_per_year", "da").capitalize()
+    assert row["Enhed"] == "borgere pr. år"
+    assert 'href="tables.xlsx"' in (folder / "report.da.html").read_text(encoding="utf-8")
