@@ -151,3 +151,58 @@ def test_report_lang_da_rewrites_the_workbook_in_danish(made, tmp_path: Path) ->
     assert row["Nøgletal"] == i18n.metric_label("helped_per_year", "da").capitalize()
     assert row["Enhed"] == "borgere pr. år"
     assert 'href="tables.xlsx"' in (folder / "report.da.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- sim compare
+
+
+@pytest.fixture(scope="module")
+def other_run(made, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """A second run of Odder beside the first, with another seed and 3 replications."""
+    out = made["run"][0].parent / "run_seed5"
+    _invoke(
+        "run", str(ODDER), "--reps", "3", "--seed", "5", *SHORT, "--no-report", "--out", str(out)
+    )
+    return out
+
+
+def test_compare_refuses_one_folder(made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    folder = made["run"][0]
+    result = CliRunner().invoke(app, ["compare", str(folder)])
+    assert result.exit_code == 2
+    assert "two or more results folders" in result.output and "Traceback" not in result.output
+    assert (
+        not (tmp_path / "compare.html").exists() and not (folder.parent / "compare.html").exists()
+    )
+
+
+def test_compare_writes_beside_the_first_folder_prints_the_table_and_warns(  # type: ignore[no-untyped-def]
+    made, other_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = made["run"][0]
+    result = CliRunner().invoke(app, ["compare", str(first), str(other_run)])
+    assert result.exit_code == 0, result.output
+    page = first.parent / "compare.html"
+    assert page.is_file() and not (tmp_path / "compare.html").exists()
+    # the table on the console: every compared metric's label, and the helped mean of each run
+    out = result.output
+    for key in registry.shown_in("compare_table"):
+        assert i18n.metric_label(key, "en")[:1].upper() + i18n.metric_label(key, "en")[1:12] in out
+    for folder in (first, other_run):
+        s = pl.read_csv(folder / "summary.csv").filter(
+            (pl.col("metric") == "helped_per_year") & (pl.col("model") == "joint")
+        )
+        assert i18n.fmt_num(s["mean"][0], "en", 1) in out
+    # the runs differ in replications (2 and 3) and seed: both said, on the console and the page
+    text = page.read_text(encoding="utf-8")
+    for what in ("replications", "seed"):
+        warning = i18n.t(f"caution.compare_{what}", "en", runs="\0").split("\0")[1][:40]
+        assert warning in " ".join(out.split()), what
+        assert warning in text, what
+    (tmp_path / "elsewhere").mkdir()
+    chosen = tmp_path / "elsewhere" / "c.html"
+    result = CliRunner().invoke(app, ["compare", str(first), str(first), "--out", str(chosen)])
+    assert result.exit_code == 0 and chosen.is_file()
+    assert "differ in" not in result.output  # the same folder twice: nothing to warn about

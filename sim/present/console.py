@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -93,6 +93,37 @@ def differences_table(result: ExperimentResult, lang: str = "en") -> Table | Non
         name, base = i18n.model_name(m, lang), i18n.model_name(b, lang)
         table.add_column(t("console.difference", lang, model=name, baseline=base), justify="right")
     _rows(table, {f"{m} {b}": d for (m, b), d in diffs.items()}, lang)
+    return table
+
+
+def _iv(s: Any) -> Interval:
+    """A results table's Stat (mean, low, high, n) as the Interval ``fmt`` prints."""
+    return Interval(s.mean, s.low, s.high, math.nan, s.n)
+
+
+def compare_table(runs: Sequence[Any], lang: str = "en") -> Table:
+    """`sim compare` on the terminal: one row per metric of the comparison report, a column per
+    run and model (mean [95 % CI]) and per paired difference, in the registry's units."""
+    from sim.present.plots import pair_label, run_labels
+    from sim.present.report import COMPARE_TABLE_METRICS
+
+    table = Table(title=t("report.key_metrics_by_run", lang), title_justify="left")
+    table.add_column(t("col.metric", lang))
+    table.add_column(t("col.unit", lang))
+    labels = run_labels(runs, lang)
+    for label, r in zip(labels, runs, strict=True):
+        for m in r.models:
+            table.add_column(f"{label}\n{i18n.model_name(m, lang)}", justify="right")
+        for m, b in r.comparisons:
+            table.add_column(f"{label}\n{pair_label(m, b, lang)}", justify="right")
+    for key in COMPARE_TABLE_METRICS:
+        m = registry.METRICS[key]
+        digits = 1 if m.scale != 1 else m.digits
+        cells = []
+        for r in runs:
+            cells += [fmt(_iv(r.stat(x, key)), digits, lang, m.scale) for x in r.models]
+            cells += [fmt(_iv(r.diff(x, key, b)), digits, lang, m.scale) for x, b in r.comparisons]
+        table.add_row(row_label(key, lang), i18n.unit_label(m.display_unit, lang), *cells)
     return table
 
 

@@ -812,6 +812,24 @@ def compare_table(
     return _table("kpi compare", head, rows)
 
 
+def compare_warnings(runs: Sequence[Results], lang: str = "en") -> list[str]:
+    """Warnings when the runs put side by side differ in replications or seed: their intervals
+    are not equally wide, or their citizens are not the same, so a difference between the runs
+    is not a paired one."""
+    labels = run_labels(runs, lang)
+    out = []
+    checks = (
+        ("replications", lambda r: r.n_replications),
+        ("seed", lambda r: r.manifest.get("seed")),
+    )
+    for what, get in checks:
+        values = [get(r) for r in runs]
+        if len(set(map(str, values))) > 1:
+            items = [f"{label}: {v}" for label, v in zip(labels, values, strict=True)]
+            out.append(t(f"caution.compare_{what}", lang, runs="; ".join(items)))
+    return out
+
+
 def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
     """The HTML text of a report with several runs side by side."""
     i18n.check_lang(lang)
@@ -826,6 +844,8 @@ def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
                 f'<p class="warn"><b>{esc(label)}, {esc(t("report.warnings", lang).lower())}:'
                 f"</b> {esc(w)}</p>"
             )
+    for w in compare_warnings(runs, lang):
+        parts.append(f'<p class="warn"><b>{esc(t("report.warnings", lang))}:</b> {esc(w)}</p>')
     parts.append(f'<h2 id="runs">{esc(t("report.runs", lang))}</h2>')
     head = [
         t("col.run", lang),
