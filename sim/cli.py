@@ -425,23 +425,18 @@ def compare(
     runs = [load_results(d) for d in results_dirs]
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(compare_table(runs, lang))
-    for w in compare_warnings(runs, lang):
-        console.print(f"[bold yellow]{t_warning(lang)}[/bold yellow] {w}", highlight=False)
+    from sim.present.plots import run_labels
+    from sim.present.warnings import folder_warnings, print_warnings
+
+    warns = [f"{label}: {w}" for label, d in zip(run_labels(runs, lang), results_dirs, strict=True)
+             for w in folder_warnings(d, lang)]  # fmt: skip
+    print_warnings([*warns, *compare_warnings(runs, lang)], console, lang)
     try:
         path = write_compare_report(list(results_dirs), out, lang=lang)
     except OSError as exc:
         out.unlink(missing_ok=True)  # a half-written page is worse than none
         _write_failed(f"cannot write {out}: {exc.strerror or exc}")
     typer.echo(f"Report: {path}")
-
-
-def t_warning(lang: str) -> str:
-    """The console's "Warning:" in ``lang``."""
-    from rich.markup import escape
-
-    from sim.present.i18n import t
-
-    return escape(t("console.warning", lang))
 
 
 EXIT_INTERRUPTED = 130

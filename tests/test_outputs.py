@@ -206,3 +206,61 @@ def test_compare_writes_beside_the_first_folder_prints_the_table_and_warns(  # t
     result = CliRunner().invoke(app, ["compare", str(first), str(first), "--out", str(chosen)])
     assert result.exit_code == 0 and chosen.is_file()
     assert "differ in" not in result.output  # the same folder twice: nothing to warn about
+
+
+# --------------------------------------------------------------------------- warnings everywhere
+
+
+def _flat(text: str) -> str:
+    """Text with every run of white space (and a console's line breaks) as one space."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_few_replications_warned_on_the_console_and_in_each_report(
+    made, kind: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import html
+    import shutil
+
+    folder, console = made[kind]
+    for lang in ("en", "da"):
+        warning = i18n.t("warn.few_reps", lang, n=2)
+        if lang == "en":
+            assert warning in _flat(console), kind
+            page = (folder / "report.html").read_text(encoding="utf-8")
+        else:
+            copy = tmp_path / kind
+            shutil.copytree(folder, copy)
+            result = CliRunner().invoke(app, ["report", str(copy), "--lang", "da"])
+            assert result.exit_code == 0, result.output
+            page = (copy / "report.da.html").read_text(encoding="utf-8")
+        assert html.escape(warning) in page, (kind, lang)
+
+
+def test_sweep_warns_of_budget_left_unspent_at_the_larger_budget(made) -> None:  # type: ignore[no-untyped-def]
+    """Fixed staff cost 16.185 M DKK; the point with an 18 M DKK budget leaves 1.815 M unspent
+    (10 %), the 16.5 M point 0.315 M (1.9 %, below the threshold of a mention)."""
+    import html
+
+    folder, console = made["sweep"]
+    points = pl.read_csv(folder / "points.csv")
+    big = points.filter(pl.col("budget.annual_dkk") == 18_000_000)["point"][0]
+    warning = i18n.t(
+        "caution.sweep_unspent", "en", n=1, total=2, points=str(big),
+        unspent=i18n.fmt_dkk(18_000_000 - 16_185_000, "en"),
+    )  # fmt: skip
+    assert warning in _flat(console)
+    assert html.escape(warning) in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_compare_shows_each_runs_warnings(made, other_run: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "c.html"
+    result = CliRunner().invoke(
+        app, ["compare", str(made["run"][0]), str(other_run), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for n in (2, 3):
+        warning = i18n.t("warn.few_reps", "en", n=n)
+        assert warning in _flat(result.output)
+        assert warning in out.read_text(encoding="utf-8")

@@ -132,9 +132,10 @@ def _show(result: ExperimentResult, folder: Path, report: bool, lang: str) -> No
     from rich.console import Console
 
     from sim.present.console import print_result
+    from sim.present.warnings import folder_warnings
 
     console = Console(width=None if sys.stdout.isatty() else 120)
-    print_result(result, console, lang)
+    print_result(result, console, lang, folder_warnings(folder, lang))
     console.print(f"Results: {folder}")
     if report:
         console.print(f"Report:  {folder / 'report.html'}")

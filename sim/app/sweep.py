@@ -475,6 +475,9 @@ def _print_outcome(req: SweepRequest, folder: Path, outcome: SweepOutcome) -> No
 
     console = Console(width=None if sys.stdout.isatty() else 140)
     console.print(sweep_table(folder, req.metric))
+    from sim.present.warnings import folder_warnings, print_warnings
+
+    print_warnings(folder_warnings(folder, req.lang), console, req.lang)
     console.print(
         f"Points: {outcome.counts['ok']} ok, {outcome.counts['failed']} failed "
         f"({outcome.ran} run, {outcome.skipped} kept); {outcome.wall_seconds:.1f} s"

@@ -127,9 +127,15 @@ def compare_table(runs: Sequence[Any], lang: str = "en") -> Table:
     return table
 
 
-def print_result(result: ExperimentResult, console: Console, lang: str = "en") -> None:
+def print_result(
+    result: ExperimentResult,
+    console: Console,
+    lang: str = "en",
+    warnings: Sequence[str] | None = None,
+) -> None:
     """The tables `sim run` prints, plus the staffing and queue discipline in force, in ``lang``
-    (the same labels as the report)."""
+    (the same labels as the report); then ``warnings`` (the folder's, sim.present.warnings: the
+    report's list), or without them the unspent budget and warm-up warnings of the result."""
     sc = result.scenario
     console.print(summary_table(result, lang))
     diff = differences_table(result, lang)
@@ -149,7 +155,7 @@ def print_result(result: ExperimentResult, console: Console, lang: str = "en") -
                 unspent=i18n.fmt_num(unspent_dkk(budget, cost), lang, 0),
             )
         )
-    for note in unspent_notes(budget, staff, lang):
+    for note in unspent_notes(budget, staff, lang) if warnings is None else ():
         console.print(f"[bold]{escape(t('console.note', lang))}[/bold] {escape(note)}")
     queue = sc.support_queue
     console.print(
@@ -161,7 +167,12 @@ def print_result(result: ExperimentResult, console: Console, lang: str = "en") -
             queue=t(f"value.{queue}", lang) if i18n.has(f"value.{queue}", lang) else queue,
         )
     )
-    print_settling(result, console, lang)
+    if warnings is None:
+        print_settling(result, console, lang)
+        return
+    from sim.present.warnings import print_warnings
+
+    print_warnings(warnings, console, lang)
 
 
 def print_settling(result: ExperimentResult, console: Console, lang: str = "en") -> None:

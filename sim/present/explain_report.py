@@ -33,6 +33,7 @@ from sim.present.theme import (
     model_styles,
     template,
 )
+from sim.present.warnings import folder_warnings, warnings_html
 from sim.present.workbook import workbook_link, write_workbook
 from sim.store import snapshot
 from sim.store.integrity import with_checksums
@@ -724,7 +725,11 @@ def contribution_table_html(
 
 
 def render_explain(
-    res: ExplainResult, lang: str = "en", run_id: str = "", version: str = ""
+    res: ExplainResult,
+    lang: str = "en",
+    run_id: str = "",
+    version: str = "",
+    warnings: Sequence[str] = (),
 ) -> str:
     """The explain report: headline, figures, tables per method, how it was computed; the footer
     names the folder ``run_id`` and the sim ``version`` that made it (default: this one)."""
@@ -735,6 +740,7 @@ def render_explain(
         f"<h1>{html.escape(title)}</h1>",
         _p("meta", t("xp.meta", lang, scenario=res.scenario.name, run=run_id, n=res.replications)),
         f'<p class="headline">{html.escape(explain_headline(res, lang))}</p>',
+        warnings_html(warnings, lang),
     ]
     for name, fig in figs.items():
         if name != "breakdown":
@@ -804,7 +810,11 @@ def optimise_headline(res: OptimiseResult, model: str, lang: str = "en") -> str:
 
 
 def render_optimise(
-    res: OptimiseResult, lang: str = "en", run_id: str = "", version: str = ""
+    res: OptimiseResult,
+    lang: str = "en",
+    run_id: str = "",
+    version: str = "",
+    warnings: Sequence[str] = (),
 ) -> str:
     """The optimiser report: the named split per model, the curve, every candidate; the footer as
     in ``render_explain``."""
@@ -823,6 +833,7 @@ def render_optimise(
                 limit=i18n.fmt_num(limit, lang),
             ),
         ),
+        warnings_html(warnings, lang),
     ]
     for m in res.models:
         parts.append(f'<p class="headline">{html.escape(optimise_headline(res, m, lang))}</p>')
@@ -1009,7 +1020,10 @@ def write_explain(
             encoding="utf-8",
         )
         write_workbook(tmp, lang)
-        (tmp / "report.html").write_text(render_explain(res, lang, final.name), encoding="utf-8")
+        (tmp / "report.html").write_text(
+            render_explain(res, lang, final.name, warnings=folder_warnings(tmp, lang)),
+            encoding="utf-8",
+        )
         if png:
             from sim.present.report import export_pngs
 
@@ -1080,7 +1094,10 @@ def write_optimise(
             encoding="utf-8",
         )
         write_workbook(tmp, lang)
-        (tmp / "report.html").write_text(render_optimise(res, lang, final.name), encoding="utf-8")
+        (tmp / "report.html").write_text(
+            render_optimise(res, lang, final.name, warnings=folder_warnings(tmp, lang)),
+            encoding="utf-8",
+        )
         if png:
             from sim.present.report import export_pngs
 

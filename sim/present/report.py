@@ -262,23 +262,15 @@ def headline(folder: Path, lang: str = "en") -> str:
 
 def cautions(res: Results, lang: str = "en") -> list[str]:
     """Warnings a reader needs before trusting the numbers (growing waiting lists, few runs)."""
+    from sim.present.warnings import few_reps, growing
+
     out = []
     for m in res.models:
         mean = res.stat(m, "support_queue_mean_citizens").mean
         end = res.stat(m, "support_queue_end_citizens").mean
-        if _finite(mean, end) and end > max(1.5 * mean, mean + 10):
-            out.append(
-                t(
-                    "warn.growing",
-                    lang,
-                    model=i18n.model_phrase(m, lang),
-                    mean=i18n.fmt_num(mean, lang, 0),
-                    end=i18n.fmt_num(end, lang, 0),
-                )
-            )
+        out += growing(m, mean, end, lang)
     out.extend(settling_warnings(read_settling(res.folder), lang))  # not settled
-    if 0 < res.n_replications < 10:
-        out.append(t("warn.few_reps", lang, n=res.n_replications))
+    out += few_reps(res.n_replications, lang)
     budget = float(res.manifest.get("budget_dkk_per_year") or math.nan)
     out += unspent_notes(budget, staff_of(res), lang)
     return out

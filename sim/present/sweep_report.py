@@ -24,6 +24,7 @@ from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
 from sim.present.theme import DIVERGING, INK, band, model_styles, template
+from sim.present.warnings import folder_warnings, warnings_html
 from sim.present.workbook import workbook_link
 from sim.store.reader import SweepResults, load_sweep
 from sim.store.results import write_text_atomic
@@ -589,6 +590,7 @@ def render_sweep_report(
     )
     parts.append(f'<p class="meta">{esc(subtitle)}</p>')
     parts.append(f"<p>{esc(t('sweep.intro', lang))}</p>")
+    parts.append(warnings_html(folder_warnings(res.folder, lang), lang))
     parts.append(f"<h2>{esc(t('report.figures', lang))}</h2>")
     if "heatmap" not in figs:
         parts.append(f"<p>{esc(t('sweep.no_heatmap', lang))}</p>")
