@@ -264,3 +264,60 @@ def test_compare_shows_each_runs_warnings(made, other_run: Path, tmp_path: Path)
         warning = i18n.t("warn.few_reps", "en", n=n)
         assert warning in _flat(result.output)
         assert warning in out.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- one unit per metric
+
+
+def _console_rows(text: str, label: str) -> list[str]:
+    return [line for line in text.splitlines() if label in line]
+
+
+def test_run_console_shows_shares_in_percent_and_their_differences_in_points(made) -> None:  # type: ignore[no-untyped-def]
+    folder, console = made["run"]
+    m = registry.METRICS["core_task_share"]
+    label = i18n.metric_label("core_task_share", "en").capitalize()
+    level, diff = _console_rows(console, label)[:2]
+    assert f"│ {i18n.unit_label(m.display_unit, 'en')} " in level
+    assert i18n.unit_label("percentage_points", "en") in diff
+    summary = pl.read_csv(folder / "summary.csv").filter(pl.col("metric") == "core_task_share")
+    for mean in summary["mean"]:
+        assert i18n.fmt_num(mean * m.scale, "en", 1) in level  # percent, not 0-1
+    d = pl.read_csv(folder / "differences.csv").filter(pl.col("metric") == "core_task_share")
+    assert i18n.fmt_num(d["mean"][0] * m.scale, "en", 1) in diff
+
+
+def test_sweep_console_shows_a_share_in_percent_with_labels(made) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    from sim.app.sweep import sweep_table
+
+    folder, _ = made["sweep"]
+    console = Console(width=250, record=True)
+    console.print(sweep_table(folder, "core_task_share", lang="da"))
+    text = console.export_text()
+    m = registry.METRICS["core_task_share"]
+    assert i18n.metric_label("core_task_share", "da") in text
+    assert (
+        f"({i18n.unit_label(m.display_unit, 'da')})" in text
+        and i18n.model_name("joint", "da") in text
+    )
+    assert f"({i18n.unit_label('percentage_points', 'da')})" in text
+    summary = pl.read_csv(folder / "summary.csv").filter(pl.col("metric") == "core_task_share")
+    for mean in summary["mean"]:
+        assert i18n.fmt_num(mean * m.scale, "da", 1) in text
+
+
+def test_sweep_points_table_states_the_unit_its_cells_are_in(made) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    folder, _ = made["sweep"]
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    table = page[page.index('<table class="kpi">') :]
+    table = table[: table.index("</table>")]
+    head = re.findall(r"<th>(.*?)</th>", table)
+    budget = next(h for h in head if i18n.t("param.annual_dkk", "en") in h)
+    assert f"({i18n.unit_label('million_dkk_per_year', 'en')})" in budget
+    assert i18n.fmt_exact(16.5, "en") in table and "16,500,000" not in table
+    unit = i18n.unit_label(registry.METRICS["helped_per_year"].display_unit, "en")
+    assert any(h.startswith(i18n.model_name("classic", "en")) and unit in h for h in head)

@@ -47,14 +47,18 @@ def row_label(metric: str, lang: str = "en") -> str:
     return label[:1].upper() + label[1:]
 
 
-def _rows(table: Table, cells: dict[str, dict[str, Interval]], lang: str) -> None:
-    """One row per console metric present: label, shown unit, one cell per column."""
+def _rows(
+    table: Table, cells: dict[str, dict[str, Interval]], lang: str, *, diff: bool = False
+) -> None:
+    """One row per console metric present: label, shown unit (a difference of shares in
+    percentage points), one cell per column."""
     first = next(iter(cells.values()))
     for key in TABLE_METRICS:
         if key not in first:
             continue
         m = registry.METRICS[key]
-        unit = i18n.unit_label(m.display_unit, lang)
+        shown = m.display_unit
+        unit = i18n.unit_label("percentage_points" if diff and shown == "percent" else shown, lang)
         digits = 1 if m.scale != 1 else m.digits
         table.add_row(
             row_label(key, lang),
@@ -92,7 +96,7 @@ def differences_table(result: ExperimentResult, lang: str = "en") -> Table | Non
     for m, b in diffs:
         name, base = i18n.model_name(m, lang), i18n.model_name(b, lang)
         table.add_column(t("console.difference", lang, model=name, baseline=base), justify="right")
-    _rows(table, {f"{m} {b}": d for (m, b), d in diffs.items()}, lang)
+    _rows(table, {f"{m} {b}": d for (m, b), d in diffs.items()}, lang, diff=True)
     return table
 
 

@@ -496,25 +496,34 @@ def sweep_figures(
 # --------------------------------------------------------------------------- the page
 
 
+def _diff_unit(metric: str) -> str:
+    """Unit key of a difference in ``metric``: percentage points for a share."""
+    unit = i18n.metric_unit(metric)
+    return "percentage_points" if unit == "percent" else unit
+
+
 def _points_table(res: SweepResults, metric: str, lang: str) -> str:
     import polars as pl
 
     from sim.present.page import esc
 
     params = res.parameters
-    head = [t("sweep.col.point", lang), *(param_title(k, lang, []) for k in params)]
-    head += [i18n.model_name(m, lang) for m in res.models]
+    # the unit a column states is the unit its cells are shown in (budgets in millions)
+    head = [t("sweep.col.point", lang)]
+    head += [param_title(k, lang, res.points[k].to_list()) for k in params]
+    unit = i18n.unit_label(i18n.metric_unit(metric), lang)
+    head += [f"{i18n.model_name(m, lang)} ({unit})" for m in res.models]
     base = res.models[0]
+    diff_unit = i18n.unit_label(_diff_unit(metric), lang)
     for m in res.models[1:]:
-        head.append(
-            t(
-                "col.difference",
-                lang,
-                model=i18n.model_name(m, lang),
-                minus=i18n.MINUS,
-                baseline=i18n.model_name(base, lang),
-            )
+        name = t(
+            "col.difference",
+            lang,
+            model=i18n.model_name(m, lang),
+            minus=i18n.MINUS,
+            baseline=i18n.model_name(base, lang),
         )
+        head.append(f"{name} ({diff_unit})")
     head.append(t("sweep.col.status", lang))
     stats = {m: _stats(res, metric, m) for m in res.models}
     diffs: dict[str, dict[int, tuple[float, float, float]]] = {}
