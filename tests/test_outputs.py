@@ -321,3 +321,34 @@ def test_sweep_points_table_states_the_unit_its_cells_are_in(made) -> None:  # t
     assert i18n.fmt_exact(16.5, "en") in table and "16,500,000" not in table
     unit = i18n.unit_label(registry.METRICS["helped_per_year"].display_unit, "en")
     assert any(h.startswith(i18n.model_name("classic", "en")) and unit in h for h in head)
+
+
+# --------------------------------------------------------------------------- Danish throughout
+
+
+def test_danish_report_has_the_meaning_column_sd_in_danish_and_a_plain_headline(  # type: ignore[no-untyped-def]
+    made, tmp_path: Path
+) -> None:
+    import html
+    import re
+    import shutil
+
+    from sim.present.report import load_scenario, scenario_params
+
+    folder = tmp_path / "run"
+    shutil.copytree(made["run"][0], folder)
+    assert CliRunner().invoke(app, ["report", str(folder), "--lang", "da"]).exit_code == 0
+    page = (folder / "report.da.html").read_text(encoding="utf-8")
+    table = page[page.index('<table class="params">') :]
+    table = html.unescape(table[: table.index("</table>")])
+    assert f"<th>{i18n.t('col.meaning', 'da')}</th>" in table
+    for p in scenario_params(load_scenario(folder)):
+        if p.description:  # every meaning is Danish: no English description is left
+            assert p.description not in table, p.key
+    assert i18n.t("meaning.budget.annual_dkk", "da") in table
+    # distributions name their parameters in Danish: no bare "sd"
+    assert re.search(r"(?<!\w)sd(?!\w)", re.sub(r"<code>.*?</code>", "", table)) is None
+    assert i18n.t("dist.sd", "da") in table
+    headline = page[page.index('class="headline"') :][:2000]
+    assert "medianventetiden" not in headline and "kortede" not in headline
+    assert "ventetiden fra henvisning til opstart af støtte" in headline

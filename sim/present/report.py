@@ -511,12 +511,20 @@ def kpi_table(res: Results, metrics: Sequence[str], lang: str) -> str:
     return _table("kpi", "".join(head), rows)
 
 
+def param_meaning(p: Param, lang: str) -> str:
+    """What a parameter means, in ``lang``: the locale's ``meaning.<key>`` (list positions left
+    out of the key), else the schema's own English description."""
+    import re
+
+    key = "meaning." + re.sub(r"\[\d+\]", "", p.key)
+    text = t(key, lang) if lang != "en" and i18n.has(key, lang) else ""
+    return text or p.description
+
+
 def params_table(params: Sequence[Param], lang: str) -> str:
-    """Every scenario parameter: label, key in the file, value and unit (and meaning in English)."""
-    meaning = lang == "en"
+    """Every scenario parameter: label, key in the file, value, unit and meaning."""
     head = [t("col.parameter", lang), t("col.key", lang), t("col.value", lang), t("col.unit", lang)]
-    if meaning:
-        head.append(t("col.meaning", lang))
+    head.append(t("col.meaning", lang))
     rows = []
     for p in params:
         cells = [
@@ -525,8 +533,7 @@ def params_table(params: Sequence[Param], lang: str) -> str:
             _value_html(p.value, lang),
             esc(t(f"unit.{p.unit}", lang)),
         ]
-        if meaning:
-            cells.append(esc(p.description))
+        cells.append(esc(param_meaning(p, lang)))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return _table("params", "".join(f"<th>{esc(h)}</th>" for h in head), rows)
 
