@@ -352,3 +352,76 @@ def test_danish_report_has_the_meaning_column_sd_in_danish_and_a_plain_headline(
     headline = page[page.index('class="headline"') :][:2000]
     assert "medianventetiden" not in headline and "kortede" not in headline
     assert "ventetiden fra henvisning til opstart af støtte" in headline
+
+
+# --------------------------------------------------------------------------- the sweep report
+
+
+@pytest.fixture(scope="module")
+def grid2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2 x 2 sweep (budget x the rate of giving up waiting): two panels and a heatmap."""
+    root = tmp_path_factory.mktemp("grid2")
+    grid = root / "grid2.yaml"
+    grid.write_text(
+        ODDER.read_text(encoding="utf-8") + "\nsweep:\n  parameters:\n"
+        "    budget.annual_dkk: [16500000, 18000000]\n"
+        "    exits.abandon_waiting_per_year: [0.5, 2.0]\n",
+        encoding="utf-8",
+    )
+    _invoke("sweep", str(grid), "--reps", "2", *SHORT, "--out", str(root / "out"))
+    return root / "out"
+
+
+def test_sweep_report_has_a_computed_in_short(grid2: Path) -> None:
+    import html
+
+    page = html.unescape((grid2 / "report.html").read_text(encoding="utf-8"))
+    assert f'<h2 id="headline">{i18n.t("report.headline", "en")}</h2>' in page
+    d = pl.read_csv(grid2 / "differences.csv").filter(
+        (pl.col("metric") == "helped_per_year") & (pl.col("model") == "joint")
+    )
+    means = d["mean"].to_list()
+    above = int((d["ci_low"] > 0).sum())
+    below = int((d["ci_high"] < 0).sum())
+    digits = i18n.auto_digits(max(abs(v) for v in means))
+    want = i18n.t(
+        "caution.sweep_headline", "en", n=4,
+        model=i18n.model_phrase("joint", "en"), baseline=i18n.model_phrase("classic", "en"),
+        metric=i18n.metric_label("helped_per_year", "en"),
+        lo=i18n.fmt_num(min(means), "en", digits, sign=True),
+        hi=i18n.fmt_num(max(means), "en", digits, sign=True),
+        unit=i18n.unit_label("citizens/year", "en"),
+        above=above, below=below, unclear=4 - above - below,
+    )  # fmt: skip
+    assert want in page
+
+
+def test_sweep_panels_share_the_value_axis_and_each_names_its_x_axis(grid2: Path) -> None:
+    from sim.present.sweep_report import sweep_figures
+    from sim.store.reader import load_sweep
+
+    figs = sweep_figures(load_sweep(grid2), "da")
+    lines = figs["lines"].layout
+    xaxes = [lines[k] for k in lines if k.startswith("xaxis")]
+    yaxes = {k: lines[k] for k in lines if k.startswith("yaxis")}
+    assert len(xaxes) == len(yaxes) >= 2  # one panel per value of the other parameter
+    assert all(ax.title.text for ax in xaxes)
+    assert all(ax.matches == "y" for k, ax in yaxes.items() if k != "yaxis")
+    assert all(ax.showticklabels is not False for ax in xaxes)
+
+
+def test_heatmap_cell_labels_are_drawn_above_the_break_even_region(grid2: Path) -> None:
+    from sim.present.sweep_report import sweep_figures
+    from sim.store.reader import load_sweep
+
+    heat = sweep_figures(load_sweep(grid2), "en")["heatmap"]
+    last = heat.data[-1]
+    assert last.type == "scatter" and last.mode == "text"
+    assert all(tr.type != "contour" for tr in heat.data[heat.data.index(last) + 1 :])
+    d = pl.read_csv(grid2 / "differences.csv").filter(
+        (pl.col("metric") == "helped_per_year") & (pl.col("model") == "joint")
+    )
+    digits = 0 if max(abs(v) for v in d["mean"]) >= 20 else 1
+    want = sorted(i18n.fmt_num(v, "en", digits, sign=True) for v in d["mean"])
+    assert sorted(last.text) == want
+    assert not any(getattr(tr, "texttemplate", None) for tr in heat.data if tr.type == "heatmap")
