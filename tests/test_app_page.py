@@ -149,4 +149,6 @@ def test_downloads_after_the_run(small: Path, monkeypatch: pytest.MonkeyPatch) -
     at.button(key="prepare").click().run()
     keys = [b.key for b in at.get("download_button")]
     assert keys[:2] == ["dl-yaml", "dl-report.html"]
-    assert {"dl-summary.csv", "dl-differences.csv", "dl-replications.csv"} <= set(keys)
+    assert {"dl-tables.xlsx", "dl-summary.csv", "dl-differences.csv", "dl-replications.csv"} <= set(
+        keys
+    )

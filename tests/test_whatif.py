@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import polars as pl
 import psutil
 import pytest
@@ -163,6 +164,24 @@ def test_replications_sharpen_and_end_in_the_tables_of_sim_run(small: Path, tmp_
     for name in ("summary.csv", "differences.csv", "replications.csv", "timeseries.csv"):
         assert (folder / name).read_bytes() == (tmp_path / "run" / name).read_bytes(), name
     assert (folder / "report.html").is_file()
+    book = openpyxl.load_workbook(folder / "tables.xlsx", read_only=True)
+    cells = {c for ws in book for row in ws.iter_rows(values_only=True) for c in row}
+    summary = pl.read_csv(tmp_path / "run" / "summary.csv")
+    helped = summary.filter((pl.col("model") == "joint") & (pl.col("metric") == "helped_per_year"))
+    assert helped["mean"][0] in cells  # a number stored as a number, from the same tables
+
+
+def test_the_page_warns_like_the_report(small: Path, tmp_path: Path) -> None:
+    """Every warning the run's report shows for these results, the page shows too."""
+    from sim.present.report import cautions
+    from sim.store.reader import load_results
+
+    wi = whatif.load(small)
+    result = list(whatif.sharpen(wi, jobs=1, cache=whatif.ResultCache()))[-1].partial.result
+    folder = whatif.write_folder(tmp_path / "w", wi, result, "da", 1)
+    res = whatif.in_memory(result, whatif.run_manifest(result, 1, ["sim"]), "w")
+    expected = cautions(load_results(folder), "da")
+    assert expected and sorted(whatif.warnings_of(res, result, "da")) == sorted(expected)
 
 
 def test_a_finished_what_if_comes_from_the_cache(

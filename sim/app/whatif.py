@@ -293,6 +293,18 @@ def in_memory(result: ExperimentResult, manifest: dict[str, Any], name: str) -> 
     )
 
 
+def warnings_of(res: Results, result: ExperimentResult, lang: str) -> list[str]:
+    """The warnings the run's report gives for these results (growing waiting lists, few
+    replications, unspent budget, series not settled after the warm-up); the warm-up check is
+    made here, as ``sim run`` makes it for settling.csv."""
+    from sim.present.report import cautions
+    from sim.present.settling import warnings as settling_warnings
+    from sim.run.settle import check_result
+
+    rows = [v.row() for v in check_result(result)]
+    return cautions(res, lang) + settling_warnings(rows, lang)
+
+
 # --------------------------------------------------------------------------- downloads
 
 
@@ -332,28 +344,13 @@ def write_folder(
 ) -> Path:
     """A run's results folder for the what-if, written by ``sim run``'s own writers: the scenario,
     the CSV tables, the manifest, the report (``report.html``) and the Excel workbook."""
-    from sim.app.run import report_writer
+    from sim.app.run import report_writer, workbook_writer
     from sim.store.results import write_results
 
     command = ["sim", "app", *(f"--set {s}" for s in whatif.sets)]
     meta = run_manifest(result, jobs, command)
-    writers = [report_writer(lang), workbook_writer(lang)]
+    writers = [workbook_writer(lang), report_writer(lang)]  # the report links to the workbook
     return write_results(final, result, scenario_yaml(whatif), meta, extra_writers=writers)
-
-
-def workbook_writer(lang: str) -> Callable[[Path], None]:
-    """Adds ``tables.xlsx`` through ``sim.store.workbook.write_workbook`` (interface D, r1-excel's
-    branch). WIRE-WORKBOOK: until that module is merged, no workbook is written and the page says
-    so; this is the one call site."""
-
-    def write(folder: Path) -> None:
-        try:
-            from sim.store.workbook import write_workbook  # type: ignore[import-not-found]
-        except ImportError:
-            return
-        write_workbook(folder, lang)
-
-    return write
 
 
 DOWNLOADS: tuple[tuple[str, str], ...] = (

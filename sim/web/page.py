@@ -144,7 +144,6 @@ class View:
 
     def show(self, update: whatif.Update, res: Any, seconds: float | None) -> None:
         from sim.present.plots import fig_differences
-        from sim.present.report import cautions
 
         p, lang = update.partial, self.lang
         line = t("app.progress", lang, done=p.done, total=p.total)
@@ -154,7 +153,7 @@ class View:
             line += " · " + t("app.seconds", lang, s=i18n.fmt_num(seconds, lang, 1))
         self.progress.markdown(f'<p id="progress">{line}</p>', unsafe_allow_html=True)
         self.table.table(whatif.figure_rows(res, lang))
-        notes = cautions(res, lang) if p.complete else []
+        notes = whatif.warnings_of(res, p.result, lang) if p.complete else []
         self.warnings.markdown("\n".join(f"- ⚠ {n}" for n in notes) if notes else "")
         if res.comparisons and p.done >= 2:
             self.chart.plotly_chart(fig_differences(res, lang), key=f"forest-{p.done}")
@@ -256,8 +255,6 @@ def downloads(wi: whatif.WhatIf, res: Any, lang: str, jobs: int) -> None:
         return
     folder = whatif.FOLDERS.get(wi, result, lang, jobs)
     files = whatif.downloads(folder)
-    if not any(name == "tables.xlsx" for name, _, _ in files):
-        st.caption(t("app.no_workbook", lang))
     for name, data, mime in files:
         if name == "scenario.yaml":
             continue
