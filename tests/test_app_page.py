@@ -80,6 +80,9 @@ def test_the_page_shows_the_figures_of_sim_run_and_follows_the_budget(
     for model in ("classic", "joint"):
         for metric in ("helped_per_year", "time_to_start_median_weeks", "core_task_share"):
             assert shown(at, model, metric) == expected(run, model, metric)
+    units = dict(zip(at.table[0].value["Figure"], at.table[0].value["Unit"], strict=True))
+    assert units[i18n.metric_label("core_task_share", "en")] == "% (differences: percentage points)"
+    assert units[i18n.metric_label("time_to_start_median_weeks", "en")] == "weeks"
     before = shown(at, "joint", "helped_per_year")
     at.number_input(key="budget").set_value(17_500_000.0).run()
     moved = sim_run_summary(small, tmp_path / "b", "budget.annual_dkk=17500000")

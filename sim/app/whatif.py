@@ -385,10 +385,17 @@ def figure_rows(res: Results, lang: str) -> list[dict[str, str]]:
     rows = []
     for metric in KEY_FIGURES:
         scale = i18n.metric_scale(metric)
-        unit = "percent" if scale != 1 else unit_key(res, metric)
+        unit = i18n.unit_label(unit_key(res, metric), lang)
+        if scale != 1:  # a share: shown in %, its differences in percentage points
+            unit = i18n.t(
+                "app.unit_share",
+                lang,
+                percent=i18n.unit_label("percent", lang),
+                points=i18n.unit_label("percentage_points", lang),
+            )
         row = {
             i18n.t("col.metric", lang): i18n.metric_label(metric, lang),
-            i18n.t("col.unit", lang): i18n.unit_label(unit, lang),
+            i18n.t("col.unit", lang): unit,
         }
         for m in res.models:
             row[i18n.model_name(m, lang)] = _ci(res.stat(m, metric).scaled(scale), lang)
