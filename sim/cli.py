@@ -420,18 +420,43 @@ def compare(
     results_dirs: Annotated[
         list[Path], typer.Argument(help="Two or more results folders to put side by side.")
     ],
-    out: Annotated[Path, typer.Option("--out", help="The report file to write.")] = Path(
-        "compare.html"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="The report file (default: compare.html beside the first folder)."
+        ),
+    ] = None,
     lang: LangOption = "en",
 ) -> None:
-    """One report with several runs side by side (e.g. two budgets, or before and after)."""
+    """One report with several runs side by side (e.g. two budgets, or before and after); the
+    table is printed too, with a warning when the runs differ in replications or seed."""
     _check_lang(lang)
+    if len(results_dirs) < 2:
+        typer.echo(
+            f"error: sim compare needs two or more results folders, found {len(results_dirs)} "
+            f"({', '.join(map(str, results_dirs))}); for one folder's report use `sim report`",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    out = out if out is not None else results_dirs[0].resolve().parent / "compare.html"
     _check_out(out, file=True)
     for d in results_dirs:
         _results_dir_or_exit(d)
-    from sim.present.report import write_compare_report
+    from rich.console import Console
 
+    from sim.present.console import compare_table
+    from sim.present.plots import load_results
+    from sim.present.report import compare_warnings, write_compare_report
+
+    runs = [load_results(d) for d in results_dirs]
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(compare_table(runs, lang))
+    from sim.present.plots import run_labels
+    from sim.present.warnings import folder_warnings, print_warnings
+
+    warns = [f"{label}: {w}" for label, d in zip(run_labels(runs, lang), results_dirs, strict=True)
+             for w in folder_warnings(d, lang)]  # fmt: skip
+    print_warnings([*warns, *compare_warnings(runs, lang)], console, lang)
     try:
         path = write_compare_report(list(results_dirs), out, lang=lang)
     except OSError as exc:
@@ -795,6 +820,31 @@ def check(
             command=["sim", *sys.argv[1:]],
         )
     )
+
+# --------------------------------------------------------------------------- a1-app: sim app
+
+
+@app.command("app")
+@stops_cleanly("sim app stopped")
+def app_(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file the page opens on.")] = Path(
+        "scenarios/odder.yaml"
+    ),
+    port: Annotated[int, typer.Option("--port", help="Port of the page.")] = 8501,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on; only this machine by default."),
+    ] = "127.0.0.1",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the page: da or en.")] = "en",
+    overrides: SetOption = None,
+    jobs: JobsOption = None,
+) -> None:
+    """Start a local page to try what-ifs live (Streamlit; needs the app extra)."""
+    from sim.app.whatif import AppRequest, serve
+
+    code = serve(AppRequest(scenario, port, host, lang, tuple(overrides or ()), jobs))
+    if code:
+        raise typer.Exit(code)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -190,8 +190,8 @@ WORDS = {
         "more": "flere borgere om året",
         "fewer": "færre borgere om året",
         "same": "ingen klar forskel",
-        "cut": "kortede medianventetiden",
-        "longer": "forlængede medianventetiden",
+        "cut": "ventetiden fra henvisning til opstart af støtte faldt",
+        "longer": "ventetiden fra henvisning til opstart af støtte steg",
     },
 }
 

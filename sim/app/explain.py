@@ -148,18 +148,21 @@ def explain(req: ExplainRequest) -> None:
             ),
             folder,
         )
-    _show(res, folder)
+    _show(res, folder, req.lang)
 
 
-def _show(res: ExplainResult, folder: Path) -> None:
+def _show(res: ExplainResult, folder: Path, lang: str = "en") -> None:
     """The contributions on the terminal, the headline, then where the folder is."""
     from rich.console import Console
 
     from sim.present.explain_report import explain_headline, explain_tables
 
     console = Console(width=None if sys.stdout.isatty() else 140)
-    for table in explain_tables(res):
+    from sim.present.warnings import folder_warnings, print_warnings
+
+    for table in explain_tables(res, lang):
         console.print(table)
-    console.print(explain_headline(res, "en"), highlight=False)
+    console.print(explain_headline(res, lang), highlight=False)
+    print_warnings(folder_warnings(folder, lang), console, lang)
     console.print(f"Results: {folder}")
     console.print(f"Report:  {folder / 'report.html'}")

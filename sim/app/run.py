@@ -55,6 +55,17 @@ def report_writer(lang: str, png: bool = False) -> Callable[[Path], None]:
     return write
 
 
+def workbook_writer(lang: str) -> Callable[[Path], None]:
+    """A writer that adds tables.xlsx (the tables for people, in ``lang``) to a results folder."""
+
+    def write(folder: Path) -> None:
+        from sim.present.workbook import write_workbook
+
+        write_workbook(folder, lang)
+
+    return write
+
+
 def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | None]:
     """The scenario with the options laid on it, day 0 of the event log and the pairs to report;
     exit 2 on any bad option."""
@@ -92,7 +103,8 @@ def run(req: RunRequest) -> None:
     )
     folder = req.out if req.out is not None else new_run_dir(Path("results"), sc.name)
     common.check_out(folder)
-    writers = [report_writer(req.lang, req.png)] if req.report else []
+    writers = [workbook_writer(req.lang)]  # before the report, which links to it
+    writers += [report_writer(req.lang, req.png)] if req.report else []
     with common.claim(folder), Progress(f"{sc.name}: replications") as progress:
         if folder.exists():  # another command wrote it since the check above
             common.refuse(f"{folder} already exists; choose another --out")
@@ -120,9 +132,10 @@ def _show(result: ExperimentResult, folder: Path, report: bool, lang: str) -> No
     from rich.console import Console
 
     from sim.present.console import print_result
+    from sim.present.warnings import folder_warnings
 
     console = Console(width=None if sys.stdout.isatty() else 120)
-    print_result(result, console, lang)
+    print_result(result, console, lang, folder_warnings(folder, lang))
     console.print(f"Results: {folder}")
     if report:
         console.print(f"Report:  {folder / 'report.html'}")

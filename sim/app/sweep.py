@@ -208,7 +208,9 @@ def _store_point(folder: Path, point: Point, got: list[BatchResult]) -> str | No
     return None
 
 
-def sweep_table(folder: Path, metric: str = "helped_per_year", limit: int = 40) -> Any:
+def sweep_table(
+    folder: Path, metric: str = "helped_per_year", limit: int = 40, lang: str = "en"
+) -> Any:
     """A rich table of the sweep: each point's values, ``metric`` per model and the paired
     differences, mean [95 % CI]; at most ``limit`` rows."""
     import polars as pl
@@ -233,23 +235,32 @@ def sweep_table(folder: Path, metric: str = "helped_per_year", limit: int = 40) 
             out[(int(r["point"]), r[key])] = Interval(*vals, math.nan, int(r["n"] or 0))
         return out
 
+    from sim.model import registry
+    from sim.present import i18n
+
     s, d = stats(summary, "model"), stats(diffs, "comparison")
     comparisons = list(dict.fromkeys(diffs["comparison"].to_list()))
-    digits = 3 if metric.endswith("_share") else 1
-    table = Table(title=f"{meta.get('sweep')}: {metric}, mean [95 % CI]", title_justify="left")
+    entry = registry.lookup(metric)
+    scale = entry.scale if entry else 1.0  # a share in percent, as everywhere
+    digits = 1 if entry is None or scale != 1 else entry.digits
+    unit = i18n.unit_label(i18n.metric_unit(metric), lang)
+    diff_unit = "percentage_points" if i18n.metric_unit(metric) == "percent" else None
+    label = i18n.metric_label(metric, lang)
+    table = Table(title=f"{meta.get('sweep')}: {label}, mean [95 % CI]", title_justify="left")
     table.add_column("point", justify="right")
     for p in params:
         table.add_column(p, justify="right")
     for m in models:
-        table.add_column(m, justify="right")
+        table.add_column(f"{i18n.model_name(m, lang)}\n({unit})", justify="right")
     for c in comparisons:
-        table.add_column(c, justify="right")
+        shown = i18n.unit_label(diff_unit, lang) if diff_unit else unit
+        table.add_column(f"{c}\n({shown})", justify="right")
     table.add_column("status")
     for r in points.head(limit).iter_rows(named=True):
         i = int(r["point"])
         cells = [str(i), *("" if r[p] is None else show_value(r[p]) for p in params)]
-        cells += [fmt(s[(i, m)], digits) if (i, m) in s else "" for m in models]
-        cells += [fmt(d[(i, c)], digits) if (i, c) in d else "" for c in comparisons]
+        cells += [fmt(s[(i, m)], digits, lang, scale) if (i, m) in s else "" for m in models]
+        cells += [fmt(d[(i, c)], digits, lang, scale) if (i, c) in d else "" for c in comparisons]
         cells.append(str(r["status"]))
         table.add_row(*cells)
     if points.height > limit:
@@ -446,9 +457,15 @@ def _skipped(n: int) -> None:
 
 
 def _write_report(req: SweepRequest, folder: Path) -> None:
-    """The sweep's report.html (unless --no-report); a write error ends the command, exit 1."""
+    """The sweep's tables.xlsx and report.html (unless --no-report); a write error ends the
+    command, exit 1."""
     from sim.app import common
+    from sim.present.workbook import write_workbook
 
+    try:
+        write_workbook(folder, req.lang)
+    except OSError as exc:
+        common.write_failed(f"cannot write {folder / 'tables.xlsx'}: {exc.strerror or exc}")
     if not req.report:
         return
     from sim.present.sweep_report import write_sweep_report
@@ -468,7 +485,10 @@ def _print_outcome(req: SweepRequest, folder: Path, outcome: SweepOutcome) -> No
     from sim.app import common
 
     console = Console(width=None if sys.stdout.isatty() else 140)
-    console.print(sweep_table(folder, req.metric))
+    console.print(sweep_table(folder, req.metric, lang=req.lang))
+    from sim.present.warnings import folder_warnings, print_warnings
+
+    print_warnings(folder_warnings(folder, req.lang), console, req.lang)
     console.print(
         f"Points: {outcome.counts['ok']} ok, {outcome.counts['failed']} failed "
         f"({outcome.ran} run, {outcome.skipped} kept); {outcome.wall_seconds:.1f} s"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -47,14 +47,18 @@ def row_label(metric: str, lang: str = "en") -> str:
     return label[:1].upper() + label[1:]
 
 
-def _rows(table: Table, cells: dict[str, dict[str, Interval]], lang: str) -> None:
-    """One row per console metric present: label, shown unit, one cell per column."""
+def _rows(
+    table: Table, cells: dict[str, dict[str, Interval]], lang: str, *, diff: bool = False
+) -> None:
+    """One row per console metric present: label, shown unit (a difference of shares in
+    percentage points), one cell per column."""
     first = next(iter(cells.values()))
     for key in TABLE_METRICS:
         if key not in first:
             continue
         m = registry.METRICS[key]
-        unit = i18n.unit_label(m.display_unit, lang)
+        shown = m.display_unit
+        unit = i18n.unit_label("percentage_points" if diff and shown == "percent" else shown, lang)
         digits = 1 if m.scale != 1 else m.digits
         table.add_row(
             row_label(key, lang),
@@ -92,13 +96,50 @@ def differences_table(result: ExperimentResult, lang: str = "en") -> Table | Non
     for m, b in diffs:
         name, base = i18n.model_name(m, lang), i18n.model_name(b, lang)
         table.add_column(t("console.difference", lang, model=name, baseline=base), justify="right")
-    _rows(table, {f"{m} {b}": d for (m, b), d in diffs.items()}, lang)
+    _rows(table, {f"{m} {b}": d for (m, b), d in diffs.items()}, lang, diff=True)
     return table
 
 
-def print_result(result: ExperimentResult, console: Console, lang: str = "en") -> None:
+def _iv(s: Any) -> Interval:
+    """A results table's Stat (mean, low, high, n) as the Interval ``fmt`` prints."""
+    return Interval(s.mean, s.low, s.high, math.nan, s.n)
+
+
+def compare_table(runs: Sequence[Any], lang: str = "en") -> Table:
+    """`sim compare` on the terminal: one row per metric of the comparison report, a column per
+    run and model (mean [95 % CI]) and per paired difference, in the registry's units."""
+    from sim.present.plots import pair_label, run_labels
+    from sim.present.report import COMPARE_TABLE_METRICS
+
+    table = Table(title=t("report.key_metrics_by_run", lang), title_justify="left")
+    table.add_column(t("col.metric", lang))
+    table.add_column(t("col.unit", lang))
+    labels = run_labels(runs, lang)
+    for label, r in zip(labels, runs, strict=True):
+        for m in r.models:
+            table.add_column(f"{label}\n{i18n.model_name(m, lang)}", justify="right")
+        for m, b in r.comparisons:
+            table.add_column(f"{label}\n{pair_label(m, b, lang)}", justify="right")
+    for key in COMPARE_TABLE_METRICS:
+        m = registry.METRICS[key]
+        digits = 1 if m.scale != 1 else m.digits
+        cells = []
+        for r in runs:
+            cells += [fmt(_iv(r.stat(x, key)), digits, lang, m.scale) for x in r.models]
+            cells += [fmt(_iv(r.diff(x, key, b)), digits, lang, m.scale) for x, b in r.comparisons]
+        table.add_row(row_label(key, lang), i18n.unit_label(m.display_unit, lang), *cells)
+    return table
+
+
+def print_result(
+    result: ExperimentResult,
+    console: Console,
+    lang: str = "en",
+    warnings: Sequence[str] | None = None,
+) -> None:
     """The tables `sim run` prints, plus the staffing and queue discipline in force, in ``lang``
-    (the same labels as the report)."""
+    (the same labels as the report); then ``warnings`` (the folder's, sim.present.warnings: the
+    report's list), or without them the unspent budget and warm-up warnings of the result."""
     sc = result.scenario
     console.print(summary_table(result, lang))
     diff = differences_table(result, lang)
@@ -118,7 +159,7 @@ def print_result(result: ExperimentResult, console: Console, lang: str = "en") -
                 unspent=i18n.fmt_num(unspent_dkk(budget, cost), lang, 0),
             )
         )
-    for note in unspent_notes(budget, staff, lang):
+    for note in unspent_notes(budget, staff, lang) if warnings is None else ():
         console.print(f"[bold]{escape(t('console.note', lang))}[/bold] {escape(note)}")
     queue = sc.support_queue
     console.print(
@@ -130,7 +171,12 @@ def print_result(result: ExperimentResult, console: Console, lang: str = "en") -
             queue=t(f"value.{queue}", lang) if i18n.has(f"value.{queue}", lang) else queue,
         )
     )
-    print_settling(result, console, lang)
+    if warnings is None:
+        print_settling(result, console, lang)
+        return
+    from sim.present.warnings import print_warnings
+
+    print_warnings(warnings, console, lang)
 
 
 def print_settling(result: ExperimentResult, console: Console, lang: str = "en") -> None:

@@ -33,6 +33,8 @@ from sim.present.theme import (
     model_styles,
     template,
 )
+from sim.present.warnings import folder_warnings, warnings_html
+from sim.present.workbook import workbook_link, write_workbook
 from sim.store import snapshot
 from sim.store.integrity import with_checksums
 from sim.store.manifest import build_manifest
@@ -723,7 +725,11 @@ def contribution_table_html(
 
 
 def render_explain(
-    res: ExplainResult, lang: str = "en", run_id: str = "", version: str = ""
+    res: ExplainResult,
+    lang: str = "en",
+    run_id: str = "",
+    version: str = "",
+    warnings: Sequence[str] = (),
 ) -> str:
     """The explain report: headline, figures, tables per method, how it was computed; the footer
     names the folder ``run_id`` and the sim ``version`` that made it (default: this one)."""
@@ -734,6 +740,7 @@ def render_explain(
         f"<h1>{html.escape(title)}</h1>",
         _p("meta", t("xp.meta", lang, scenario=res.scenario.name, run=run_id, n=res.replications)),
         f'<p class="headline">{html.escape(explain_headline(res, lang))}</p>',
+        warnings_html(warnings, lang),
     ]
     for name, fig in figs.items():
         if name != "breakdown":
@@ -764,6 +771,7 @@ def render_explain(
         names = ", ".join(player_label(p.name, lang) for p in skipped)
         parts.append(f"<p>{html.escape(t('xp.how_skipped', lang, names=names))}</p>")
     parts.append(f"<p>{html.escape(t('xp.how_ci', lang))}</p>")
+    parts.append(workbook_link(lang))
     parts.append(footer(lang, version or __version__, f"<code>{html.escape(run_id)}</code>"))
     return page(title, "\n".join(parts), lang)
 
@@ -802,7 +810,11 @@ def optimise_headline(res: OptimiseResult, model: str, lang: str = "en") -> str:
 
 
 def render_optimise(
-    res: OptimiseResult, lang: str = "en", run_id: str = "", version: str = ""
+    res: OptimiseResult,
+    lang: str = "en",
+    run_id: str = "",
+    version: str = "",
+    warnings: Sequence[str] = (),
 ) -> str:
     """The optimiser report: the named split per model, the curve, every candidate; the footer as
     in ``render_explain``."""
@@ -821,6 +833,7 @@ def render_optimise(
                 limit=i18n.fmt_num(limit, lang),
             ),
         ),
+        warnings_html(warnings, lang),
     ]
     for m in res.models:
         parts.append(f'<p class="headline">{html.escape(optimise_headline(res, m, lang))}</p>')
@@ -836,6 +849,7 @@ def render_optimise(
         f"<details><summary>{html.escape(t('op.all_candidates', lang, n=len(res.candidates)))}"
         f"</summary>{candidates_table_html(res, lang)}</details>"
     )
+    parts.append(workbook_link(lang))
     parts.append(footer(lang, version or __version__, f"<code>{html.escape(run_id)}</code>"))
     return page(title, "\n".join(parts), lang)
 
@@ -1005,7 +1019,11 @@ def write_explain(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
         )
-        (tmp / "report.html").write_text(render_explain(res, lang, final.name), encoding="utf-8")
+        write_workbook(tmp, lang)
+        (tmp / "report.html").write_text(
+            render_explain(res, lang, final.name, warnings=folder_warnings(tmp, lang)),
+            encoding="utf-8",
+        )
         if png:
             from sim.present.report import export_pngs
 
@@ -1075,7 +1093,11 @@ def write_optimise(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
         )
-        (tmp / "report.html").write_text(render_optimise(res, lang, final.name), encoding="utf-8")
+        write_workbook(tmp, lang)
+        (tmp / "report.html").write_text(
+            render_optimise(res, lang, final.name, warnings=folder_warnings(tmp, lang)),
+            encoding="utf-8",
+        )
         if png:
             from sim.present.report import export_pngs
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.present import i18n
+from sim.present.warnings import folder_warnings
+from sim.present.workbook import write_workbook
 from sim.store.reader import check_folder, load_results, load_snapshot, load_sweep
 from sim.store.results import write_text_atomic
 from sim.store.uncertainty_tables import is_uncertainty_folder
@@ -40,13 +42,14 @@ def _render(
         from sim.present.explain_report import explain_figures, render_explain
 
         xp = load_snapshot(folder, kind)
-        return render_explain(xp, lang, folder.name, version), explain_figures(xp, lang)
+        warns = folder_warnings(folder, lang)
+        return render_explain(xp, lang, folder.name, version, warns), explain_figures(xp, lang)
     if kind == "optimise":
         from sim.present.explain_report import fig_curve, render_optimise
 
         op = load_snapshot(folder, kind)
         curve = {"optimise_curve": fig_curve(op, lang)}
-        return render_optimise(op, lang, folder.name, version), curve
+        return render_optimise(op, lang, folder.name, version, folder_warnings(folder, lang)), curve
     from sim.present.plots import report_figures
     from sim.present.report import render_report
 
@@ -75,6 +78,7 @@ def rebuild_report(folder: Path, lang: str = "en", png: bool = False, pdf: bool 
     if pdf:
         browser_or_error()
     text, figs = _render(folder, kind, meta, lang)
+    write_workbook(folder, lang)  # tables.xlsx in the report's language, which links to it
     out = write_text_atomic(folder / report_name(lang), text)
     if png:
         export_pngs(figs, folder / FIGURES_DIR)

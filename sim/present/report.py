@@ -34,6 +34,7 @@ from sim.present.plots import (
     unit_key,
 )
 from sim.present.settling import warnings as settling_warnings
+from sim.present.workbook import workbook_link
 from sim.store.results import final_name
 from sim.store.settling import read_table as read_settling
 
@@ -261,23 +262,15 @@ def headline(folder: Path, lang: str = "en") -> str:
 
 def cautions(res: Results, lang: str = "en") -> list[str]:
     """Warnings a reader needs before trusting the numbers (growing waiting lists, few runs)."""
+    from sim.present.warnings import few_reps, growing
+
     out = []
     for m in res.models:
         mean = res.stat(m, "support_queue_mean_citizens").mean
         end = res.stat(m, "support_queue_end_citizens").mean
-        if _finite(mean, end) and end > max(1.5 * mean, mean + 10):
-            out.append(
-                t(
-                    "warn.growing",
-                    lang,
-                    model=i18n.model_phrase(m, lang),
-                    mean=i18n.fmt_num(mean, lang, 0),
-                    end=i18n.fmt_num(end, lang, 0),
-                )
-            )
+        out += growing(m, mean, end, lang)
     out.extend(settling_warnings(read_settling(res.folder), lang))  # not settled
-    if 0 < res.n_replications < 10:
-        out.append(t("warn.few_reps", lang, n=res.n_replications))
+    out += few_reps(res.n_replications, lang)
     budget = float(res.manifest.get("budget_dkk_per_year") or math.nan)
     out += unspent_notes(budget, staff_of(res), lang)
     return out
@@ -518,12 +511,20 @@ def kpi_table(res: Results, metrics: Sequence[str], lang: str) -> str:
     return _table("kpi", "".join(head), rows)
 
 
+def param_meaning(p: Param, lang: str) -> str:
+    """What a parameter means, in ``lang``: the locale's ``meaning.<key>`` (list positions left
+    out of the key), else the schema's own English description."""
+    import re
+
+    key = "meaning." + re.sub(r"\[\d+\]", "", p.key)
+    text = t(key, lang) if lang != "en" and i18n.has(key, lang) else ""
+    return text or p.description
+
+
 def params_table(params: Sequence[Param], lang: str) -> str:
-    """Every scenario parameter: label, key in the file, value and unit (and meaning in English)."""
-    meaning = lang == "en"
+    """Every scenario parameter: label, key in the file, value, unit and meaning."""
     head = [t("col.parameter", lang), t("col.key", lang), t("col.value", lang), t("col.unit", lang)]
-    if meaning:
-        head.append(t("col.meaning", lang))
+    head.append(t("col.meaning", lang))
     rows = []
     for p in params:
         cells = [
@@ -532,8 +533,7 @@ def params_table(params: Sequence[Param], lang: str) -> str:
             _value_html(p.value, lang),
             esc(t(f"unit.{p.unit}", lang)),
         ]
-        if meaning:
-            cells.append(esc(p.description))
+        cells.append(esc(param_meaning(p, lang)))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return _table("params", "".join(f"<th>{esc(h)}</th>" for h in head), rows)
 
@@ -881,6 +881,7 @@ def render_report(
     parts.append(f"<details><summary>{esc(show_all)}</summary>")
     parts.append(kpi_table(res, res.metrics(), lang))
     parts.append("</details>")
+    parts.append(workbook_link(lang))
     parts.append(footer(lang, _sim_version(res), _code(final_name(res.folder))))
     return page(title, "\n".join(parts), lang)
 
@@ -936,6 +937,24 @@ def compare_table(
     return _table("kpi compare", head, rows)
 
 
+def compare_warnings(runs: Sequence[Results], lang: str = "en") -> list[str]:
+    """Warnings when the runs put side by side differ in replications or seed: their intervals
+    are not equally wide, or their citizens are not the same, so a difference between the runs
+    is not a paired one."""
+    labels = run_labels(runs, lang)
+    out = []
+    checks = (
+        ("replications", lambda r: r.n_replications),
+        ("seed", lambda r: r.manifest.get("seed")),
+    )
+    for what, get in checks:
+        values = [get(r) for r in runs]
+        if len(set(map(str, values))) > 1:
+            items = [f"{label}: {v}" for label, v in zip(labels, values, strict=True)]
+            out.append(t(f"caution.compare_{what}", lang, runs="; ".join(items)))
+    return out
+
+
 def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
     """The HTML text of a report with several runs side by side."""
     i18n.check_lang(lang)
@@ -950,6 +969,8 @@ def render_compare_report(runs: Sequence[Results], lang: str = "en") -> str:
                 f'<p class="warn"><b>{esc(label)}, {esc(t("report.warnings", lang).lower())}:'
                 f"</b> {esc(w)}</p>"
             )
+    for w in compare_warnings(runs, lang):
+        parts.append(f'<p class="warn"><b>{esc(t("report.warnings", lang))}:</b> {esc(w)}</p>')
     parts.append(f'<h2 id="runs">{esc(t("report.runs", lang))}</h2>')
     head = [
         t("col.run", lang),

@@ -24,6 +24,8 @@ from sim.model import registry
 from sim.present import i18n
 from sim.present.i18n import t
 from sim.present.theme import DIVERGING, INK, band, model_styles, template
+from sim.present.warnings import folder_warnings, warnings_html
+from sim.present.workbook import workbook_link
 from sim.store.reader import SweepResults, load_sweep
 from sim.store.results import write_text_atomic
 
@@ -306,13 +308,13 @@ def fig_lines(res: SweepResults, metric: str, x: str, lang: str = "en") -> go.Fi
     unit = derived.unit if derived else i18n.metric_unit(metric)
     title = t("sweep.fig.lines.title", lang, metric=label, param=param_title(x, lang, unit=False))
     _layout(fig, title, subtitle, lang, height=max(480, 340 * rows + 160))
-    # Each panel keeps its own value axis: the models are compared within a panel. The axis
-    # titles are written once (bottom row, middle row) so they do not crowd the panels.
+    # The panels share one value axis, so a difference between panels is one of level, not of
+    # scale (noise drawn on a narrow axis looks like structure); every panel keeps its tick
+    # labels and names its x-axis, as a panel is often read alone. The value axis is named once.
     ticks = sorted({v / div for v in all_x}) if numeric else None
     fig.update_xaxes(tickvals=ticks if ticks and len(ticks) <= 12 else None)
-    for c in range(1, cols + 1):
-        last = max(r for r in range(1, rows + 1) if (r - 1) * cols + c <= len(shown))
-        fig.update_xaxes(title_text=param_title(x, lang, all_x), row=last, col=c)
+    fig.update_xaxes(title_text=param_title(x, lang, all_x), showticklabels=True)
+    fig.update_yaxes(matches="y", showticklabels=True)
     fig.update_yaxes(title_text=i18n.axis_title(label, unit, lang), row=(rows + 1) // 2, col=1)
     fig.update_annotations(font=dict(size=14))
     return fig
@@ -360,9 +362,6 @@ def fig_heatmap(
             zmin=-span,
             zmax=span,
             colorscale=DIVERGING,
-            text=[[cell(v) for v in row] for row in mean],
-            texttemplate="%{text}",
-            textfont=dict(size=13),
             customdata=[
                 [[lo, hi] for lo, hi in zip(lr, hr, strict=True)]
                 for lr, hr in zip(low, high, strict=True)
@@ -427,6 +426,25 @@ def fig_heatmap(
                 name=t("sweep.legend.break_even", lang),
             )
         )
+    # The cell labels go last, above the break-even region and the open circles, so no shading
+    # or marker hides a number.
+    cells = [(xx, yy, mean[i][j]) for i, yy in enumerate(ys) for j, xx in enumerate(xs)]
+    fig.add_trace(
+        go.Scatter(
+            x=[c[0] for c in cells],
+            y=[c[1] for c in cells],
+            text=[cell(c[2]) for c in cells],
+            mode="text",
+            # white on the darkest colours of the scale, ink elsewhere (as the heatmap's own text)
+            textfont=dict(
+                size=13,
+                color=["white" if abs(c[2]) > 0.6 * span else INK for c in cells],
+            ),
+            hoverinfo="skip",
+            showlegend=False,
+            name="",
+        )
+    )
     diff = t(
         "col.difference",
         lang,
@@ -494,25 +512,89 @@ def sweep_figures(
 # --------------------------------------------------------------------------- the page
 
 
+def sweep_headline(res: SweepResults, metric: str, lang: str = "en") -> str:
+    """The sweep in one computed sentence: how far the paired difference of ``metric`` (second
+    model minus the first) ranges over the points, and at how many its 95 % CI lies above zero,
+    below zero or includes zero; with one model, the range of its level. "" without results."""
+    import polars as pl
+
+    metric = registry.DERIVED[metric].of if metric in registry.DERIVED else metric
+    scale = i18n.metric_scale(metric)
+    label = i18n.metric_label(metric, lang)
+    if len(res.models) < 2:
+        stats = list(_stats(res, metric, res.models[0]).values())
+        means = [s[0] for s in stats if math.isfinite(s[0])]
+        if not means:
+            return ""
+        d = i18n.auto_digits(max(abs(v) for v in means))
+        return t(
+            "caution.sweep_headline_single",
+            lang,
+            n=len(means),
+            model=i18n.model_phrase(res.models[0], lang),
+            metric=label,
+            range=i18n.fmt_range(min(means), max(means), lang, d),
+            unit=i18n.unit_label(i18n.metric_unit(metric), lang),
+        )
+    base, model = res.models[0], res.models[1]
+    df = res.differences.filter(
+        (pl.col("model") == model) & (pl.col("baseline") == base) & (pl.col("metric") == metric)
+    )
+    rows = [
+        (_f(r["mean"]) * scale, _f(r["ci_low"]) * scale, _f(r["ci_high"]) * scale)
+        for r in df.iter_rows(named=True)
+        if math.isfinite(_f(r["mean"]))
+    ]
+    if not rows:
+        return ""
+    means = [m for m, _, _ in rows]
+    above = sum(1 for _, lo, _ in rows if math.isfinite(lo) and lo > 0)
+    below = sum(1 for _, _, hi in rows if math.isfinite(hi) and hi < 0)
+    d = i18n.auto_digits(max(abs(v) for v in means))
+    return t(
+        "caution.sweep_headline",
+        lang,
+        n=len(rows),
+        model=i18n.model_phrase(model, lang),
+        baseline=i18n.model_phrase(base, lang),
+        metric=label,
+        lo=i18n.fmt_num(min(means), lang, d, sign=True),
+        hi=i18n.fmt_num(max(means), lang, d, sign=True),
+        unit=i18n.unit_label(_diff_unit(metric), lang),
+        above=above,
+        below=below,
+        unclear=len(rows) - above - below,
+    )
+
+
+def _diff_unit(metric: str) -> str:
+    """Unit key of a difference in ``metric``: percentage points for a share."""
+    unit = i18n.metric_unit(metric)
+    return "percentage_points" if unit == "percent" else unit
+
+
 def _points_table(res: SweepResults, metric: str, lang: str) -> str:
     import polars as pl
 
     from sim.present.page import esc
 
     params = res.parameters
-    head = [t("sweep.col.point", lang), *(param_title(k, lang, []) for k in params)]
-    head += [i18n.model_name(m, lang) for m in res.models]
+    # the unit a column states is the unit its cells are shown in (budgets in millions)
+    head = [t("sweep.col.point", lang)]
+    head += [param_title(k, lang, res.points[k].to_list()) for k in params]
+    unit = i18n.unit_label(i18n.metric_unit(metric), lang)
+    head += [f"{i18n.model_name(m, lang)} ({unit})" for m in res.models]
     base = res.models[0]
+    diff_unit = i18n.unit_label(_diff_unit(metric), lang)
     for m in res.models[1:]:
-        head.append(
-            t(
-                "col.difference",
-                lang,
-                model=i18n.model_name(m, lang),
-                minus=i18n.MINUS,
-                baseline=i18n.model_name(base, lang),
-            )
+        name = t(
+            "col.difference",
+            lang,
+            model=i18n.model_name(m, lang),
+            minus=i18n.MINUS,
+            baseline=i18n.model_name(base, lang),
         )
+        head.append(f"{name} ({diff_unit})")
     head.append(t("sweep.col.status", lang))
     stats = {m: _stats(res, metric, m) for m in res.models}
     diffs: dict[str, dict[int, tuple[float, float, float]]] = {}
@@ -588,6 +670,11 @@ def render_sweep_report(
     )
     parts.append(f'<p class="meta">{esc(subtitle)}</p>')
     parts.append(f"<p>{esc(t('sweep.intro', lang))}</p>")
+    short = sweep_headline(res, metric, lang)
+    if short:
+        parts.append(f'<h2 id="headline">{esc(t("report.headline", lang))}</h2>')
+        parts.append(f'<p class="headline">{esc(short)}</p>')
+    parts.append(warnings_html(folder_warnings(res.folder, lang), lang))
     parts.append(f"<h2>{esc(t('report.figures', lang))}</h2>")
     if "heatmap" not in figs:
         parts.append(f"<p>{esc(t('sweep.no_heatmap', lang))}</p>")
@@ -607,6 +694,7 @@ def render_sweep_report(
             parts.append(f"<li><b>{r['point']}</b> ({esc(r['point_id'])}): {esc(r['error'])}</li>")
         parts.append("</ul>")
     version = (man.get("versions") or {}).get("sim", "")
+    parts.append(workbook_link(lang))
     parts.append(footer(lang, version, f"<code>{esc(res.folder.name)}</code>"))
     return page(title, "\n".join(parts), lang)
 

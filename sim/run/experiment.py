@@ -176,6 +176,35 @@ def resolve_fte(scenario: Scenario, models: Sequence[str]) -> dict[str, tuple[fl
     return {m: scenario.staffing_fte() for m in models}
 
 
+def replication_tasks(
+    scenario: Scenario,
+    models: tuple[str, ...],
+    replications: int,
+    fte: dict[str, tuple[float, float]],
+    *,
+    base_dir: Path | None = None,
+    record_events: bool = False,
+    key_prefix: tuple[int, ...] = (),
+) -> list[RepTask]:
+    """One task per replication, each running every model on that replication's stream key (the
+    scenario's stream prefix unless ``key_prefix`` is given). The one place tasks are built, so a
+    run and a streamed what-if (``sim.run.stream``) see the same citizens."""
+    prefix = key_prefix or stream_prefix(scenario)
+    payload = scenario.model_dump_json(by_alias=True)
+    return [
+        RepTask(
+            payload,
+            models,
+            r,
+            replication_key(prefix, r),
+            str(base_dir) if base_dir else None,
+            fte,
+            record_events,
+        )
+        for r in range(replications)
+    ]
+
+
 def run_experiment(
     scenario: Scenario,
     *,
@@ -195,23 +224,16 @@ def run_experiment(
     first.
     """
     names = tuple(models or scenario.compare)
-    if not key_prefix:
-        key_prefix = stream_prefix(scenario)
-    reps = replications or scenario.experiment.replications
     staff = fte or resolve_fte(scenario, names)
-    payload = scenario.model_dump_json(by_alias=True)
-    tasks = [
-        RepTask(
-            payload,
-            names,
-            r,
-            replication_key(key_prefix, r),
-            str(base_dir) if base_dir else None,
-            staff,
-            record_events,
-        )
-        for r in range(reps)
-    ]
+    tasks = replication_tasks(
+        scenario,
+        names,
+        replications or scenario.experiment.replications,
+        staff,
+        base_dir=base_dir,
+        record_events=record_events,
+        key_prefix=key_prefix,
+    )
     per_task = execute(tasks, jobs, progress)
     flat = [res for task_results in per_task for res in task_results]
     events: list[Any] = []  # one raw event table per replication and model
