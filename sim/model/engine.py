@@ -24,8 +24,8 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Literal
+from collections.abc import Callable, Generator, Iterable
+from typing import Any, Literal
 
 import simpy
 from simpy.core import NORMAL  # type: ignore[attr-defined]  # simpy leaves it out of __all__
@@ -147,6 +147,40 @@ class DeferredTimeout(simpy.Event):
         self._ok = True
         self._value = None
         self.env.schedule(self, NORMAL, delay)
+
+
+class Flow:
+    """A pathway (a generator of events) driven by the events' callbacks: what ``simpy.Process``
+    does, without its two extra events per citizen (the start, and the end that nobody waits for).
+
+    It starts at once, inside the caller, not at an ``Initialize`` event: the steps a process
+    would take at the same instant, before anything else at that instant could run (``Initialize``
+    is urgent), are taken in the same order. Events in this model never fail, so a failed event is
+    not thrown into the generator. A pathway that must be waited for is run with ``yield from``.
+    """
+
+    __slots__ = ("_send",)
+
+    def __init__(self, pathway: Generator[simpy.Event, Any, None]) -> None:
+        self._send = pathway.send
+        self._advance(None)
+
+    def resume(self, event: simpy.Event) -> None:
+        """The awaited event was processed: carry on with its value."""
+        self._advance(event._value)
+
+    def _advance(self, value: Any) -> None:
+        send = self._send
+        while True:
+            try:
+                event = send(value)
+            except StopIteration:
+                return
+            callbacks = event.callbacks
+            if callbacks is not None:
+                callbacks.append(self.resume)
+                return
+            value = event._value  # already processed: go on at once, as a Process would
 
 
 class Staff:
