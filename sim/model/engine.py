@@ -149,6 +149,17 @@ class DeferredTimeout(simpy.Event):
         self.env.schedule(self, NORMAL, delay)
 
 
+def _process_now(event: simpy.Event) -> None:
+    """Trigger and process ``event`` at once, not through the event queue: a support start
+    granted from the waiting list carries on now instead of after a round trip through the queue
+    (its waiters are pathways, which run nothing that could start another support)."""
+    event._ok = True
+    event._value = None
+    callbacks, event.callbacks = event.callbacks, None
+    for callback in callbacks:  # type: ignore[union-attr]
+        callback(event)
+
+
 class Flow:
     """A pathway (a generator of events) driven by the events' callbacks: what ``simpy.Process``
     does, without its two extra events per citizen (the start, and the end that nobody waits for).
@@ -431,13 +442,14 @@ class Staff:
         if not support or blocked[1]:
             return
         provider, now = self.provider, self.env.now
+        started: list[simpy.Event] = []
         if self.first_fit:
             kept: deque[tuple[simpy.Event, int]] = deque()
             while support:
                 event, units = support.popleft()
                 if provider.free - units >= self._reserve:
                     provider.hold(now, units, SUPPORT)
-                    event.succeed()
+                    started.append(event)
                 else:
                     kept.append((event, units))
             self.support = kept
@@ -445,4 +457,6 @@ class Staff:
             while support and provider.free - support[0][1] >= self._reserve:
                 event, units = support.popleft()
                 provider.hold(now, units, SUPPORT)
-                event.succeed()
+                started.append(event)
+        for event in started:  # every start is granted before any citizen moves on
+            _process_now(event)
