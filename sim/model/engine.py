@@ -155,8 +155,9 @@ def _process_now(event: simpy.Event) -> None:
     (its waiters are pathways, which run nothing that could start another support)."""
     event._ok = True
     event._value = None
-    callbacks, event.callbacks = event.callbacks, None
-    for callback in callbacks:  # type: ignore[union-attr]
+    callbacks = event.callbacks
+    event.callbacks = None  # type: ignore[assignment]  # processed, as simpy marks it
+    for callback in callbacks:
         callback(event)
 
 

@@ -299,7 +299,7 @@ class Simulation:
     # ------------------------------------------------------------------ bookkeeping
 
     def _enter(self, c: Citizen, stage: int) -> None:
-        now = self.env.now
+        now = self.env._now  # the clock itself, not its property: this runs at every stage
         self.book.move(c.stage, c.stage_since, stage, now)
         c.stage = stage
         c.stage_since = now
@@ -311,7 +311,7 @@ class Simulation:
             self.counts["referred"] += 1
 
     def _leave(self, c: Citizen, reason: str) -> None:
-        now = self.env.now
+        now = self.env._now
         self.book.leave(c.stage, c.stage_since, now)
         c.stage = -1
         del self.active[c.id]
@@ -808,7 +808,7 @@ class Simulation:
         """Simulate to the horizon and measure the window after the warm-up."""
         env = self.env
         self.initial_caseload()
-        env.process(self.arrivals())
+        Flow(self.arrivals())  # before the marks: it took the first start event before
         env.process(self.warmup_mark())
         env.process(self.weekly())
         env.run(until=self.end)
@@ -827,7 +827,7 @@ class Simulation:
         conservation checks."""
         env = self.env
         self.initial_caseload()
-        env.process(self.arrivals())
+        Flow(self.arrivals())
         env.process(self.warmup_mark())
         env.run()
         self.end = env.now
