@@ -175,14 +175,12 @@ class Flow:
 
     def __init__(self, pathway: Generator[simpy.Event, Any, None]) -> None:
         self._send = pathway.send
-        self._advance(None)
+        self.resume(_START)
 
     def resume(self, event: simpy.Event) -> None:
-        """The awaited event was processed: carry on with its value."""
-        self._advance(event._value)
-
-    def _advance(self, value: Any) -> None:
+        """The awaited event was processed: carry on with its value (one call per event)."""
         send = self._send
+        value = event._value
         while True:
             try:
                 event = send(value)
@@ -193,6 +191,15 @@ class Flow:
                 callbacks.append(self.resume)
                 return
             value = event._value  # already processed: go on at once, as a Process would
+
+
+class _Start:
+    """What a Flow resumes with first: a generator is started by sending None."""
+
+    _value = None
+
+
+_START: Any = _Start()
 
 
 class Staff:
