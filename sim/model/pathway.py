@@ -34,6 +34,7 @@ from sim.model.engine import (
     DOCUMENTATION,
     MEETING,
     SUPPORT,
+    Flow,
     Part,
     Pool,
     Staff,
@@ -50,7 +51,7 @@ GAVE_UP = object()
 EXIT_REASONS = ("completed", "dropout", "abandoned", "rejected")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """An activity ready to book: its name, the pool parts it holds and its duration in days."""
 
@@ -61,7 +62,7 @@ class Step:
     provider_category: int = MEETING
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delay:
     """A pure delay (hearing, statements, transfer): holds no hours."""
 
@@ -69,7 +70,7 @@ class Delay:
     stream: Buffered | float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Committee:
     """A visitation committee that meets every ``cadence_days``: a wait for its next meeting."""
 
@@ -298,7 +299,7 @@ class Simulation:
     # ------------------------------------------------------------------ bookkeeping
 
     def _enter(self, c: Citizen, stage: int) -> None:
-        now = self.env.now
+        now = self.env._now  # the clock itself, not its property: this runs at every stage
         self.book.move(c.stage, c.stage_since, stage, now)
         c.stage = stage
         c.stage_since = now
@@ -310,7 +311,7 @@ class Simulation:
             self.counts["referred"] += 1
 
     def _leave(self, c: Citizen, reason: str) -> None:
-        now = self.env.now
+        now = self.env._now
         self.book.leave(c.stage, c.stage_since, now)
         c.stage = -1
         del self.active[c.id]
@@ -322,7 +323,7 @@ class Simulation:
             if reason == "completed":
                 self.counts["goals"] += c.goals
         if reason != "rejected" and c.u_reref < self.scenario.exits.rereferral_probability:
-            self.env.process(self._rereferral())
+            Flow(self._rereferral())
 
     def _log(
         self, c: Citizen, name: str, start: float, resource: str, hours: float | None = None
@@ -390,7 +391,7 @@ class Simulation:
                 yield env.timeout(t - env.now)
             c = self.factory.make(self.next_id, env.now)
             self.next_id += 1
-            env.process(self.referral(c))
+            Flow(self.referral(c))
 
     def _rereferral(self) -> Process:
         yield self.env.timeout(_draw(self._delay_reref) * DAYS_PER_WEEK)
@@ -768,14 +769,14 @@ class Simulation:
             self._log(c, eventlog.INITIAL, 0.0, "")
             progress = elapsed.next() * c.weeks_to_goal
             first = phase.next() * cadence if cadence > 0 else None
-            self.env.process(self.support(c, progress, first, in_place=True))
+            Flow(self.support(c, progress, first, in_place=True))
         for _ in range(sc.initial_caseload.waiting):
             c = init.make(self.next_id, 0.0)
             self.next_id += 1
             c.decided_at = 0.0
             self._new_citizen(c)
             self._log(c, eventlog.INITIAL, 0.0, "")
-            self.env.process(self.support(c))
+            Flow(self.support(c))
 
     def _snapshot(self) -> list[float]:
         now = self.env.now
@@ -807,7 +808,7 @@ class Simulation:
         """Simulate to the horizon and measure the window after the warm-up."""
         env = self.env
         self.initial_caseload()
-        env.process(self.arrivals())
+        Flow(self.arrivals())  # before the marks: it took the first start event before
         env.process(self.warmup_mark())
         env.process(self.weekly())
         env.run(until=self.end)
@@ -826,7 +827,7 @@ class Simulation:
         conservation checks."""
         env = self.env
         self.initial_caseload()
-        env.process(self.arrivals())
+        Flow(self.arrivals())
         env.process(self.warmup_mark())
         env.run()
         self.end = env.now
