@@ -80,9 +80,7 @@ def one_way_sets(inputs: Sequence[Provenance], start: int) -> list[ParameterSet]
     return out
 
 
-def design_sets(
-    inputs: Sequence[Provenance], n: int, method: str, seed: int
-) -> list[ParameterSet]:
+def design_sets(inputs: Sequence[Provenance], n: int, method: str, seed: int) -> list[ParameterSet]:
     """Base (id 0), ``n`` samples (ids 1..n), then low and high of each input."""
     base = {p.path: p.value for p in inputs}
     sets = [ParameterSet(0, "base", "", dict(base))]
@@ -142,7 +140,9 @@ def set_tasks(
     reps = list(range(replications))
     size = max(1, batch)
     return [
-        SetTask(pset.set_id, payload, tuple(models), tuple(reps[i : i + size]), prefix, base_dir, fte)
+        SetTask(
+            pset.set_id, payload, tuple(models), tuple(reps[i : i + size]), prefix, base_dir, fte
+        )
         for i in range(0, len(reps), size)
     ]
 

@@ -97,7 +97,10 @@ def read_sets(folder: Path) -> dict[int, StoredSet]:
                 str(d["role"]),
                 str(d["input"]),
                 {str(k): float(v) for k, v in d["values"].items()},
-                [(int(r), str(m), {str(k): float(x) for k, x in v.items()}) for r, m, v in d["rows"]],
+                [
+                    (int(r), str(m), {str(k): float(x) for k, x in v.items()})
+                    for r, m, v in d["rows"]
+                ],
                 d.get("error"),
             )
         except (OSError, ValueError, KeyError, TypeError):
