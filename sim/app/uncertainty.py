@@ -100,12 +100,14 @@ def plan_uncertainty(
     method: str = "lhs",
     threshold: float = 0.0,
     base_dir: Path = Path("."),
+    inputs: Sequence[Provenance] | None = None,
 ) -> UncertaintyPlan:
-    """The plan of a run; ``identity`` hashes everything that decides its numbers (``--resume``
-    refuses a folder made with another)."""
+    """The plan of a run over ``inputs`` (default: every uncertain input of the scenario and its
+    presets); ``identity`` hashes everything that decides its numbers (``--resume`` refuses a
+    folder made with another)."""
     from sim.model.provenance import uncertain_inputs
 
-    inputs = uncertain_inputs(scenario)
+    inputs = list(inputs) if inputs is not None else uncertain_inputs(scenario)
     sets = design_sets(inputs, n, method, scenario.experiment.seed)
     models = tuple(scenario.compare)
     plan = UncertaintyPlan(
@@ -152,6 +154,7 @@ class _Runner:
     done: int = 0
     total: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)
 
     def run(self, sets: Sequence[ParameterSet]) -> None:
         p = self.plan
@@ -244,11 +247,15 @@ def _search(runner: _Runner, p: Provenance, model: str, baseline: str) -> None:
 
 
 def _thresholds(runner: _Runner) -> None:
-    """Threshold searches for the top inputs, against the first model other than the baseline."""
+    """Threshold searches for the top inputs, against the first model other than the baseline
+    (named in the manifest's ``threshold_inputs``: a search whose ends keep one sign runs no set
+    of its own, and its answer is "never within the range")."""
     models = runner.plan.models
     if len(models) < 2:
         return
-    for p in _top_inputs(runner, models[1], models[0]):
+    top = _top_inputs(runner, models[1], models[0])
+    runner.searched = [p.path for p in top]
+    for p in top:
         try:
             _search(runner, p, models[1], models[0])
         except RuntimeError as exc:  # a set failed: recorded; the other searches go on
@@ -272,20 +279,20 @@ class UncertaintyOutcome:
 def _manifest(
     plan: UncertaintyPlan,
     folder: Path,
-    *,
     status: str,
-    command: Sequence[str],
-    started: str,
     wall: float,
-    executor: str,
-    stored: dict[int, StoredSet] | None = None,
+    how: dict[str, Any],
+    stored: dict[int, StoredSet],
+    searched: Sequence[str] = (),
 ) -> None:
+    """Write ``uncertainty.json``: the common manifest fields plus the design, the inputs with
+    their sources and ranges, and ``how`` (command, start time, executor)."""
     from sim.store.integrity import table_checksums
     from sim.store.manifest import build_manifest
     from sim.store.results import write_text_atomic
     from sim.store.uncertainty_folder import TABLES
 
-    sets = stored or {}
+    sets = stored
     extra = {
         "status": status,
         "identity": plan.identity,
@@ -295,23 +302,24 @@ def _manifest(
         "replications": plan.reps,
         "threshold": plan.threshold,
         "threshold_metric": METRIC,
+        "threshold_inputs": list(searched),
         "baseline": plan.models[0],
         "models": list(plan.models),
         "sets": len(sets),
         "failed_sets": sorted(i for i, s in sets.items() if s.error is not None),
         "stream_key": "the scenario's own (as `sim run`), the same for every set",
-        "executor": executor,
+        "executor": how["executor"],
         **({"checksums": table_checksums(folder, TABLES)} if status == "complete" else {}),
     }
     meta = build_manifest(
         "uncertainty",
         plan.scenario,
         run_id=folder.name,
-        command=command,
+        command=how["command"],
         wall_seconds=wall,
         jobs=None,
         models=plan.models,
-        created=started,
+        created=how["started"],
         extra=extra,
     )
     text = json.dumps(meta, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -342,8 +350,8 @@ def run_uncertainty(
             (folder / name).unlink(missing_ok=True)
         size = batch or auto_batch(plan.reps, max(len(todo), 1), executor.workers)
         runner = _Runner(plan, folder, executor, size, stored, progress, total=len(todo))
-        status = dict(command=command, started=started, executor=describe())
-        _manifest(plan, folder, status="running", wall=0.0, stored=stored, **status)
+        how = {"command": command, "started": started, "executor": describe()}
+        _manifest(plan, folder, "running", 0.0, how, stored)
         try:
             if progress is not None and todo:
                 progress(0, len(todo))
@@ -353,10 +361,10 @@ def run_uncertainty(
             assemble_tables(folder, runner.stored, [p.path for p in plan.inputs], plan.models)
         except BaseException:
             wall = time.perf_counter() - start
-            _manifest(plan, folder, status="interrupted", wall=wall, stored=stored, **status)
+            _manifest(plan, folder, "interrupted", wall, how, stored, runner.searched)
             raise
     wall = time.perf_counter() - start
-    _manifest(plan, folder, status="complete", wall=wall, stored=runner.stored, **status)
+    _manifest(plan, folder, "complete", wall, how, runner.stored, runner.searched)
     return UncertaintyOutcome(folder, runner.done, kept, runner.failed, wall)
 
 

@@ -72,7 +72,7 @@ def design_unit(d: int, n: int, method: str, seed: int) -> np.ndarray:
 def one_way_sets(inputs: Sequence[Provenance], start: int) -> list[ParameterSet]:
     """Each input at its low, then at its high, the others at base (ids from ``start``)."""
     base = {p.path: p.value for p in inputs}
-    out = []
+    out: list[ParameterSet] = []
     for p in inputs:
         assert p.uncertain is not None
         for role, x in (("low", p.uncertain.low), ("high", p.uncertain.high)):

@@ -173,6 +173,7 @@ def _thresholds(
 ) -> list[tuple[us.Threshold, float]]:
     out = []
     searched = _sets(run, "threshold").get_column("input").unique(maintain_order=True).to_list()
+    searched += [x for x in run.meta.get("threshold_inputs") or [] if x not in searched]  # u1
     for x in [i for i in run.inputs if i in searched]:
         rows = run.design.filter(
             pl.col("role").is_in(["low", "high", "threshold"]) & (pl.col("input") == x)
