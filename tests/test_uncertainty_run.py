@@ -25,8 +25,9 @@ from sim.run.uncertainty import design_sets, design_unit
 from sim.store.uncertainty_tables import write_analysis
 from tests.conftest import make_scenario, odder_data
 
-EFFECT = "models.joint.routing.short_course_share"
-"""An input the joint model's result depends on (its share of short courses)."""
+EFFECT = "models.joint.first_contact.meeting.authority_hours"
+"""An input the joint model's result depends on: at 60 hours a first meeting the authority's
+~70 hours a week cannot see 3 referrals a week, so the joint model falls behind classic."""
 NO_EFFECT = "models.joint_meeting_only.review.cadence_weeks"
 """An input of a model that is not compared: it changes no number of the run."""
 TABLES = (
@@ -45,7 +46,7 @@ def _small() -> Scenario:
 
 def _inputs(scenario: Scenario) -> list[Provenance]:
     return [
-        Provenance(EFFECT, 0.15, None, "test", Range("uniform", 0.0, None, 0.6, 0.15)),
+        Provenance(EFFECT, 2.0, None, "test", Range("uniform", 1.0, None, 60.0, 2.0)),
         Provenance(NO_EFFECT, 52.0, None, "test", Range("triangular", 13.0, 52.0, 52.0, 52.0)),
     ]
 
@@ -84,18 +85,18 @@ def test_design_sets_are_base_samples_then_low_and_high_of_each_input() -> None:
     sets = design_sets(inputs, 4, "lhs", 5)
     assert [s.role for s in sets] == ["base"] + ["sample"] * 4 + ["low", "high"] * 2
     assert [s.set_id for s in sets] == list(range(len(sets)))
-    assert sets[0].values == {EFFECT: 0.15, NO_EFFECT: 52.0}
+    assert sets[0].values == {EFFECT: 2.0, NO_EFFECT: 52.0}
     low_effect = sets[5]
-    assert (low_effect.input, low_effect.values) == (EFFECT, {EFFECT: 0.0, NO_EFFECT: 52.0})
+    assert (low_effect.input, low_effect.values) == (EFFECT, {EFFECT: 1.0, NO_EFFECT: 52.0})
     high_none = sets[8]
-    assert (high_none.input, high_none.values) == (NO_EFFECT, {EFFECT: 0.15, NO_EFFECT: 52.0})
+    assert (high_none.input, high_none.values) == (NO_EFFECT, {EFFECT: 2.0, NO_EFFECT: 52.0})
     samples = np.array([[s.values[EFFECT], s.values[NO_EFFECT]] for s in sets[1:5]])
-    assert ((samples[:, 0] >= 0) & (samples[:, 0] <= 0.6)).all()
+    assert ((samples[:, 0] >= 1) & (samples[:, 0] <= 60)).all()
     assert ((samples[:, 1] >= 13) & (samples[:, 1] <= 52)).all()
     # the same seed gives the same sets; the samples are the ranges' quantiles of the design
     assert design_sets(inputs, 4, "lhs", 5) == sets
     unit = design_unit(2, 4, "lhs", 5)
-    np.testing.assert_allclose(samples[:, 0], 0.6 * unit[:, 0])
+    np.testing.assert_allclose(samples[:, 0], 1 + 59 * unit[:, 0])
 
 
 # --------------------------------------------------------------------------- a run
@@ -148,6 +149,26 @@ def test_the_input_with_an_effect_moves_the_difference(serial: Path) -> None:
     assert order[0] == EFFECT  # the tornado puts it first
 
 
+def test_the_threshold_lies_where_the_difference_changes_sign(serial: Path) -> None:
+    low = _diffs(serial, _set_id(serial, "low", EFFECT)).mean()
+    high = _diffs(serial, _set_id(serial, "high", EFFECT)).mean()
+    assert low > 0 > high  # citizens/year: the answer flips inside the range
+    design = pl.read_csv(serial / "design.csv")
+    searched = design.filter(pl.col("role") == "threshold")
+    assert searched.height >= 1 and set(searched["input"]) == {EFFECT}
+    [row] = pl.read_csv(serial / "thresholds.csv").iter_rows(named=True)
+    assert row["input"] == EFFECT and row["status"] == "found"
+    assert 1.0 < row["value"] < 60.0
+    # the crossing is between the last evaluated point above zero and the first below
+    points = design.filter(
+        pl.col("role").is_in(["low", "high", "threshold"]) & (pl.col("input") == EFFECT)
+    ).sort(EFFECT)
+    means = [_diffs(serial, int(i)).mean() for i in points["set_id"]]
+    xs = points[EFFECT].to_list()
+    k = next(i for i in range(len(means) - 1) if means[i] > 0 >= means[i + 1])
+    assert xs[k] <= row["value"] <= xs[k + 1]
+
+
 def test_the_base_set_is_the_run_of_the_scenario(serial: Path) -> None:
     # Common random numbers with `sim run`: same seed, same stream prefix, same citizens.
     result = run_experiment(_small())
@@ -161,28 +182,31 @@ def test_the_manifest_names_inputs_design_and_models(serial: Path) -> None:
     meta = json.loads((serial / "uncertainty.json").read_text(encoding="utf-8"))
     assert meta["kind"] == "uncertainty" and meta["status"] == "complete"
     assert [i["path"] for i in meta["inputs"]] == [EFFECT, NO_EFFECT]
-    assert meta["inputs"][0]["range"] == {"kind": "uniform", "low": 0.0, "mode": None, "high": 0.6}
+    assert meta["inputs"][0]["range"] == {"kind": "uniform", "low": 1.0, "mode": None, "high": 60.0}
     assert (meta["method"], meta["n"], meta["replications"]) == ("lhs", 3, 2)
     assert meta["baseline"] == "classic" and meta["models"] == ["classic", "joint"]
-    assert NO_EFFECT not in meta["threshold_inputs"]  # no swing, no search
+    assert meta["threshold_inputs"] == [EFFECT]  # NO_EFFECT: no swing, no search
 
 
-def test_interrupted_then_resumed_gives_the_same_bytes(serial: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [3, 9])  # in the design's sets; after the threshold set
+def test_interrupted_then_resumed_gives_the_same_bytes(
+    serial: Path, tmp_path: Path, stop: int
+) -> None:
     folder = tmp_path / "resumed"
 
-    def stop_after_three(done: int, total: int) -> None:
-        if done == 3:
+    def interrupt(done: int, total: int) -> None:
+        if done == stop:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _run(folder, progress=stop_after_three)
+        _run(folder, progress=interrupt)
     meta = json.loads((folder / "uncertainty.json").read_text(encoding="utf-8"))
     assert meta["status"] == "interrupted"
-    assert len(list((folder / "sets").glob("*.json"))) == 3
+    assert len(list((folder / "sets").glob("*.json"))) == stop
     assert not (folder / "design.csv").exists()
     outcome = run_uncertainty(_plan(), folder, LocalExecutor(1))
     write_analysis(folder)
-    assert outcome.kept == 3
+    assert outcome.ran == 9 - stop  # only the missing sets ran
     for name in TABLES:
         assert (folder / name).read_bytes() == (serial / name).read_bytes(), name
 
