@@ -256,3 +256,32 @@ def test_resume_of_another_design_is_refused(serial: Path) -> None:
     assert result.exit_code == 2
     assert "was made with another scenario, design or options" in result.output
     assert {p.name: p.read_bytes() for p in serial.iterdir() if p.is_file()} == before
+
+
+def test_sigterm_keeps_finished_sets_and_leaves_no_process(tmp_path: Path) -> None:
+    """SIGTERM is handled like Ctrl-C (the sweep's machinery): exit 143, the finished sets kept
+    whole, the manifest 'interrupted', how to resume on the last line, no process left."""
+    import signal
+
+    from tests.test_faults import Sim, leftovers, messages, no_session_left, scenario_file
+    from tests.test_faults import wait_until as until
+
+    out = tmp_path / "unc"
+    path = scenario_file(tmp_path, reps=2)
+    args = ["uncertainty", str(path), "--n", "4", "--reps", "2", "--jobs", "2", "--no-report"]
+    sim = Sim([*args, "--out", str(out)], tmp_path)
+    try:
+        until(lambda: list((out / "sets").glob("*.json")), "a finished set")
+        sim.signal(signal.SIGTERM)
+        code = sim.wait()
+        no_session_left(sim)
+    finally:
+        sim.kill_all()
+    assert code == 143, sim.output()
+    assert "Traceback" not in sim.output()
+    assert f"--resume {out}" in messages(sim.output())[-1]
+    meta = json.loads((out / "uncertainty.json").read_text(encoding="utf-8"))
+    assert meta["status"] == "interrupted"
+    assert not leftovers(out) and not (out / "design.csv").exists()
+    for f in (out / "sets").glob("*.json"):
+        assert json.loads(f.read_text(encoding="utf-8"))["rows"]  # whole sets only

@@ -179,7 +179,9 @@ class _Runner:
         order = {m: i for i, m in enumerate(self.plan.models)}
         rows = sorted((row for r in results for row in r.rows), key=lambda x: (x[0], order[x[1]]))
         error = errors[0] if errors else None
-        write_set(self.folder, s.set_id, s.role, s.input, s.values, [] if error else rows, error)
+        spent = (sum(r.seconds for r in results), sum(r.cpu_seconds for r in results))
+        kept = [] if error else rows
+        write_set(self.folder, s.set_id, s.role, s.input, s.values, kept, error, spent)
         self.stored[s.set_id] = StoredSet(s.set_id, s.role, s.input, s.values, rows, error)
         if error:
             self.failed.append((s.set_id, error))
@@ -453,7 +455,7 @@ def uncertainty(req: UncertaintyRequest) -> UncertaintyOutcome:
         f"({plan.n} {plan.method} samples) x {plan.reps} replications x {len(plan.models)} "
         f"models; {executor.describe()}; folder {folder}"
     )
-    hint = f"complete it with: sim uncertainty {req.target} --resume {folder}"
+    hint = f"complete it with: {_resume_command(req, folder)}"
     try:
         with claimed, Progress(f"{plan.scenario.name}: sets", every_pct=5) as progress:
             outcome = run_uncertainty(
@@ -470,6 +472,17 @@ def uncertainty(req: UncertaintyRequest) -> UncertaintyOutcome:
         common.write_failed(f"cannot write {folder}: {exc.strerror or exc}; {hint}")
     _print_outcome(req, plan, outcome)
     return outcome
+
+
+def _resume_command(req: UncertaintyRequest, folder: Path) -> str:
+    """The command that completes the run in ``folder``: the options that decide its sets."""
+    import shlex
+
+    args = ["sim", "uncertainty", str(req.target), "--n", str(req.n), "--reps", str(req.reps)]
+    args += ["--method", req.method, "--threshold", f"{req.threshold:g}"]
+    for s in req.overrides or []:
+        args += ["--set", str(s)]
+    return shlex.join([*args, "--resume", str(folder)])
 
 
 def _analyse(req: UncertaintyRequest, folder: Path) -> None:

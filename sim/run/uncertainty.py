@@ -118,6 +118,7 @@ class SetResult:
     error: str | None = None
     detail: str | None = None
     seconds: float = field(default=0.0, compare=False)
+    cpu_seconds: float = field(default=0.0, compare=False)
 
 
 def set_tasks(
@@ -152,7 +153,7 @@ def run_set_batch(task: SetTask) -> SetResult:
     from sim.run.experiment import RepTask, replication_key, run_task
     from sim.run.sweep import error_text
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows: list[tuple[int, str, dict[str, float]]] = []
     try:
         for r in task.replications:
@@ -169,4 +170,5 @@ def run_set_batch(task: SetTask) -> SetResult:
     except Exception as exc:
         detail = "".join(traceback.format_exception(exc))
         return SetResult(task.set_id, (), error_text(exc), detail, time.perf_counter() - start)
-    return SetResult(task.set_id, tuple(rows), None, None, time.perf_counter() - start)
+    wall, used = time.perf_counter() - start, time.process_time() - cpu
+    return SetResult(task.set_id, tuple(rows), None, None, wall, used)
