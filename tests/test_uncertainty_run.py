@@ -218,6 +218,17 @@ def test_two_processes_give_the_same_bytes(serial: Path, tmp_path: Path) -> None
         assert (folder / name).read_bytes() == (serial / name).read_bytes(), name
 
 
+def test_a_local_dask_cluster_gives_the_same_bytes(serial: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from sim.run.sweep import DaskExecutor
+
+    folder = tmp_path / "dask"
+    run_uncertainty(_plan(), folder, DaskExecutor(workers=2), batch=1)
+    write_analysis(folder)
+    for name in TABLES:
+        assert (folder / name).read_bytes() == (serial / name).read_bytes(), name
+
+
 # --------------------------------------------------------------------------- the command
 
 

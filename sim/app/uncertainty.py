@@ -456,6 +456,9 @@ def uncertainty(req: UncertaintyRequest) -> UncertaintyOutcome:
         f"models; {executor.describe()}; folder {folder}"
     )
     hint = f"complete it with: {_resume_command(req, folder)}"
+    kept = sum(s.error is None for s in read_sets(folder).values()) if req.resume else 0
+    if kept:
+        common.note(f"resuming: {kept} sets already done, kept")
     try:
         with claimed, Progress(f"{plan.scenario.name}: sets", every_pct=5) as progress:
             outcome = run_uncertainty(
