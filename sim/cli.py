@@ -664,6 +664,78 @@ def optimise(
     )
 
 
+# --------------------------------------------------------------------------- u1-design: uncertainty
+
+
+@app.command()
+@stops_cleanly("interrupted")
+def uncertainty(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with uncertain inputs.")],
+    n: Annotated[
+        int, typer.Option("--n", min=0, max=100_000, help="Parameter sets drawn from the ranges.")
+    ] = 64,
+    reps: Annotated[
+        int, typer.Option("--reps", min=2, max=100_000, help="Replications of every set.")
+    ] = 10,
+    method: Annotated[
+        str, typer.Option("--method", help="Design: lhs (Latin hypercube) or sobol.")
+    ] = "lhs",
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", help="Also the probability of helping at least this many more a year."
+        ),
+    ] = 0.0,
+    jobs: JobsOption = None,
+    dask: Annotated[
+        bool, typer.Option("--dask", help="Run on a local Dask cluster of --jobs workers.")
+    ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Complete the interrupted run in this folder."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Results folder (default results/<scenario>/uncertainty-<id>)."),
+    ] = None,
+    overrides: SetOption = None,
+    lang: LangOption = "en",
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.<lang>.html.")
+    ] = True,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
+    ] = False,
+    allow_outside_paths: OutsideOption = False,
+) -> None:
+    """How sure is the answer? Every model on parameter sets drawn from the scenario's uncertain
+    inputs (and the presets' assumptions), on the same citizens: probability, tornado,
+    sensitivity and thresholds. Each set is stored as it finishes; --resume DIR completes a run.
+    """
+    from sim.app.uncertainty import UncertaintyRequest
+    from sim.app.uncertainty import uncertainty as use_case
+
+    use_case(
+        UncertaintyRequest(
+            target=scenario,
+            n=n,
+            reps=reps,
+            method=method,
+            threshold=threshold,
+            jobs=jobs,
+            dask=dask,
+            resume=resume,
+            out=out,
+            lang=lang,
+            report=report,
+            png=png,
+            overrides=overrides,
+            allow_outside_paths=allow_outside_paths,
+            command=["sim", *sys.argv[1:]],
+        )
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 

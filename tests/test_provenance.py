@@ -230,3 +230,23 @@ def test_with_values_sets_paths_like_set_and_rounds_counts() -> None:
     assert changed.initial_caseload.waiting == 13
     same = with_values(scenario, {"models.joint.review.cadence_weeks": 13.0})
     assert same.models == scenario.models  # a preset set to its own value is the preset
+
+
+def test_a_set_of_a_triangular_mode_changes_only_the_mode() -> None:
+    # `mode` is also staffing's discriminator: a number under it must merge, not replace.
+    text = ODDER.read_text(encoding="utf-8")
+    path = "models.joint.first_contact.coordination_weeks.mode"
+    scenario = load_scenario_text(text, "x.yaml", ODDER.parent, [f"{path}=2"])
+    d = scenario.model("joint").first_contact.coordination_weeks
+    assert (d.kind, d.low, d.mode, d.high) == ("triangular", 0.0, 2.0, 3.0)  # type: ignore[union-attr]
+    changed = with_values(load_scenario(ODDER), {path: 1.25})
+    assert value_at(changed, path) == 1.25
+    assert value_at(changed, "models.joint.first_contact.coordination_weeks.high") == 3.0
+
+
+def test_every_preset_range_end_is_a_valid_value() -> None:
+    scenario = load_scenario(ODDER)
+    for p in uncertain_inputs(scenario):
+        assert p.uncertain is not None
+        for x in (p.uncertain.low, p.uncertain.high):
+            assert value_at(with_values(scenario, {p.path: x}), p.path) == pytest.approx(x)
