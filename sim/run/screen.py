@@ -91,6 +91,29 @@ def _diffs(values: dict[str, list[float]], model: str, baseline: str) -> np.ndar
     return np.asarray(values[model], dtype=float) - np.asarray(values[baseline], dtype=float)
 
 
+def _plan(
+    short: Scenario, inputs: list[Provenance], pair: tuple[str, str]
+) -> list[tuple[Provenance | None, float, Scenario, tuple[str, ...]]]:
+    """(input, value, scenario, models to run) of the base and of each input's low and high; an
+    input whose value the scenario cannot take (or that touches neither model) is left out."""
+    from sim.model.provenance import with_values
+
+    plan: list[tuple[Provenance | None, float, Scenario, tuple[str, ...]]] = [
+        (None, math.nan, short, pair)
+    ]
+    for p in inputs:
+        r = p.uncertain
+        owners = tuple(m for m in _owner(p.path, pair) if m in pair)
+        if r is None or r.low == r.high or not owners:
+            continue
+        try:
+            ends = [(p, v, with_values(short, {p.path: v}), owners) for v in (r.low, r.high)]
+        except ValueError:  # pydantic's ValidationError too: the screen skips the input
+            continue
+        plan += ends
+    return plan
+
+
 def one_way_screen(
     scenario: Scenario,
     inputs: list[Provenance],
@@ -101,48 +124,52 @@ def one_way_screen(
     jobs: int = 1,
     base_dir: Path | None = None,
 ) -> Screen:
-    """Screen ``inputs`` (those with a range) for their effect on ``model`` - ``baseline``."""
-    from sim.model.provenance import with_values
-    from sim.run.experiment import run_experiment, stream_prefix
+    """Screen ``inputs`` (those with a range) for their effect on ``model`` - ``baseline``.
+
+    Every replication of every screened value goes to the workers in one batch (one pool for the
+    whole screen), each on the base's stream keys."""
+    from sim.run.experiment import (
+        RepTask,
+        execute,
+        replication_key,
+        resolve_fte,
+        stream_prefix,
+    )  # fmt: skip
 
     start = time.perf_counter()
-    short = short_settings(scenario, reps)
     pair = (baseline, model)
     prefix = stream_prefix(scenario)
-
-    def values(sc: Scenario, names: tuple[str, ...]) -> dict[str, list[float]]:
-        res = run_experiment(sc, models=names, jobs=jobs, base_dir=base_dir, key_prefix=prefix)
-        return {m: res.values(m, METRIC) for m in names}
-
-    base = values(short, pair)
-    runs = 1
-    low, high, found = {}, {}, {}
-    for p in inputs:
-        rng = p.uncertain
-        if rng is None or rng.low == rng.high:
-            continue
-        owners = [m for m in _owner(p.path, pair) if m in pair]
-        if not owners:
-            continue
-        ends = []
-        for v in (rng.low, rng.high):
-            got = {**base, **values(with_values(short, {p.path: v}), tuple(owners))}
-            ends.append(_diffs(got, model, baseline))
-            runs += 1
-        low[p.path], high[p.path] = ends
+    plan = _plan(short_settings(scenario, reps), inputs, pair)
+    tasks = [
+        RepTask(sc.model_dump_json(by_alias=True), names, r, replication_key(prefix, r),
+                str(base_dir) if base_dir else None, resolve_fte(sc, names))
+        for _, _, sc, names in plan
+        for r in range(reps)
+    ]  # fmt: skip
+    out = execute(tasks, jobs)
+    got: list[dict[str, list[float]]] = []
+    for i in range(len(plan)):
+        flat = [res for task in out[i * reps : (i + 1) * reps] for res in task]
+        got.append({m: [x.metrics[METRIC] for x in flat if x.model == m] for m in plan[i][3]})
+    base = _diffs(got[0], model, baseline)
+    low: dict[str, np.ndarray] = {}
+    high: dict[str, np.ndarray] = {}
+    found: dict[str, Provenance] = {}
+    for (p, v, _, _), values in zip(plan[1:], got[1:], strict=True):
+        assert p is not None and p.uncertain is not None
+        side = low if v == p.uncertain.low else high
+        side[p.path] = _diffs({**got[0], **values}, model, baseline)
         found[p.path] = p
-    bars = us.tornado(_diffs(base, model, baseline), low, high)
     carriers = [
         Carrier(
             b.input, found[b.input].value, found[b.input].uncertain.low,  # type: ignore[union-attr]
             found[b.input].uncertain.high,  # type: ignore[union-attr]
             found[b.input].source is None, b.low.mean, b.high.mean,
         )
-        for b in bars
+        for b in us.tornado(base, low, high)
     ]  # fmt: skip
-    base_diff = float(np.mean(_diffs(base, model, baseline)))
     seconds = time.perf_counter() - start
-    return Screen(model, baseline, base_diff, carriers, runs, reps, seconds)
+    return Screen(model, baseline, float(np.mean(base)), carriers, len(plan), reps, seconds)
 
 
 def top_carriers(screen: Screen, k: int = 3) -> list[Carrier]:

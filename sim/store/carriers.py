@@ -8,6 +8,7 @@ back, so ``sim report DIR`` rebuilds the same sentence. A JSON file, not a CSV: 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import asdict
@@ -45,23 +46,33 @@ def read_carriers(folder: Path) -> Screen | None:
         return None
 
 
-def _same_scenario(folder: Path, scenario: Scenario) -> bool:
-    """Whether the uncertainty folder's saved scenario equals ``scenario`` (experiment settings
-    and provenance aside: they change no value of the model)."""
-    from sim.store.reader import load_scenario
+def _plain(sc: Any) -> dict[str, Any]:
+    d = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {k: v for k, v in d.items() if k not in ("experiment", "provenance")}
 
-    if not (folder / "scenario.yaml").is_file():
-        return False
+
+def scenario_hash(scenario: Scenario) -> str:
+    """What makes two scenarios "the same" for borrowing an uncertainty run's carriers: every
+    value of the model (experiment settings and provenance aside: they change no value)."""
+    text = json.dumps(_plain(scenario), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _same_scenario(folder: Path, scenario: Scenario) -> bool:
+    """Whether the uncertainty folder was made from ``scenario``: its manifest's
+    ``scenario_hash``, else its saved ``scenario.yaml``."""
+    from sim.store.reader import load_scenario
+    from sim.store.uncertainty_tables import MANIFEST
+
     try:
-        theirs = load_scenario(folder)
+        meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if isinstance(meta, dict) and meta.get("scenario_hash"):
+            return bool(meta["scenario_hash"] == scenario_hash(scenario))
+        if not (folder / "scenario.yaml").is_file():
+            return False
+        return _plain(load_scenario(folder)) == _plain(scenario)
     except Exception:  # a damaged or older folder is simply not a match
         return False
-
-    def plain(sc: Any) -> dict[str, Any]:
-        d = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return {k: v for k, v in d.items() if k not in ("experiment", "provenance")}
-
-    return plain(theirs) == plain(scenario)
 
 
 def find_uncertainty_run(root: Path, scenario: Scenario) -> Path | None:

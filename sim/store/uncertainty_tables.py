@@ -101,6 +101,26 @@ def load_uncertainty(folder: Path) -> UncertaintyRun:
     return UncertaintyRun(folder, meta, design, reps)
 
 
+def check_uncertainty_folder(folder: Path) -> tuple[dict[str, Any], str, str | None]:
+    """(manifest, "uncertainty", None) of an uncertainty folder that can be trusted: its files
+    readable and, when the manifest lists checksums, every listed table unchanged; else
+    DamagedFolder naming the file."""
+    from sim.store.integrity import DamagedFolder, sha256_of
+
+    run = load_uncertainty(folder)
+    sums = run.meta.get("checksums")
+    for name, expected in sums.items() if isinstance(sums, dict) else []:
+        path = Path(folder) / str(name)
+        if not path.is_file():
+            raise DamagedFolder(f"{path} is missing (listed in {MANIFEST})")
+        if sha256_of(path) != expected:
+            raise DamagedFolder(
+                f"{path} is damaged: its checksum does not match {MANIFEST} "
+                "(truncated or changed after the run); rerun to rebuild it"
+            )
+    return run.meta, "uncertainty", None
+
+
 # --------------------------------------------------------------------------- paired differences
 
 
