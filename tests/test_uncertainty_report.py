@@ -162,3 +162,12 @@ def test_sim_report_rebuilds_an_uncertainty_folder_and_refuses_a_changed_table(t
     assert res.exit_code == 2
     assert "replications.csv is damaged" in res.output
     assert not (f / "report.en.html").exists()
+
+
+def test_too_few_sets_for_prcc_is_said(tmp_path):
+    f = ud.make_folder(tmp_path / "u", n=5)  # 3 inputs: PRCC needs 6 sets
+    page = rebuild_report(f, "en").read_text(encoding="utf-8")
+    warns = re.findall(r'<p class="warn">(.*?)</p>', page)
+    assert any("Only 5 parameter sets for 3 inputs: PRCC needs at least 6" in w for w in warns)
+    ok = rebuild_report(ud.make_folder(tmp_path / "v", n=6), "en").read_text(encoding="utf-8")
+    assert "PRCC needs" not in ok
