@@ -259,6 +259,22 @@ def run(
     ] = None,
     allow_outside_paths: OutsideOption = False,
     force: ForceOption = False,
+    screen: Annotated[  # u2-analysis
+        bool,
+        typer.Option(
+            "--screen/--no-screen",
+            help="With the report: a quick one-way screen (each uncertain input at its low and "
+            "high value, 2 replications, short horizon) to name what carries the difference.",
+        ),
+    ] = True,
+    uncertainty: Annotated[  # u2-analysis
+        Path | None,
+        typer.Option(
+            "--uncertainty",
+            help="Take what carries the difference from this `sim uncertainty` folder "
+            "(default: the newest one of the same scenario under results/, else the screen).",
+        ),
+    ] = None,
 ) -> None:
     """Run both models on the same citizens, print the tables, write the results folder."""
     from sim.app.run import RunRequest
@@ -283,6 +299,8 @@ def run(
             allow_outside_paths=allow_outside_paths,
             force=force,
             command=["sim", *sys.argv[1:]],
+            screen=screen,
+            uncertainty=uncertainty,
         )
     )
 

@@ -141,6 +141,9 @@ def warnings_of(run: UncertaintyRun, analyses: list[ModelAnalysis], lang: str) -
             out.append(t("unc.few_reps", lang, n=r))
     if first and first.sensitivity and first.sensitivity.note == "sobol_too_small":
         out.append(t("unc.sobol_fallback", lang))
+    if first and first.sensitivity and first.sensitivity.note == "prcc_too_few":
+        k = len(run.inputs)
+        out.append(t("unc.prcc_too_few", lang, n=first.sensitivity.n, k=k, need=k + 3))
     return out
 
 

@@ -231,6 +231,10 @@ def check_folder(folder: Path) -> tuple[dict[str, Any], str, str | None]:
     from sim.store.integrity import MANIFEST, DamagedFolder, read_manifest, verify_folder
 
     folder = Path(folder)
+    from sim.store.uncertainty_tables import check_uncertainty_folder, is_uncertainty_folder
+
+    if is_uncertainty_folder(folder):  # u2-analysis: its manifest is uncertainty.json
+        return check_uncertainty_folder(folder)
     if folder.is_dir() and not any((folder / n).is_file() for n in (MANIFEST, "summary.csv")):
         raise DamagedFolder(f"{folder} is not a results folder (it has no {MANIFEST})")
     meta = read_manifest(folder)
