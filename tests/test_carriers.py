@@ -152,3 +152,26 @@ def test_uncertainty_option_must_name_an_uncertainty_folder(tmp_path):
     assert res.exit_code == 2
     assert "expected a folder written by `sim uncertainty`" in res.output
     assert not out.exists()
+
+
+def test_sim_report_refuses_a_damaged_carriers_file(screened, tmp_path):
+    import shutil
+
+    folder = Path(shutil.copytree(screened[0], tmp_path / "copy"))
+    path = folder / "carriers.json"
+    path.write_bytes(path.read_bytes()[:-20])
+    res = CliRunner().invoke(app, ["report", str(folder), "--lang", "da"])
+    assert res.exit_code == 2
+    assert "carriers.json is damaged" in res.output
+    assert not (folder / "report.da.html").exists()
+
+
+def test_sim_report_rebuilds_the_same_headline_from_the_folder(screened, tmp_path):
+    import shutil
+
+    folder = Path(shutil.copytree(screened[0], tmp_path / "again"))
+    res = CliRunner().invoke(app, ["report", str(folder), "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    rebuilt = (folder / "report.en.html").read_text(encoding="utf-8")
+    m = re.search(r'<p class="headline">(.*?)</p>', rebuilt, re.S)
+    assert m and html.unescape(m.group(1)) == _headline(screened[0])

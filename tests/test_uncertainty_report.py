@@ -171,3 +171,22 @@ def test_too_few_sets_for_prcc_is_said(tmp_path):
     assert any("Only 5 parameter sets for 3 inputs: PRCC needs at least 6" in w for w in warns)
     ok = rebuild_report(ud.make_folder(tmp_path / "v", n=6), "en").read_text(encoding="utf-8")
     assert "PRCC needs" not in ok
+
+
+def test_each_uncertainty_report_speaks_only_its_own_language(folder):
+    from sim.present.uncertainty_report import uncertainty_page
+    from tests.test_report import _foreign_labels, figure_text, visible_text
+
+    seen = {}
+    for lang in ("en", "da"):
+        page, figs = uncertainty_page(folder, lang)
+        # input paths are identifiers (shown in <code>); the synthetic basis texts are the user's
+        text = visible_text(page).replace("KL Momentum 2016", " ").replace("guess", " ")
+        seen[lang] = text + "\n" + figure_text(figs)
+    for own, other in (("en", "da"), ("da", "en")):
+        leaks = [
+            frag
+            for frag in _foreign_labels(own, other)
+            if re.search(rf"(?<!\w){re.escape(frag)}(?!\w)", seen[own])
+        ]
+        assert leaks == [], f"{other} labels in the {own} report: {leaks}"

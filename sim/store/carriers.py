@@ -46,6 +46,16 @@ def read_carriers(folder: Path) -> Screen | None:
         return None
 
 
+def check_carriers(folder: Path) -> None:
+    """DamagedFolder when the folder has a ``carriers.json`` that cannot be read (a report
+    rebuilt from it would silently drop the headline's sentence)."""
+    from sim.store.integrity import DamagedFolder
+
+    path = Path(folder) / FILE
+    if path.is_file() and read_carriers(folder) is None:
+        raise DamagedFolder(f"{path} is damaged: not the carriers a run wrote; rerun to rebuild it")
+
+
 def _plain(sc: Any) -> dict[str, Any]:
     d = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
     return {k: v for k, v in d.items() if k not in ("experiment", "provenance")}

@@ -248,6 +248,10 @@ def check_folder(folder: Path) -> tuple[dict[str, Any], str, str | None]:
                 f"rerun `sim {kind}` to have a report in another language"
             )
     meta, note = verify_folder(folder, REQUIRED[kind])
+    if kind == "run":  # u2-analysis: what carries the difference, read by the headline
+        from sim.store.carriers import check_carriers
+
+        check_carriers(folder)
     return meta, kind, note
 
 
