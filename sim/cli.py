@@ -744,7 +744,9 @@ def fit(
     start: Annotated[
         str | None,
         typer.Option(
-            "--start", help="First day of the scenario: its caseload (default: first referral)."
+            "--start",
+            help="First day of the scenario: its caseload (default: the first day a case in the "
+            "export closed, as in sim check).",
         ),
     ] = None,
     name: Annotated[
