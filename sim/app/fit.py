@@ -150,6 +150,9 @@ class Segment:
     weeks_rows: str
     weeks_pooled: bool
     timing: ReviewTiming | None = None
+    slowdown: tuple[float, float] = (1.0, 1.0)  # E[S], E[S^2]: ``fitting.slowdown_moments``
+    goal_mean: float = 0.0  # weeks to goal with the slowdown taken out (``remove_slowdown``)
+    goal_sd: float = 0.0
 
 
 @dataclass
@@ -233,7 +236,7 @@ def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
         decision = fit_duration(dec_weeks, dec_ended)
     except ValueError as exc:
         refuse(f"{cases.source}: time to decision: {exc}")
-    mixture, segments, hours_rows = _segments(cases, para85, base)
+    mixture, segments, hours_rows = _segments(cases, para85, base, start)
     in_support, waiting, undecided = _caseload(frame, start)
     abandon, abandon_rows = _abandon(cases)
     return Fits(
@@ -311,15 +314,22 @@ def _steps(base: Scenario) -> float:
     )
 
 
-def _segments(cases: Cases, para85: Any, base: Scenario) -> tuple[Mixture, list[Segment], str]:
-    """Segments from the granted hours of § 85 cases; weeks in support per segment."""
+def _segments(
+    cases: Cases, para85: Any, base: Scenario, start: dt.date
+) -> tuple[Mixture, list[Segment], str]:
+    """Segments from the granted hours of § 85 cases; weeks in support per segment, from the
+    episodes that started on or after ``start``: one that started earlier is in the export only
+    because it was still open on ``start`` (left-truncated), so long episodes would weigh more."""
+    import numpy as np
     import polars as pl
 
     from sim.run.fitting import (
         MIN_SEGMENT_CASES,
         fit_mixture,
         need_sd_from_granted,
+        remove_slowdown,
         review_timing,
+        slowdown_moments,
     )
 
     with_hours = pl.col("hours_per_week") > 0
@@ -330,7 +340,7 @@ def _segments(cases: Cases, para85: Any, base: Scenario) -> tuple[Mixture, list[
             f"least {MIN_SEGMENT_CASES}"
         )
     mixture = fit_mixture(hours)
-    started = para85.filter(pl.col("start_date").is_not_null() & with_hours)
+    started = para85.filter((pl.col("start_date") >= start) & with_hours)
     w, ended = _weeks(started["start_date"], started["end_date"], cases.as_of)
     timing = review_timing(w[ended], base.model("classic").review.cadence_weeks)
     try:
@@ -338,7 +348,8 @@ def _segments(cases: Cases, para85: Any, base: Scenario) -> tuple[Mixture, list[
     except ValueError as exc:
         refuse(f"{cases.source}: weeks in support: {exc}")
     comp = mixture.component_of(started["hours_per_week"].to_numpy())
-    error_sd = base.model("classic").accuracy.error_sd
+    accuracy = base.model("classic").accuracy
+    rng = np.random.default_rng(0)  # fixed: the same file gives the same scenario
     out = []
     for i, (name, mean, sd) in enumerate(
         zip(SEGMENT_NAMES[mixture.k], mixture.means(), mixture.sds(), strict=True)
@@ -347,8 +358,13 @@ def _segments(cases: Cases, para85: Any, base: Scenario) -> tuple[Mixture, list[
         own = mixture.k > 1 and mine.sum() >= MIN_DURATION_CASES and ended[mine].sum() >= 5
         weeks = _goal_fit(w[mine], ended[mine], timing) if own else pooled
         rows = _rows_of(started["row"].to_numpy()[mine] if own else started["row"].to_numpy())
-        need_sd = need_sd_from_granted(mean, sd, error_sd)
+        need_sd = need_sd_from_granted(mean, sd, accuracy.error_sd)
+        slow = slowdown_moments(
+            accuracy.error_sd, accuracy.min_granted_hours_per_week, mean, need_sd, rng
+        )
+        goal = remove_slowdown(weeks.best.mean, weeks.best.sd, *slow)
         seg = Segment(name, mixture.weights[i], mean, need_sd, sd, weeks, rows, not own, timing)
+        seg.slowdown, seg.goal_mean, seg.goal_sd = slow, *goal
         out.append(seg)
     rows = _rows_of(para85.filter(with_hours)["row"].to_numpy())
     return mixture, out, rows

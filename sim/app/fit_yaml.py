@@ -121,13 +121,13 @@ def _r(value: float, digits: int = 2) -> float:
     return round(float(value), digits)
 
 
-def _dist(fit: DurationFit, mean: float | None = None) -> CommentedMap:
+def _dist(fit: DurationFit, mean: float | None = None, sd: float | None = None) -> CommentedMap:
     family = fit.best.family
     return _flow(
         {
             "kind": family,
             "mean": _r(mean if mean is not None else fit.best.mean),
-            "sd": _r(fit.best.sd),
+            "sd": _r(sd if sd is not None else fit.best.sd),
         }
     )
 
@@ -218,13 +218,29 @@ def _shares(values: list[float]) -> list[float]:
     return [t / 1000 for t in thousandths]
 
 
+def _slowdown_text(doc: _Doc, seg: Segment) -> str:
+    """How the observed time to the goals became the scenario's weeks to goal."""
+    m1, m2 = seg.slowdown
+    if m1 <= 1 + 1e-9:
+        return f". Mean {seg.goal_mean:.2f}, sd {seg.goal_sd:.2f} weeks"
+    error_sd = doc.base.model("classic").accuracy.error_sd
+    return (
+        f". Observed mean {seg.weeks.best.mean:.2f}, sd {seg.weeks.best.sd:.2f} weeks. In the "
+        f"model a citizen granted fewer hours than the need (classic error_sd {error_sd:g}) "
+        "progresses at granted / need, so the observed time is the weeks to goal times a "
+        f"slowdown S (E[S] {m1:.3f}, E[S^2] {m2:.3f}, Monte Carlo over 200,000 draws of the "
+        "need and the error); taken out by moments, E[W] = E[T] / E[S], E[W^2] = E[T^2] / "
+        f"E[S^2]: mean {seg.goal_mean:.2f}, sd {seg.goal_sd:.2f} weeks"
+    )
+
+
 def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]) -> CommentedMap:
     f, p = doc.fits, f"segments.{i}"
     item = CommentedMap(name=seg.name, share=share)
     item["need_hours_per_week"] = _flow(
         {"kind": "lognormal", "mean": _r(seg.need_mean), "sd": _r(seg.need_sd)}
     )
-    item["weeks_to_goal"] = _dist(seg.weeks)
+    item["weeks_to_goal"] = _dist(seg.weeks, seg.goal_mean, seg.goal_sd)
     item["goals"] = _plain(like["goals"], 3)
     item["eligible_probability"] = _r(f.eligible.value, 3)
     need = (
@@ -244,7 +260,11 @@ def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]
         if seg.weeks_pooled
         else "this segment's started cases"
     )
-    weeks = f"weeks from start_date to end_date, {whose}, {seg.weeks_rows}: {seg.weeks.describe()}"
+    weeks = (
+        f"weeks from start_date to end_date, {whose} that started on or after "
+        f"{_d(f.start)} (an earlier one is in the export because it lasted), {seg.weeks_rows}: "
+        f"{seg.weeks.describe()}"
+    )
     t = seg.timing
     if t is not None:
         weeks += (
@@ -259,7 +279,7 @@ def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]
             ". ASSUMPTION: the time in support is taken as the weeks to the goals (the ends do "
             "not follow the review cadence); it includes drop-outs"
         )
-    _note(item, "weeks_to_goal", f"FITTED: {weeks}.", 4)
+    _note(item, "weeks_to_goal", f"FITTED: {weeks}{_slowdown_text(doc, seg)}.", 4)
     _note(item, "goals", f"ASSUMPTION: copied from {doc.base_name}, segment '{like['name']}'.", 4)
     el = f.eligible
     eligible = (
@@ -271,8 +291,12 @@ def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]
     doc.fitted(f"{p}.share", f"{f.hours_rows}: log-normal mixture (EM), BIC")
     doc.fitted(f"{p}.need_hours_per_week.mean", f"{f.hours_rows}: {need}")
     doc.fitted(f"{p}.need_hours_per_week.sd", f"{f.hours_rows}: {need}")
-    doc.fitted(f"{p}.weeks_to_goal.mean", weeks)
-    doc.fitted(f"{p}.weeks_to_goal.sd", weeks)
+    short = f"{seg.weeks_rows}: censored fit of start to end (episodes started since the start), "
+    short += "interval-censored between reviews" if t is not None else "time in support"
+    if seg.slowdown[0] > 1 + 1e-9:
+        short += "; slower progress of under-granted citizens taken out by moments"
+    doc.fitted(f"{p}.weeks_to_goal.mean", f"{short} (see the comment above it)")
+    doc.fitted(f"{p}.weeks_to_goal.sd", f"{short} (see the comment above it)")
     doc.fitted(f"{p}.eligible_probability", eligible, _r(el.low, 3), _r(el.high, 3))
     return item
 

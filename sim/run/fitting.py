@@ -200,8 +200,10 @@ def goal_data(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weeks to the goals as censored data when support ends at reviews: an episode ended at
     review k reached its goals in ((k - 1) x cadence, k x cadence] (interval-censored); one
-    ended between reviews (a drop-out) had not reached them by its length minus the lag; an open
-    one had not by its last review. Returns (values, exact, intervals): no value is exact."""
+    ended between reviews (a drop-out) or still open had not reached them by its last review
+    (right-censored there; a drop-out before its first review says nothing: support does not end
+    when the goals are reached, only at a review, so its length minus the lag would claim too
+    much and bias the weeks up). Returns (values, exact, intervals): no value is exact."""
     d = np.asarray(durations, dtype=float)
     c, lag = timing.cadence, timing.lag
     at = ended & _at_review(d, c, lag)
@@ -209,7 +211,7 @@ def goal_data(
     intervals = np.column_stack([(k - 1) * c, k * c])
     intervals[:, 0] = np.maximum(intervals[:, 0], 0.0)
     reviews = np.floor(np.maximum(d - lag, 0) / c)
-    right = np.where(ended, np.maximum(d - lag, 0.01), reviews * c)
+    right = reviews * c
     keep = ~at & (right > 0)
     return right[keep], np.zeros(keep.sum(), dtype=bool), intervals
 
@@ -508,3 +510,41 @@ def need_sd_from_granted(mean: float, sd: float, error_sd: float) -> float:
     """
     second = (sd * sd + mean * mean) / (1 + error_sd * error_sd)
     return math.sqrt(max(second - mean * mean, (0.05 * mean) ** 2))
+
+
+# --------------------------------------------------------------------------- slower progress
+
+
+def slowdown_moments(
+    error_sd: float,
+    min_granted: float,
+    need_mean: float,
+    need_sd: float,
+    rng: np.random.Generator,
+    n: int = 200_000,
+) -> tuple[float, float]:
+    """E[S] and E[S^2] of the slowdown S = 1 / min(1, granted / need) of the model's support.
+
+    The model grants max(min_granted, need x (1 + error_sd x z)), z standard normal, need
+    log-normal (``need_mean``, ``need_sd``), and a citizen granted less than the need progresses
+    at granted / need: the goals take weeks_to_goal x S weeks. Monte Carlo over ``n`` draws of
+    ``rng`` (no closed form with the floor)."""
+    s2 = math.log1p((need_sd / need_mean) ** 2)
+    need = rng.lognormal(math.log(need_mean) - s2 / 2, math.sqrt(s2), n)
+    granted = np.maximum(min_granted, need * (1 + error_sd * rng.standard_normal(n)))
+    slow = 1 / np.minimum(1.0, granted / need)
+    return float(slow.mean()), float((slow * slow).mean())
+
+
+MIN_CV = 0.1
+"""Floor on the coefficient of variation of weeks to goal after the slowdown is taken out."""
+
+
+def remove_slowdown(mean: float, sd: float, m1: float, m2: float) -> tuple[float, float]:
+    """Mean and sd of the weeks to goal W behind observed times T = W x S (S independent of W,
+    with moments ``m1``, ``m2`` from ``slowdown_moments``): E[W] = E[T] / E[S] and
+    E[W^2] = E[T^2] / E[S^2]. The sd is floored at ``MIN_CV`` of the mean (the slowdown may
+    explain all the observed spread)."""
+    w_mean = mean / m1
+    second = (sd * sd + mean * mean) / m2
+    return w_mean, math.sqrt(max(second - w_mean * w_mean, (MIN_CV * w_mean) ** 2))
