@@ -33,6 +33,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench $(ARGS)
+	$(BIN)/python -m benchmarks.bench_uncertainty
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
