@@ -55,7 +55,7 @@ def atomic_text(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
-def _write_frame(path: Path, columns: dict[str, tuple[Any, list[Any]]]) -> None:
+def write_frame(path: Path, columns: dict[str, tuple[Any, list[Any]]]) -> None:
     """A CSV from {column: (polars dtype, values)}, written to a temporary name and renamed."""
     import polars as pl
 
@@ -284,7 +284,7 @@ class _SweepTables:
 
         s, i, f = pl.String, pl.Int64, pl.Float64
         pts = self.points
-        _write_frame(
+        write_frame(
             folder / "points.csv",
             {
                 "point": (i, pts["point"]),
@@ -297,7 +297,7 @@ class _SweepTables:
             },
         )
         types = {"point": i, "replication": i, "model": s, "metric": s, "value": f, "unit": s}
-        _write_frame(folder / "replications.csv", {c: (types[c], self.reps[c]) for c in types})
+        write_frame(folder / "replications.csv", {c: (types[c], self.reps[c]) for c in types})
         for name, table, text_cols in (
             ("summary.csv", self.summ, ("model", "metric", "unit")),
             ("differences.csv", self.diff, ("comparison", "model", "baseline", "metric", "unit")),
@@ -318,7 +318,7 @@ class _SweepTables:
                       "sd": pl.Float64, "n": pl.Int64}  # fmt: skip
         for c, dtype in stat_types.items():
             cols[c] = (dtype, table[c])
-        _write_frame(path, cols)
+        write_frame(path, cols)
 
 
 def _lookup(values: dict[tuple[str, str], list[float]]) -> Callable[[str, str], list[float]]:

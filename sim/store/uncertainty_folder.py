@@ -10,11 +10,12 @@ so they are the same, byte for byte, whatever ran the sets and in whatever order
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sim.store.sweep_folder import write_frame
 
 __all__ = [
     "MANIFEST",
@@ -113,19 +114,6 @@ def read_sets(folder: Path) -> dict[int, StoredSet]:
     return out
 
 
-def _write_csv(path: Path, columns: dict[str, tuple[Any, list[Any]]]) -> None:
-    import polars as pl
-
-    df = pl.DataFrame({k: pl.Series(k, v, dtype=t) for k, (t, v) in columns.items()})
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        df.write_csv(tmp, float_precision=None)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def assemble_tables(
     folder: Path, sets: Mapping[int, StoredSet], inputs: Sequence[str], models: Sequence[str]
 ) -> None:
@@ -141,7 +129,7 @@ def assemble_tables(
     }
     for path in inputs:
         design[path] = (pl.Float64, [s.values[path] for s in ok])
-    _write_csv(folder / "design.csv", design)
+    write_frame(folder / "design.csv", design)
     order = {m: i for i, m in enumerate(models)}
     rows = [(s.set_id, r, m, v) for s in ok for r, m, v in s.rows]
     rows.sort(key=lambda x: (x[0], x[1], order.get(x[2], len(order))))
@@ -153,4 +141,4 @@ def assemble_tables(
     }
     for k in metrics:
         reps[k] = (pl.Float64, [x[3].get(k, float("nan")) for x in rows])
-    _write_csv(folder / "replications.csv", reps)
+    write_frame(folder / "replications.csv", reps)
