@@ -173,3 +173,15 @@ def test_optimise_no_op_override_gives_the_same_tables(tmp_path: Path) -> None:
     _invoke([*base, "--out", str(tmp_path / "a")])
     _invoke([*base, "--set", NO_OP, "--out", str(tmp_path / "b")])
     assert _tables(tmp_path / "a") == _tables(tmp_path / "b")
+
+
+def test_a_set_of_a_whole_model_moves_its_ranged_values_like_a_set_of_one_value() -> None:
+    """The shipped Odder has uncertainty ranges for the joint model's hours; a --set may move a
+    value out of its range on purpose, whether it names the value or a mapping above it."""
+    one = load_scenario(ODDER, ["models.joint.review.meeting.provider_hours=0"])
+    assert one.model("joint").review.meeting.provider_hours == 0
+    review = "models.joint.review={meeting: {authority_hours: 1, provider_hours: 0}}"
+    assert load_scenario(ODDER, [review]).model("joint").review.meeting.provider_hours == 0
+    whole = load_scenario(ODDER, ["models.joint={extends: classic, review: {cadence_weeks: 13}}"])
+    assert not whole.model("joint").first_contact.joint
+    assert whole.model("joint").first_contact.meeting.provider_hours == 0
