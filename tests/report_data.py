@@ -14,11 +14,13 @@ from sim.store.results import manifest, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 ODDER = ROOT / "scenarios" / "odder.yaml"
+BASE = ROOT / "tests" / "data" / "odder-base.yaml"
 
 
-def short_odder(**budget: Any) -> Scenario:
-    """odder.yaml with a short experiment (3 replications, 3 years) and optional budget keys."""
-    data = YAML(typ="rt").load(ODDER.read_text(encoding="utf-8"))
+def short_odder(*, path: Path = ODDER, **budget: Any) -> Scenario:
+    """odder.yaml (or the scenario at ``path``) with a short experiment (3 replications, 3 years)
+    and optional budget keys."""
+    data = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
     data["experiment"] = {"seed": 11, "replications": 3, "horizon_weeks": 156, "warmup_weeks": 26}
     for key, value in budget.items():
         data["budget"][key] = value

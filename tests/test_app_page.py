@@ -14,6 +14,8 @@ from sim.cli import app
 from sim.config.loader import dump_resolved, load_scenario
 from sim.present import i18n
 
+from .conftest import TEST_BASE
+
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
@@ -29,7 +31,9 @@ SHORT = [
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sc = load_scenario(ROOT / "scenarios" / "odder.yaml", SHORT)
+    """The tests' frozen Odder-like base (fixed staff costs 16,185,000 DKK/year at its FTEs; the
+    page's share staffing spends the whole 16.5 M DKK budget) with a short experiment."""
+    sc = load_scenario(TEST_BASE, SHORT)
     path = tmp_path_factory.mktemp("page") / "small.yaml"
     path.write_text(dump_resolved(sc), encoding="utf-8")
     return path

@@ -26,7 +26,7 @@ from sim.present.report import headline, write_report
 from sim.run.experiment import ExperimentResult, run_experiment
 from sim.store.results import manifest, write_results
 
-from .conftest import SCENARIOS, make_scenario
+from .conftest import TEST_BASE, make_scenario
 
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}
 """Student's t, 97.5 % quantiles by degrees of freedom (any printed table)."""
@@ -217,11 +217,11 @@ def test_the_unspent_threshold_is_two_percent() -> None:
 def test_unspent_budget_is_said_on_the_console_and_in_the_headline(
     tmp_path: Path, budget: int, said: bool
 ) -> None:
-    staff_cost = 2.5 * 650_000 + 28 * 520_000  # the FTEs and costs of odder.yaml
+    staff_cost = 2.5 * 650_000 + 28 * 520_000  # the FTEs and costs of the tests' base
     share = (budget - staff_cost) / budget  # 1.9 % at 16.5 M, 10.1 % at 18 M
     assert (share > 0.02) is said
     out = tmp_path / "r"
-    args = [str(SCENARIOS / "odder.yaml"), "--out", str(out), "--jobs", "1", "--reps", "2"]
+    args = [str(TEST_BASE), "--out", str(out), "--jobs", "1", "--reps", "2"]
     args += ["--set", "experiment.horizon_weeks=80", "--set", "experiment.warmup_weeks=26"]
     res = CliRunner().invoke(app, ["run", *args, "--set", f"budget.annual_dkk={budget}"])
     assert res.exit_code == 0, res.output

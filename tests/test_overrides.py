@@ -3,6 +3,9 @@
 A user model that carries a preset's name starts from that preset, so setting a value to what it
 already is changes nothing: checked on the resolved settings (every leaf of both presets) and on
 the tables of every command (run, explain, sweep, optimise), byte for byte.
+
+The rules are checked on the tests' frozen base (which sets no preset value); the shipped Odder,
+which sets some of the presets' step hours itself, is checked against its own values.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sim.cli import app
 from sim.config.loader import load_scenario
 from sim.model.scenario import PRESETS, VisitationModel, preset_settings
 
-from .conftest import SCENARIOS, odder_data
+from .conftest import SCENARIOS, TEST_BASE, odder_data
 
 ODDER = SCENARIOS / "odder.yaml"
 SHORT = ["--set", "experiment.horizon_weeks=78", "--set", "experiment.warmup_weeks=13"]
@@ -52,27 +55,48 @@ def test_setting_a_preset_value_to_itself_changes_nothing(
     preset: str, path: str, value: Any
 ) -> None:
     arg = f"models.{preset}.{path}={json.dumps(value)}"
-    changed = load_scenario(ODDER, [arg])
-    plain = load_scenario(ODDER)
+    changed = load_scenario(TEST_BASE, [arg])
+    plain = load_scenario(TEST_BASE)
+    assert plain.model(preset) == VisitationModel.model_validate(preset_settings(preset))
     assert changed.model(preset) == plain.model(preset), arg
 
 
+def _value_at(model: VisitationModel, path: str) -> Any:
+    """The plain value of ``model`` at the dotted ``path`` (a distribution as its mapping)."""
+    value: Any = model
+    for key in path.split("."):
+        value = getattr(value, key)
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+@pytest.mark.parametrize(("preset", "path"), [(p, path) for p, path, _ in _preset_leaves()])
+def test_setting_a_shipped_odder_model_value_to_its_own_value_changes_nothing(
+    preset: str, path: str
+) -> None:
+    """The shipped Odder sets some step hours of its classic and joint models itself: setting any
+    value to the file's own resolved value leaves the model as it was."""
+    plain = load_scenario(ODDER)
+    arg = f"models.{preset}.{path}={json.dumps(_value_at(plain.model(preset), path))}"
+    assert load_scenario(ODDER, [arg]).model(preset) == plain.model(preset), arg
+
+
 def test_setting_a_preset_value_changes_that_value_only() -> None:
-    sc = load_scenario(ODDER, ["models.joint.review.cadence_weeks=52"])
+    sc = load_scenario(TEST_BASE, ["models.joint.review.cadence_weeks=52"])
     expected = preset_settings("joint")
     expected["review"]["cadence_weeks"] = 52
     assert sc.model("joint") == VisitationModel.model_validate(expected)
     assert sc.model("joint").first_contact.joint  # still the joint model, not classic
-    assert sc.model("classic") == load_scenario(ODDER).model("classic")
+    assert sc.model("classic") == load_scenario(TEST_BASE).model("classic")
 
 
 def test_a_preset_named_model_may_still_extend_another_model() -> None:
-    sc = load_scenario(ODDER, ["models.joint={extends: classic, review: {cadence_weeks: 13}}"])
+    sc = load_scenario(TEST_BASE, ["models.joint={extends: classic, review: {cadence_weeks: 13}}"])
     assert not sc.model("joint").first_contact.joint
     assert sc.model("joint").review.cadence_weeks == 13
     # A model extending the changed preset sees the change on top of the preset.
     sc = load_scenario(
-        ODDER, ["models.joint.accuracy.error_sd=0.2", "models.x={extends: joint}", "compare=[x]"]
+        TEST_BASE,
+        ["models.joint.accuracy.error_sd=0.2", "models.x={extends: joint}", "compare=[x]"],
     )
     assert sc.model("x").accuracy.error_sd == 0.2 and sc.model("x").first_contact.joint
 
@@ -149,3 +173,15 @@ def test_optimise_no_op_override_gives_the_same_tables(tmp_path: Path) -> None:
     _invoke([*base, "--out", str(tmp_path / "a")])
     _invoke([*base, "--set", NO_OP, "--out", str(tmp_path / "b")])
     assert _tables(tmp_path / "a") == _tables(tmp_path / "b")
+
+
+def test_a_set_of_a_whole_model_moves_its_ranged_values_like_a_set_of_one_value() -> None:
+    """The shipped Odder has uncertainty ranges for the joint model's hours; a --set may move a
+    value out of its range on purpose, whether it names the value or a mapping above it."""
+    one = load_scenario(ODDER, ["models.joint.review.meeting.provider_hours=0"])
+    assert one.model("joint").review.meeting.provider_hours == 0
+    review = "models.joint.review={meeting: {authority_hours: 1, provider_hours: 0}}"
+    assert load_scenario(ODDER, [review]).model("joint").review.meeting.provider_hours == 0
+    whole = load_scenario(ODDER, ["models.joint={extends: classic, review: {cadence_weeks: 13}}"])
+    assert not whole.model("joint").first_contact.joint
+    assert whole.model("joint").first_contact.meeting.provider_hours == 0

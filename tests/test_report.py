@@ -32,7 +32,7 @@ from sim.present.report import (
     write_report,
 )
 
-from .report_data import build_results, short_odder
+from .report_data import BASE, build_results, short_odder
 
 NUM = re.compile(r"[+\u2212-]?\d(?:[\d.,]*\d)?")
 
@@ -429,13 +429,15 @@ def test_report_shows_every_assumption_and_the_differing_mechanisms(copy_of: Pat
     assert "20260101" not in text and "<code>11</code>" in text, "seed from the manifest"
 
 
-def test_compare_report_puts_runs_side_by_side(results: Path, tmp_path: Path) -> None:
-    other = build_results(tmp_path / "bigger", short_odder(annual_dkk=18_000_000))
-    out = write_compare_report([results, other], tmp_path / "compare.html", lang="da")
+def test_compare_report_puts_runs_side_by_side(tmp_path: Path) -> None:
+    # two runs of the tests' frozen base (budget 16.5 M DKK), one with a bigger budget
+    first = build_results(tmp_path / "base", short_odder(path=BASE))
+    other = build_results(tmp_path / "bigger", short_odder(path=BASE, annual_dkk=18_000_000))
+    out = write_compare_report([first, other], tmp_path / "compare.html", lang="da")
     text = out.read_text(encoding="utf-8")
     assert "16,5 mio. kr." in text and "18,0 mio. kr." in text
     rest = _without_plotlyjs(text)
-    runs = [load_results(results), load_results(other)]
+    runs = [load_results(first), load_results(other)]
     assert rest.count("Plotly.newPlot(") == len(compare_figures(runs, "da"))
     assert "https://" not in rest
 

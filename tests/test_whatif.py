@@ -28,14 +28,18 @@ from sim.cli import app
 from sim.config.loader import ScenarioError, dump_resolved, load_scenario, load_scenario_text
 from sim.model.scenario import MECHANISMS, VisitationModel, preset_settings
 
+from .conftest import TEST_BASE
+
 ROOT = Path(__file__).resolve().parent.parent
+ODDER = ROOT / "scenarios" / "odder.yaml"
 SHORT = ["experiment.horizon_weeks=130", "experiment.warmup_weeks=26", "experiment.replications=3"]
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Odder with a short horizon and 3 replications, as a scenario file of its own."""
-    sc = load_scenario(ROOT / "scenarios" / "odder.yaml", SHORT)
+    """The tests' frozen Odder-like base (budget 16.5 M DKK, 2.5 + 28 FTE, no model settings of its
+    own) with a short horizon and 3 replications, as a scenario file of its own."""
+    sc = load_scenario(TEST_BASE, SHORT)
     path = tmp_path_factory.mktemp("whatif") / "small.yaml"
     path.write_text(dump_resolved(sc), encoding="utf-8")
     return path
@@ -117,6 +121,39 @@ def test_switching_one_mechanism_builds_a_hybrid_of_the_presets(small: Path) -> 
     assert all(joint[m] == preset[m] for m in MECHANISMS if m != "review")
     assert whatif.mechanism_source(sc, "joint", "review") == "classic"
     assert sc.model("classic").model_dump(mode="json") == classic
+
+
+def _set_in_file(path: Path) -> set[tuple[str, str]]:
+    """(model, mechanism) pairs that the file's own ``models:`` section sets, read from its text."""
+    from ruamel.yaml import YAML
+
+    models = YAML(typ="safe").load(path.read_text(encoding="utf-8")).get("models", {})
+    return {(m, k) for m, body in models.items() for k in MECHANISMS if k in body}
+
+
+def test_the_shipped_odders_own_mechanism_settings_are_the_starting_point() -> None:
+    """Odder sets some step hours of its classic and joint models: those mechanisms start at
+    "scenario" (its own settings, no override), the others at their model's preset."""
+    base = whatif.load(ODDER)
+    start = whatif.start_controls(base.scenario)
+    own = _set_in_file(ODDER) & set(start.mechanisms)
+    assert own, "the shipped Odder sets no mechanism of a compared model"
+    for (model, mechanism), source in start.mechanisms.items():
+        assert source == ("scenario" if (model, mechanism) in own else model), (model, mechanism)
+        assert ("scenario" in whatif.sources(source)) is (source == "scenario")
+    assert whatif.overrides(start, start) == []
+    # switching one of them to a preset gives that preset's setting, the rest stays Odder's; the
+    # file's uncertainty ranges for the joint review's hours do not stop the switch (a --set moves
+    # a value out of its range on purpose)
+    model, mechanism, other = "joint", "review", "classic"
+    assert (model, mechanism) in own
+    assert any(p.startswith("models.joint.review.") for p in base.scenario.provenance or {})
+    now = replace(start, mechanisms={**start.mechanisms, (model, mechanism): other})
+    sc = whatif.load(ODDER, whatif.overrides(start, now)).scenario
+    preset = VisitationModel.model_validate(preset_settings(other)).model_dump(mode="json")
+    mine, before = sc.model(model).model_dump(mode="json"), base.scenario.model(model)
+    assert mine[mechanism] == preset[mechanism] != before.model_dump(mode="json")[mechanism]
+    assert all(mine[k] == before.model_dump(mode="json")[k] for k in MECHANISMS if k != mechanism)
 
 
 def test_the_downloaded_yaml_validates_and_is_the_same_what_if(small: Path) -> None:
@@ -292,7 +329,8 @@ def test_sim_app_stops_the_page_and_everything_under_it(
 
 def test_sim_app_prints_an_invalid_scenarios_problems_before_starting(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    text = (ROOT / "scenarios" / "odder.yaml").read_text(encoding="utf-8")
+    text = TEST_BASE.read_text(encoding="utf-8")
+    assert "annual_dkk: 16500000" in text
     bad.write_text(text.replace("annual_dkk: 16500000", "annual_dkk: -5"), encoding="utf-8")
     port = free_port()
     proc = start_app(bad, port)

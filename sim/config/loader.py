@@ -237,7 +237,11 @@ def _check_provenance(
     from sim.model.provenance import provenance_problems
     from sim.model.scenario import Scenario
 
-    moved = frozenset(".".join(map(str, key)) for key in origins)
+    # A --set of a mapping (a whole model or mechanism) moves every value under it on purpose,
+    # just as a --set of the value itself does.
+    sets = [".".join(map(str, key)) for key in origins]
+    under = [p for p in scenario.provenance or {} if any(p.startswith(f"{s}.") for s in sets)]
+    moved = frozenset([*sets, *under])
     found = provenance_problems(scenario, moved)
     if not found:
         return
