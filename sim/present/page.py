@@ -65,6 +65,7 @@ figure { margin: 1.6rem 0 2.4rem; break-inside: avoid; }
 figure .plotly-graph-div { width: 100%; }
 details > summary { cursor: pointer; font-weight: 600; font-size: 1.1rem; margin: 1rem 0; }
 footer { color: var(--muted); font-size: .85rem; margin-top: 3rem; }
+.print-only { display: none; }
 """
 
 
@@ -122,6 +123,13 @@ PRINT_CSS = """
   .summary figure { margin: .2rem 0; }
   .summary ul.carrying { font-size: 8.5pt; }
   footer { margin-top: 1rem; }
+  /* long reference tables: on paper the values, on screen (and in tables.xlsx) the rest; a
+     .print-only note says so where they stand */
+  .print-only { display: block; color: var(--muted); font-style: italic; }
+  .screen-only { display: none; }
+  table.params:not(.mechanisms) th:nth-child(5), table.params:not(.mechanisms) td:nth-child(5) {
+    display: none; }
+  table.mechanisms tbody tr:not(.differs):not(.model-desc) { display: none; }
 }
 """.replace("ZOOM", str(PRINT_ZOOM))
 """Rules for paper (A4): no chart toolbars, no navigation, no page break inside a figure or a
