@@ -117,11 +117,12 @@ PRINT_CSS = """
   a { color: inherit; text-decoration: none; }
   .summary { break-after: page; page-break-after: always; margin: 0; }
   .summary h2 { margin-top: .6rem; }
-  .summary .headline { font-size: 1rem; }
+  .summary .headline { font-size: .95rem; line-height: 1.3; padding: .35rem .7rem; }
+  .summary h3 { margin: .5rem 0 .2rem; }
   .summary .warn { font-size: .9rem; padding: .25rem .6rem; }
   .summary table.kpi { font-size: 8.5pt; }
   .summary figure { margin: .2rem 0; }
-  .summary ul.carrying { font-size: 8.5pt; }
+  .summary ul.carrying, .summary ul.carrying + p { font-size: 8pt; margin: .2rem 0; }
   footer { margin-top: 1rem; }
   /* long reference tables: on paper the values, on screen (and in tables.xlsx) the rest; a
      .print-only note says so where they stand */

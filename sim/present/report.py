@@ -765,7 +765,7 @@ SUMMARY_DIFF_METRICS: tuple[str, ...] = (
 )
 """Panels of the summary's forest chart (two rows of two, so it fits beside the table)."""
 
-SUMMARY_ASSUMPTIONS_MAX = 5
+SUMMARY_ASSUMPTIONS_MAX = 3
 """At most this many assumptions on the summary page; the rest are under Assumptions."""
 
 
