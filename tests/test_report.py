@@ -353,6 +353,7 @@ def visible_text(page: str) -> str:
     s = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     s = re.sub(r"<code>.*?</code>", " ", s, flags=re.S)
     s = re.sub(r'<span class="user">.*?</span>', " ", s, flags=re.S)
+    s = re.sub(r'<span class="user-text" lang="[^"]*">.*?</span>', " ", s, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", s))
 
 

@@ -65,6 +65,7 @@ figure { margin: 1.6rem 0 2.4rem; break-inside: avoid; }
 figure .plotly-graph-div { width: 100%; }
 details > summary { cursor: pointer; font-weight: 600; font-size: 1.1rem; margin: 1rem 0; }
 footer { color: var(--muted); font-size: .85rem; margin-top: 3rem; }
+.print-only { display: none; }
 """
 
 
@@ -116,12 +117,20 @@ PRINT_CSS = """
   a { color: inherit; text-decoration: none; }
   .summary { break-after: page; page-break-after: always; margin: 0; }
   .summary h2 { margin-top: .6rem; }
-  .summary .headline { font-size: 1rem; }
+  .summary .headline { font-size: .95rem; line-height: 1.3; padding: .35rem .7rem; }
+  .summary h3 { margin: .5rem 0 .2rem; }
   .summary .warn { font-size: .9rem; padding: .25rem .6rem; }
   .summary table.kpi { font-size: 8.5pt; }
   .summary figure { margin: .2rem 0; }
-  .summary ul.carrying { font-size: 8.5pt; }
+  .summary ul.carrying, .summary ul.carrying + p { font-size: 8pt; margin: .2rem 0; }
   footer { margin-top: 1rem; }
+  /* long reference tables: on paper the values, on screen (and in tables.xlsx) the rest; a
+     .print-only note says so where they stand */
+  .print-only { display: block; color: var(--muted); font-style: italic; }
+  .screen-only { display: none; }
+  table.params:not(.mechanisms) th:nth-child(5), table.params:not(.mechanisms) td:nth-child(5) {
+    display: none; }
+  table.mechanisms tbody tr:not(.differs):not(.model-desc) { display: none; }
 }
 """.replace("ZOOM", str(PRINT_ZOOM))
 """Rules for paper (A4): no chart toolbars, no navigation, no page break inside a figure or a

@@ -382,6 +382,11 @@ def param_unit(name: str, info: Any, value: Any) -> str:
     return "text"
 
 
+class UserName(str):
+    """A name the user gave a list item (a segment's ``name``): shown as written, never looked up
+    as a parameter label (a segment called "low" is not the parameter ``low``)."""
+
+
 def walk(
     obj: BaseModel, path: tuple[str, ...] = (), skip: Sequence[str] = (), key: str = ""
 ) -> Iterator[Param]:
@@ -407,7 +412,7 @@ def walk(
             and all(isinstance(v, BaseModel) and not _is_distribution(v) for v in value)
         ):
             for i, item in enumerate(value):
-                label = str(getattr(item, "name", i))
+                label = UserName(getattr(item, "name", i))
                 yield from walk(item, (*here, label), skip=("name",), key=f"{where}[{i}]")
         else:
             yield Param(here, where, value, param_unit(name, info, value), info.description or "")
@@ -415,7 +420,7 @@ def walk(
 
 def scenario_params(sc: Scenario) -> list[Param]:
     """Every parameter of the scenario except the model settings (shown per model)."""
-    return list(walk(sc, skip=("name", "description", "models")))
+    return list(walk(sc, skip=("name", "description", "models", "provenance")))
 
 
 def mechanism_params(sc: Scenario, models: Sequence[str]) -> list[tuple[Param, list[Any]]]:
@@ -446,6 +451,12 @@ def _user(text: Any) -> str:
     return f'<span class="user">{esc(text)}</span>'
 
 
+def _user_text(text: Any, text_lang: str = "") -> str:
+    """Prose shown as it was written, not composed by sim (a scenario's or a preset's source or
+    assumption): marked with its language (``""``: unknown, the scenario's author chose it)."""
+    return f'<span class="user-text" lang="{esc(text_lang)}">{esc(text)}</span>'
+
+
 def _code(text: Any) -> str:
     return f"<code>{esc(text)}</code>"
 
@@ -454,7 +465,8 @@ def _param_label(path: Sequence[str], lang: str) -> str:
     parts = []
     for p in path:
         key = f"param.{p}"
-        parts.append(esc(t(key, lang)) if i18n.has(key, lang) else _user(p))
+        own = i18n.has(key, lang) and not isinstance(p, UserName)
+        parts.append(esc(t(key, lang)) if own else _user(p))
     return " › ".join(parts)
 
 
@@ -596,7 +608,8 @@ def mechanisms_table(sc: Scenario, models: Sequence[str], lang: str) -> str:
         else:
             desc_cells.append(_user(sc.model(m).description))
     rows.append(
-        f"<tr><td>{esc(t('param.description', lang))}</td><td>{_code('description')}</td>"
+        f'<tr class="model-desc"><td>{esc(t("param.description", lang))}</td>'
+        f"<td>{_code('description')}</td>"
         + "".join(f"<td>{c}</td>" for c in desc_cells)
         + "<td></td><td></td></tr>"
     )
@@ -608,7 +621,7 @@ def mechanisms_table(sc: Scenario, models: Sequence[str], lang: str) -> str:
         cells += [_value_html(v, lang) for v in values]
         cells += [esc(t(f"unit.{p.unit}", lang)), mark]
         rows.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return _table("params", "".join(f"<th>{esc(h)}</th>" for h in head), rows)
+    return _table("params mechanisms", "".join(f"<th>{esc(h)}</th>" for h in head), rows)
 
 
 def _table(cls: str, head_html: str, rows: Sequence[str]) -> str:
@@ -752,7 +765,7 @@ SUMMARY_DIFF_METRICS: tuple[str, ...] = (
 )
 """Panels of the summary's forest chart (two rows of two, so it fits beside the table)."""
 
-SUMMARY_ASSUMPTIONS_MAX = 5
+SUMMARY_ASSUMPTIONS_MAX = 3
 """At most this many assumptions on the summary page; the rest are under Assumptions."""
 
 
@@ -764,6 +777,8 @@ class Carrying:
     path: str
     value: str
     why: str
+    why_lang: str = ""
+    """The language ``why`` was written in ("" when unknown: the scenario author's own)."""
 
 
 def assumed_values(sc: Scenario | None, lang: str) -> list[Carrying]:
@@ -777,10 +792,47 @@ def assumed_values(sc: Scenario | None, lang: str) -> list[Carrying]:
     except ImportError:  # before the provenance table exists
         return []
     return [
-        Carrying(p.path, i18n.fmt_exact(float(p.value), lang), str(p.assumption))
+        Carrying(p.path, i18n.fmt_exact(float(p.value), lang), str(p.assumption), _text_lang(p))
         for p in provenance_of(sc)
         if getattr(p, "assumption", None)
     ]
+
+
+def _text_lang(p: Any) -> str:
+    """The language of a provenance text: the presets' table is written in English; a scenario's
+    is in whatever language its author wrote (unknown)."""
+    return "en" if getattr(p, "origin", "") == "preset" else ""
+
+
+# t2-print: the scenario's sources and assumptions as a table of their own (issue 12 point 1)
+
+
+def provenance_table(sc: Scenario, lang: str) -> str:
+    """Every number with a stated source or assumption: where it sits, its value, whether it is
+    sourced or assumed, the text as written (not translated) and its uncertainty range."""
+    try:
+        from sim.model.provenance import provenance_of  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return ""
+    head = [t("col.key", lang), t("col.value", lang), t("prov.kind", lang), t("prov.text", lang)]
+    head.append(t("prov.range", lang))
+    rows = []
+    for p in provenance_of(sc):
+        kind = t("prov.assumption" if p.assumption else "prov.source", lang)
+        r = p.uncertain
+        span = (
+            f"{i18n.fmt_exact(r.low, lang)}{i18n.DASH}{i18n.fmt_exact(r.high, lang)}" if r else ""
+        )
+        cells = [
+            _code(p.path),
+            esc(i18n.fmt_exact(float(p.value), lang)),
+            esc(kind),
+            _user_text(p.assumption or p.source, _text_lang(p)),
+            esc(span),
+        ]
+        cls = ' class="assumed"' if p.assumption else ""
+        rows.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return _table("provenance", "".join(f"<th>{esc(h)}</th>" for h in head), rows)
 
 
 def _summary_table(res: Results, lang: str) -> str:
@@ -821,7 +873,10 @@ def _carrying_list(items: Sequence[Carrying], lang: str) -> str:
     if not items:
         return f'<p class="carrying-none">{esc(t("summary.assumptions_none", lang))}</p>'
     shown = items[:SUMMARY_ASSUMPTIONS_MAX]
-    lis = "".join(f"<li>{_code(c.path)} = <b>{esc(c.value)}</b>: {esc(c.why)}</li>" for c in shown)
+    lis = "".join(
+        f"<li>{_code(c.path)} = <b>{esc(c.value)}</b>: {_user_text(c.why, c.why_lang)}</li>"
+        for c in shown
+    )
     more = len(items) - len(shown)
     tail = f"<p>{esc(t('summary.assumptions_more', lang, n=more))}</p>" if more > 0 else ""
     return f'<ul class="carrying">{lis}</ul>{tail}'
@@ -911,12 +966,20 @@ def render_report(
     parts.append(f"<p>{esc(t('report.assumptions_note', lang))}</p>")
     if sc is not None:
         parts.append(params_table(scenario_params(sc), lang))
+        parts.append(f'<p class="print-only">{esc(t("prov.print_meaning", lang))}</p>')
+        parts.append('<div class="screen-only">')
+        parts.append(f'<h3 id="provenance">{esc(t("prov.title", lang))}</h3>')
+        parts.append(f"<p>{esc(t('prov.note', lang))}</p>")
+        parts.append(provenance_table(sc, lang))
+        parts.append("</div>")
+        parts.append(f'<p class="print-only">{esc(t("prov.print_provenance", lang))}</p>')
     else:
         parts.append(f'<p class="warn">{_code(sc_error)}</p>')
     parts.append(f'<h2 id="mechanisms">{esc(t("report.mechanisms", lang))}</h2>')
     parts.append(f"<p>{esc(t('report.mechanisms_note', lang))}</p>")
     if sc is not None:
         parts.append(mechanisms_table(sc, res.models, lang))
+        parts.append(f'<p class="print-only">{esc(t("prov.print_mechanisms", lang))}</p>')
     parts.append(f'<h2 id="description">{esc(t("report.description", lang))}</h2>')
     parts.append(stress_section(res, sc, lang))
     parts.append(f'<h2 id="all-metrics">{esc(t("report.all_metrics", lang))}</h2>')
