@@ -259,6 +259,22 @@ def run(
     ] = None,
     allow_outside_paths: OutsideOption = False,
     force: ForceOption = False,
+    screen: Annotated[  # u2-analysis
+        bool,
+        typer.Option(
+            "--screen/--no-screen",
+            help="With the report: a quick one-way screen (each uncertain input at its low and "
+            "high value, 2 replications, short horizon) to name what carries the difference.",
+        ),
+    ] = True,
+    uncertainty: Annotated[  # u2-analysis
+        Path | None,
+        typer.Option(
+            "--uncertainty",
+            help="Take what carries the difference from this `sim uncertainty` folder "
+            "(default: the newest one of the same scenario under results/, else the screen).",
+        ),
+    ] = None,
 ) -> None:
     """Run both models on the same citizens, print the tables, write the results folder."""
     from sim.app.run import RunRequest
@@ -283,6 +299,8 @@ def run(
             allow_outside_paths=allow_outside_paths,
             force=force,
             command=["sim", *sys.argv[1:]],
+            screen=screen,
+            uncertainty=uncertainty,
         )
     )
 
@@ -726,7 +744,9 @@ def fit(
     start: Annotated[
         str | None,
         typer.Option(
-            "--start", help="First day of the scenario: its caseload (default: first referral)."
+            "--start",
+            help="First day of the scenario: its caseload (default: the first day a case in the "
+            "export closed, as in sim check).",
         ),
     ] = None,
     name: Annotated[
@@ -821,6 +841,7 @@ def check(
         )
     )
 
+
 # --------------------------------------------------------------------------- a1-app: sim app
 
 
@@ -845,6 +866,78 @@ def app_(
     code = serve(AppRequest(scenario, port, host, lang, tuple(overrides or ()), jobs))
     if code:
         raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------------- u1-design: uncertainty
+
+
+@app.command()
+@stops_cleanly("interrupted")
+def uncertainty(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with uncertain inputs.")],
+    n: Annotated[
+        int, typer.Option("--n", min=0, max=100_000, help="Parameter sets drawn from the ranges.")
+    ] = 64,
+    reps: Annotated[
+        int, typer.Option("--reps", min=2, max=100_000, help="Replications of every set.")
+    ] = 10,
+    method: Annotated[
+        str, typer.Option("--method", help="Design: lhs (Latin hypercube) or sobol.")
+    ] = "lhs",
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", help="Also the probability of helping at least this many more a year."
+        ),
+    ] = 0.0,
+    jobs: JobsOption = None,
+    dask: Annotated[
+        bool, typer.Option("--dask", help="Run on a local Dask cluster of --jobs workers.")
+    ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Complete the interrupted run in this folder."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Results folder (default results/<scenario>/uncertainty-<id>)."),
+    ] = None,
+    overrides: SetOption = None,
+    lang: LangOption = "en",
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.<lang>.html.")
+    ] = True,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
+    ] = False,
+    allow_outside_paths: OutsideOption = False,
+) -> None:
+    """How sure is the answer? Every model on parameter sets drawn from the scenario's uncertain
+    inputs (and the presets' assumptions), on the same citizens: probability, tornado,
+    sensitivity and thresholds. Each set is stored as it finishes; --resume DIR completes a run.
+    """
+    from sim.app.uncertainty import UncertaintyRequest
+    from sim.app.uncertainty import uncertainty as use_case
+
+    use_case(
+        UncertaintyRequest(
+            target=scenario,
+            n=n,
+            reps=reps,
+            method=method,
+            threshold=threshold,
+            jobs=jobs,
+            dask=dask,
+            resume=resume,
+            out=out,
+            lang=lang,
+            report=report,
+            png=png,
+            overrides=overrides,
+            allow_outside_paths=allow_outside_paths,
+            command=["sim", *sys.argv[1:]],
+        )
+    )
 
 
 # --------------------------------------------------------------------------- entry point

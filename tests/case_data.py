@@ -29,6 +29,8 @@ class Truth:
     wait_weeks: float = 2.0  # decision to start, exponential mean
     monthly: tuple[float, ...] | None = None
     abandon_per_year: float = 0.0  # hazard of leaving while waiting for support to start
+    rereferral: float = 0.0  # probability that a citizen whose case ended is referred again ...
+    rereferral_weeks: tuple[float, float] = (13.0, 52.0)  # ... this long after (uniform)
 
 
 START = dt.date(2022, 1, 3)
@@ -56,8 +58,36 @@ def _referral_days(rng: np.random.Generator, t: Truth) -> np.ndarray:
 
 
 def synthetic_cases(rng: np.random.Generator, t: Truth = Truth()) -> list[dict[str, str]]:
-    """One row per case as a case system would export it on the last day of the period."""
+    """One row per case as a case system would export it on the last day of the period. With
+    ``t.rereferral``, a citizen whose case ended is referred again (a new case, the same
+    ``citizen_id``) with that probability, after a uniform delay; the first referrals alone are
+    the Poisson process of ``t.rate_per_week``."""
     days = _referral_days(rng, t)
+    citizens = np.arange(len(days))
+    rows: list[dict[str, str]] = []
+    while len(days):
+        more, ended = _cases(rng, t, days)
+        if t.rereferral > 0:
+            for row, c in zip(more, citizens, strict=True):
+                row["citizen_id"] = f"P{c:05d}"
+        rows += more
+        if t.rereferral <= 0:
+            break
+        again = np.isfinite(ended) & (rng.uniform(size=len(days)) < t.rereferral)
+        low, high = t.rereferral_weeks
+        days = ended[again] + rng.uniform(low, high, int(again.sum())) * 7
+        citizens = citizens[again]
+        inside = days <= t.weeks * 7
+        days, citizens = days[inside], citizens[inside]
+    for i, row in enumerate(rows):
+        row["case_id"] = f"C{i + 1:05d}"
+    return rows
+
+
+def _cases(
+    rng: np.random.Generator, t: Truth, days: np.ndarray
+) -> tuple[list[dict[str, str]], np.ndarray]:
+    """The cases referred on ``days``, and the day each ended (inf: not ended by the export)."""
     n = len(days)
     as_of = t.weeks * 7
     decided = days + _gamma(rng, t.decision_mean, t.decision_sd, n) * 7
@@ -73,10 +103,10 @@ def synthetic_cases(rng: np.random.Generator, t: Truth = Truth()) -> list[dict[s
     if t.abandon_per_year > 0:
         gives_up = decided + rng.exponential(365.25 / t.abandon_per_year, n)
     end = start + _gamma(rng, t.support_mean, t.support_sd, n) * 7
-    rows = []
+    rows, ended = [], np.full(n, np.inf)
     for i in range(n):
         day = lambda x: (START + dt.timedelta(days=int(x))).isoformat()  # noqa: E731
-        row = {"case_id": f"C{i + 1:05d}", "referral_date": day(days[i]), "decision_date": "",
+        row = {"case_id": "", "referral_date": day(days[i]), "decision_date": "",
                "decision": "", "start_date": "", "end_date": "", "hours_per_week": ""}  # fmt: skip
         if decided[i] <= as_of:
             row["decision_date"] = day(decided[i])
@@ -85,14 +115,16 @@ def synthetic_cases(rng: np.random.Generator, t: Truth = Truth()) -> list[dict[s
                 row["hours_per_week"] = f"{hours[i]:.2f}".replace(".", ",")
                 if gives_up[i] < start[i] and gives_up[i] <= as_of:
                     row["end_date"] = day(gives_up[i])  # left the waiting list
+                    ended[i] = int(gives_up[i])
                 elif gives_up[i] < start[i]:
                     pass  # still waiting on the export date
                 elif start[i] <= as_of:
                     row["start_date"] = day(start[i])
                     if end[i] <= as_of:
                         row["end_date"] = day(end[i])
+                        ended[i] = int(end[i])
         rows.append(row)
-    return rows
+    return rows, ended
 
 
 def write_cases(path: Path, rows: list[dict[str, str]]) -> Path:

@@ -230,13 +230,16 @@ def test_allowed_outside_is_the_binomial_95th_percentile(k) -> None:
 
 
 def test_reader_takes_a_granted_case_closed_before_support_started(tmp_path) -> None:
-    """A citizen who gave up waiting: granted, never started, closed. A refused case with an end
-    date but no start stays an error (support cannot end before it starts)."""
+    """A citizen who gave up waiting: granted, never started, closed. A refused case is closed
+    too (case systems write the day the case was closed); neither has a start date."""
     path = tmp_path / "cases.csv"
     head = "case_id;referral_date;decision_date;decision;start_date;end_date\n"
     path.write_text(head + "A;01-02-2024;15-02-2024;granted;;01-06-2024\n", encoding="utf-8")
     row = read_cases(path).frame.row(0, named=True)
     assert (row["start_date"], row["end_date"]) == (None, dt.date(2024, 6, 1))
-    path.write_text(head + "B;01-02-2024;15-02-2024;refused;;01-06-2024\n", encoding="utf-8")
+    path.write_text(head + "B;01-02-2024;15-02-2024;refused;;20-02-2024\n", encoding="utf-8")
+    row = read_cases(path).frame.row(0, named=True)
+    assert (row["decision"], row["start_date"]) == ("refused", None)
+    path.write_text(head + "C;01-02-2024;15-02-2024;granted;01-06-2024;01-05-2024\n", "utf-8")
     with pytest.raises(Exception, match="end_date"):
-        read_cases(path)
+        read_cases(path)  # support cannot end before it starts

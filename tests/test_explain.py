@@ -285,10 +285,11 @@ def test_cli_explain_writes_tables_and_report(tmp_path: Path) -> None:
     assert "mekanisme" in html.lower()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "explain" and manifest["order"][:2] == ["review", "routing"]
-    assert "review" in r.output and "total: joint − classic" in r.output
-    # The console names metrics and mechanisms as the report does, not by their keys.
-    assert "citizens helped per year" in r.output and "helped_per_year" not in r.output
-    assert "provider start-up meeting" in r.output and "startup_meeting" not in r.output
+    # The console speaks the language asked for (--lang da), as the report does, and names
+    # metrics and mechanisms by their labels, not by their keys.
+    assert "opfølgning" in r.output and "i alt: fælles − klassisk" in r.output
+    assert "borgere hjulpet pr. år" in r.output and "helped_per_year" not in r.output
+    assert "udførerens opstartsmøde" in r.output and "startup_meeting" not in r.output
     # Helped, its two parts and the post-goal support hours: in the CSV for every mechanism ...
     for metric, unit in [
         ("s85_starts_per_year", "citizens/year"),
@@ -302,7 +303,7 @@ def test_cli_explain_writes_tables_and_report(tmp_path: Path) -> None:
     assert 'id="figure-breakdown"' in html and "§ 85-starter og kortere forløb" in html
     assert "støttetimer efter at målene var nået" in html.lower()
     flat = " ".join(r.output.split())
-    assert "citizens helped = § 85 starts + short-course starts (§ 82b)" in flat
+    assert "borgere hjulpet = starter i § 85-støtte + starter på kortere forløb (§ 82b)" in flat
 
 
 @pytest.mark.parametrize(

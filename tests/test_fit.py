@@ -376,3 +376,98 @@ def test_without_cases_closed_before_support_the_give_up_rate_stays_assumed(tmp_
     odder = load_scenario(_odder())
     assert scenario.exits.abandon_waiting_per_year == odder.exits.abandon_waiting_per_year
     assert scenario.provenance["exits.abandon_waiting_per_year"].assumption
+
+
+# --------------------------------------------------------------------------- c3-fitfix
+
+
+def test_the_fitted_scenario_keeps_every_model_setting_of_the_base(tmp_path):
+    """Odder's models (its classic and joint overrides, its own joint_meeting_only) come through
+    whole; only the classic pure delay before the decision is fitted. Their provenance entries are
+    kept, and a copied value Odder gives no entry for is marked an assumption."""
+    _, out = _fit(tmp_path)
+    fitted, base = load_scenario(out), load_scenario(_odder())
+    assert set(fitted.models) == set(base.models) == {"classic", "joint", "joint_meeting_only"}
+    for name in base.models:
+        mine = fitted.model(name).model_dump(mode="json")
+        theirs = base.model(name).model_dump(mode="json")
+        if name == "classic":
+            assert mine["first_contact"]["delay_weeks"] != theirs["first_contact"]["delay_weeks"]
+            for d in (mine, theirs):
+                d["first_contact"].pop("delay_weeks")
+        assert mine == theirs, name
+    for key in ("compare", "support_queue", "review_priority", "review_provider_hours"):
+        assert getattr(fitted, key) == getattr(base, key)
+    prov, theirs = fitted.provenance, base.provenance
+    copied = [p for p in theirs if p.startswith("models.")]
+    assert len(copied) >= 9
+    for path in copied:
+        assert theirs[path].assumption in prov[path].assumption, path
+        assert prov[path].uncertain == theirs[path].uncertain
+    plain = prov["models.classic.decision.work.authority_hours"]
+    assert plain.assumption == "copied from odder.yaml; the case data cannot give it"
+    assert prov["models.classic.first_contact.delay_weeks.mean"].source
+
+
+def _closed(row: dict[str, str]) -> str:
+    return row["end_date"] or (row["decision_date"] if row["decision"] == "refused" else "")
+
+
+def test_an_active_cases_export_gives_the_rate_of_its_period(tmp_path):
+    """An "active cases since S" export holds old long-open cases: counting referrals from the
+    first of them understates the rate. The period starts where `sim check` starts it: the first
+    day a case in the export closed (computed here from the rows)."""
+    truth = Truth(rate_per_week=4.0, weeks=208.0, support_mean=60.0, support_sd=30.0)
+    cut = (START + dt.timedelta(weeks=104)).isoformat()
+    rows = [
+        r
+        for r in synthetic_cases(np.random.default_rng(21), truth)
+        if r["referral_date"] >= cut or not _closed(r) or _closed(r) >= cut
+    ]
+    assert min(r["referral_date"] for r in rows) < (START + dt.timedelta(weeks=60)).isoformat()
+    cases = write_cases(tmp_path / "cases.csv", rows)
+    out = tmp_path / "active.yaml"
+    args = ["fit", str(cases), "--out", str(out), "--as-of", as_of(truth).isoformat()]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    first_close = dt.date.fromisoformat(min(_closed(r) for r in rows if _closed(r)))
+    assert cut <= first_close.isoformat() < (START + dt.timedelta(weeks=106)).isoformat()
+    assert f"({first_close:%d-%m-%Y} to" in out.read_text(encoding="utf-8")
+    rate = load_scenario(out).arrivals.rate_per_week
+    assert rate == pytest.approx(4.0, abs=3 * (4.0 / 104) ** 0.5)
+
+
+@pytest.mark.parametrize(("rate", "p"), [(4.0, 0.4), (6.0, 0.25)])
+def test_rereferrals_found_through_citizen_ids(tmp_path, rate, p):
+    """The same citizen_id referred again after a case ended: the rate counts first referrals,
+    and the share re-referred and its delay (uniform 13-52 weeks, mean 32.5) are fitted."""
+    truth = Truth(rate_per_week=rate, rereferral=p, support_mean=20.0, support_sd=8.0)
+    rows, out = _fit(tmp_path, truth, seed=int(rate))
+    weeks = truth.weeks
+    repeats = len(rows) - len({r["citizen_id"] for r in rows})
+    assert (len(rows) - rate * weeks) > 4 * (rate * weeks) ** 0.5  # re-referrals really matter
+    assert repeats > 20
+    scenario = load_scenario(out)
+    assert scenario.arrivals.rate_per_week == pytest.approx(rate, abs=3 * (rate / weeks) ** 0.5)
+    assert scenario.exits.rereferral_probability == pytest.approx(p, abs=0.08)
+    assert scenario.exits.rereferral_delay_weeks.mean() == pytest.approx(32.5, rel=0.1)
+    prov = scenario.provenance
+    assert prov["exits.rereferral_probability"].source
+    low, high = (
+        prov["exits.rereferral_probability"].uncertain.low,
+        prov["exits.rereferral_probability"].uncertain.high,
+    )
+    assert low < p < high
+    assert "first referrals only" in out.read_text(encoding="utf-8")
+
+
+def test_without_citizen_ids_the_rate_includes_rereferrals_and_none_are_added(tmp_path):
+    """No citizen referred twice: the export cannot tell re-referrals apart, so the rate is all
+    referrals and the scenario adds none (the base's 0.15 would count them twice)."""
+    rows, out = _fit(tmp_path)
+    assert "citizen_id" not in rows[0]
+    scenario = load_scenario(out)
+    assert load_scenario(_odder()).exits.rereferral_probability > 0
+    assert scenario.exits.rereferral_probability == 0
+    assert "count them twice" in scenario.provenance["exits.rereferral_probability"].assumption
+    assert "includes any re-referrals" in out.read_text(encoding="utf-8")

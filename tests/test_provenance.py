@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ruamel.yaml import YAML
 from scipy import stats
 
 from sim.config.loader import ScenarioError, load_scenario, load_scenario_text
@@ -21,13 +24,24 @@ from sim.model.scenario import Scenario, json_schema, preset_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ODDER = ROOT / "scenarios" / "odder.yaml"
+RATE = float(YAML(typ="safe").load(ODDER.read_text(encoding="utf-8"))["arrivals"]["rate_per_week"])
+"""Odder's referral rate (the lead may recalibrate it): ranges in the tests are set around it."""
+
+
+@functools.cache
+def _odder_text() -> str:
+    """Odder's text without any provenance section of its own (the shipped file may have one)."""
+    yaml = YAML()
+    data = yaml.load(ODDER.read_text(encoding="utf-8"))
+    data.pop("provenance", None)
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()
 
 
 def _odder_with(block: str) -> str:
-    """Odder's text with a provenance section appended (after any the file has)."""
-    text = ODDER.read_text(encoding="utf-8")
-    assert "\nprovenance:" not in text  # the lead may add one; then this helper must merge
-    return text + "\nprovenance:\n" + block
+    """Odder's text with ``block`` as its provenance section."""
+    return _odder_text() + "\nprovenance:\n" + block
 
 
 def _load(block: str, overrides: tuple[str, ...] = ()) -> Scenario:
@@ -60,13 +74,15 @@ def test_a_valid_section_loads_and_overrides_the_preset_entry() -> None:
     block = (
         "  arrivals.rate_per_week:\n"
         "    source: 'KL Momentum 2016'\n"
-        "    uncertain: {kind: uniform, low: 2.5, high: 3.5}\n"
+        f"    uncertain: {{kind: uniform, low: {RATE - 0.5}, high: {RATE + 0.5}}}\n"
         "  models.joint.review.cadence_weeks:\n"
         "    source: 'Odder minutes (made up for the test)'\n"
     )
     scenario = _load(block)
     by_path = {p.path: p for p in provenance_of(scenario)}
-    assert by_path["arrivals.rate_per_week"].uncertain == Range("uniform", 2.5, None, 3.5, 3.0)
+    assert by_path["arrivals.rate_per_week"].uncertain == Range(
+        "uniform", RATE - 0.5, None, RATE + 0.5, RATE
+    )
     joint = by_path["models.joint.review.cadence_weeks"]
     assert joint.origin == "scenario" and joint.uncertain is None  # the file's entry wins
     assert joint.source and joint.assumption is None
@@ -93,7 +109,7 @@ def test_every_preset_assumption_has_a_range_inside_the_preset_value() -> None:
 
 
 def test_a_preset_value_the_scenario_changes_loses_the_preset_entry() -> None:
-    text = ODDER.read_text(encoding="utf-8")
+    text = _odder_text()
     scenario = load_scenario_text(
         text, "x.yaml", ODDER.parent, ["models.joint.review.cadence_weeks=8"]
     )
@@ -173,11 +189,11 @@ def test_an_unordered_range_is_an_error_at_the_range() -> None:
 def test_a_set_that_moves_the_value_out_of_its_range_is_allowed() -> None:
     block = (
         "  arrivals.rate_per_week:\n    source: a\n"
-        "    uncertain: {kind: uniform, low: 2.5, high: 3.5}\n"
+        f"    uncertain: {{kind: uniform, low: {RATE - 0.5}, high: {RATE + 0.5}}}\n"
     )
-    scenario = _load(block, ("arrivals.rate_per_week=5",))
+    scenario = _load(block, (f"arrivals.rate_per_week={RATE + 2}",))
     [p] = [p for p in uncertain_inputs(scenario) if p.path == "arrivals.rate_per_week"]
-    assert p.value == 5.0 and p.uncertain is not None and p.uncertain.base == 5.0
+    assert p.value == RATE + 2 and p.uncertain is not None and p.uncertain.base == RATE + 2
 
 
 def test_validate_exits_2_with_the_position(tmp_path: Path) -> None:
@@ -230,3 +246,23 @@ def test_with_values_sets_paths_like_set_and_rounds_counts() -> None:
     assert changed.initial_caseload.waiting == 13
     same = with_values(scenario, {"models.joint.review.cadence_weeks": 13.0})
     assert same.models == scenario.models  # a preset set to its own value is the preset
+
+
+def test_a_set_of_a_triangular_mode_changes_only_the_mode() -> None:
+    # `mode` is also staffing's discriminator: a number under it must merge, not replace.
+    text = _odder_text()
+    path = "models.joint.first_contact.coordination_weeks.mode"
+    scenario = load_scenario_text(text, "x.yaml", ODDER.parent, [f"{path}=2"])
+    d = scenario.model("joint").first_contact.coordination_weeks
+    assert (d.kind, d.low, d.mode, d.high) == ("triangular", 0.0, 2.0, 3.0)  # type: ignore[union-attr]
+    changed = with_values(load_scenario(ODDER), {path: 1.25})
+    assert value_at(changed, path) == 1.25
+    assert value_at(changed, "models.joint.first_contact.coordination_weeks.high") == 3.0
+
+
+def test_every_preset_range_end_is_a_valid_value() -> None:
+    scenario = load_scenario(ODDER)
+    for p in uncertain_inputs(scenario):
+        assert p.uncertain is not None
+        for x in (p.uncertain.low, p.uncertain.high):
+            assert value_at(with_values(scenario, {p.path: x}), p.path) == pytest.approx(x)

@@ -139,3 +139,54 @@ def test_png_export(tmp_path):
     pngs = sorted(p.name for p in (f / "figures").glob("*.png"))
     assert pngs == ["difference_joint.png", "tornado_joint.png"]
     assert all((f / "figures" / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+
+
+def test_sim_report_rebuilds_an_uncertainty_folder_and_refuses_a_changed_table(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+    from sim.store.integrity import sha256_of
+
+    f = ud.make_folder(tmp_path / "u")
+    meta = json.loads((f / "uncertainty.json").read_text())
+    meta["checksums"] = {n: sha256_of(f / n) for n in ("design.csv", "replications.csv")}
+    (f / "uncertainty.json").write_text(json.dumps(meta))
+    res = CliRunner().invoke(app, ["report", str(f), "--lang", "da"])
+    assert res.exit_code == 0, res.output
+    assert "Hvor sikre er vi?" in (f / "report.da.html").read_text(encoding="utf-8")
+    with (f / "replications.csv").open("a") as fh:
+        fh.write("0,joint,99,1.0\n")
+    res = CliRunner().invoke(app, ["report", str(f), "--lang", "en"])
+    assert res.exit_code == 2
+    assert "replications.csv is damaged" in res.output
+    assert not (f / "report.en.html").exists()
+
+
+def test_too_few_sets_for_prcc_is_said(tmp_path):
+    f = ud.make_folder(tmp_path / "u", n=5)  # 3 inputs: PRCC needs 6 sets
+    page = rebuild_report(f, "en").read_text(encoding="utf-8")
+    warns = re.findall(r'<p class="warn">(.*?)</p>', page)
+    assert any("Only 5 parameter sets for 3 inputs: PRCC needs at least 6" in w for w in warns)
+    ok = rebuild_report(ud.make_folder(tmp_path / "v", n=6), "en").read_text(encoding="utf-8")
+    assert "PRCC needs" not in ok
+
+
+def test_each_uncertainty_report_speaks_only_its_own_language(folder):
+    from sim.present.uncertainty_report import uncertainty_page
+    from tests.test_report import _foreign_labels, figure_text, visible_text
+
+    seen = {}
+    for lang in ("en", "da"):
+        page, figs = uncertainty_page(folder, lang)
+        # input paths are identifiers (shown in <code>); the synthetic basis texts are the user's
+        text = visible_text(page).replace("KL Momentum 2016", " ").replace("guess", " ")
+        seen[lang] = text + "\n" + figure_text(figs)
+    for own, other in (("en", "da"), ("da", "en")):
+        leaks = [
+            frag
+            for frag in _foreign_labels(own, other)
+            if re.search(rf"(?<!\w){re.escape(frag)}(?!\w)", seen[own])
+        ]
+        assert leaks == [], f"{other} labels in the {own} report: {leaks}"

@@ -74,10 +74,14 @@ def test_probability_interval_covers_the_truth_at_several_values():
 
 
 @pytest.mark.parametrize("sd_param,sd_mc", [(2.0, 0.5), (0.5, 2.0), (1.0, 1.0)])
-def test_distribution_splits_parameter_and_monte_carlo_variance(sd_param, sd_mc):
+@pytest.mark.parametrize("sd_shared", [0.0, 5.0])
+def test_distribution_splits_parameter_and_monte_carlo_variance(sd_param, sd_mc, sd_shared):
+    """Noise shared by every set (the same citizens, sd_shared) moves all sets alike: it adds
+    nothing to the spread across sets, so the split ignores it."""
     rng = np.random.default_rng(11)
     n, r = 400, 10
-    d = rng.normal(1.0, sd_param, size=(n, 1)) + rng.normal(0, sd_mc, size=(n, r))
+    shared = rng.normal(0, sd_shared, size=(1, r))
+    d = rng.normal(1.0, sd_param, size=(n, 1)) + rng.normal(0, sd_mc, size=(n, r)) + shared
     dist = us.difference_distribution(d, np.random.default_rng(0), n_boot=300)
     assert dist.var_mc == pytest.approx(sd_mc**2 / r, rel=0.15)
     assert dist.var_param == pytest.approx(sd_param**2, rel=0.2)
@@ -89,7 +93,7 @@ def test_distribution_splits_parameter_and_monte_carlo_variance(sd_param, sd_mc)
     # the 95 % range over what we do not know is roughly mean -/+ 1.96 sd of a set's mean
     sd_set = math.sqrt(sd_param**2 + sd_mc**2 / r)
     assert dist.high - dist.low == pytest.approx(2 * 1.96 * sd_set, rel=0.2)
-    assert dist.mean_low < 1.0 < dist.mean_high
+    assert dist.mean_low < 1.0 < dist.mean_high  # the shared noise widens the mean's CI
     assert sum(dist.counts) == n and len(dist.edges) == len(dist.counts) + 1
 
 

@@ -93,3 +93,15 @@ def test_no_sample_sets_gives_empty_probability_and_sensitivity(tmp_path):
     assert pl.read_csv(f / "probability.csv").height == 0
     assert pl.read_csv(f / "tornado.csv").height == 3
     assert not math.isnan(pl.read_csv(f / "thresholds.csv")["value"][0])
+
+
+def test_top_inputs_get_a_threshold_row_without_search_sets(tmp_path):
+    """Both ends alone bracket the crossing; the line through them (the difference is linear in
+    demand) puts it at X0."""
+    f = ud.make_folder(tmp_path / "u", search=())
+    write_analysis(f)
+    t = pl.read_csv(f / "thresholds.csv")
+    assert t["input"].to_list() == [ud.DEMAND]  # the idle inputs have no swing
+    row = t.row(0, named=True)
+    assert (row["status"], row["evaluations"]) == ("found", 2)
+    assert row["value"] == pytest.approx(ud.X0, abs=0.15)

@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 
     from sim.config.cases import Cases
     from sim.model.scenario import Scenario
-    from sim.run.fitting import DurationFit, Mixture, Rate, ReviewTiming, Seasonality, Share
+    from sim.run.fitting import (
+        DurationFit,
+        Mixture,
+        Rate,
+        Rereferrals,
+        ReviewTiming,
+        Seasonality,
+        Share,
+    )
 
 __all__ = ["Fits", "Request", "Result", "default_base", "fit", "fit_cases"]
 
@@ -46,8 +54,9 @@ class Request:
     """What ``sim fit`` was asked: the case export, the scenario to write and its options.
 
     ``as_of`` is the export date (default: the latest date in the file); ``start`` is the day the
-    scenario starts from (its initial caseload; default: the first referral); ``base`` is the
-    scenario whose settings stand in for what the data cannot give (default: Odder).
+    scenario starts from (its initial caseload; default: the observed period's start as `sim
+    check` infers it, ``sim.run.check.period``: the first day a case in the export closed);
+    ``base`` is the scenario whose settings stand in for what the data cannot give (default: Odder).
     """
 
     cases: Path
@@ -169,6 +178,8 @@ class Fits:
     error_sd: float
     abandon: Rate | None = None  # per year: closed before support started, per waiting year
     abandon_rows: str = ""
+    reref: Rereferrals | None = None  # re-referrals found through citizen_id
+    reref_rows: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -188,13 +199,19 @@ def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
     """Fit every number the data can give; refuse (exit 2) when they are too few to fit."""
     import polars as pl
 
+    from sim.run.check import period
     from sim.run.fitting import fit_duration, poisson_rate, seasonality, share
 
     frame, as_of = cases.frame, cases.as_of
-    start = start or cases.first_date
+    # One definition of the observed period with `sim check`: on an "active cases" export the
+    # first referral is an old long-open case, and counting referrals from it understates the rate.
+    start = start or period(frame, as_of, None)[0]
     if start >= as_of:
         refuse(f"--start {start:%d-%m-%Y} is not before the export date {as_of:%d-%m-%Y}")
+    reref = _rereferrals(frame, as_of)
     window = pl.col("referral_date") >= start
+    if reref.identified:  # re-referrals come back through exits.rereferral_probability
+        window = window & ~pl.lit(pl.Series(reref.repeat))
     referrals = frame.filter(window)["referral_date"].to_list()
     weeks = ((as_of - start).days + 1) / 7
     rate = poisson_rate(len(referrals), weeks)
@@ -242,8 +259,21 @@ def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
         error_sd=base.model("classic").accuracy.error_sd,
         abandon=abandon,
         abandon_rows=abandon_rows,
+        reref=reref,
+        reref_rows=cases.rows(pl.Series(reref.repeat)) if reref.repeat.any() else "",
         notes=list(cases.notes),
     )
+
+
+def _rereferrals(frame: Any, as_of: dt.date) -> Rereferrals:
+    """Re-referrals: a citizen_id referred again after a case of theirs ended."""
+    from sim.run.fitting import find_rereferrals, fit_rereferrals
+
+    ends = frame["end_date"].to_list()
+    repeat, follow = find_rereferrals(
+        frame["citizen_id"].to_list(), frame["referral_date"].to_list(), ends
+    )
+    return fit_rereferrals(repeat, follow, ends, as_of)
 
 
 def _abandon(cases: Cases) -> tuple[Rate | None, str]:

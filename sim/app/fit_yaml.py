@@ -60,11 +60,17 @@ class _Doc:
         self.provenance[path] = entry
 
     def assumed(self, path: str) -> None:
-        """A number copied from the base scenario; its own provenance entry kept if it has one."""
+        """A number copied from the base scenario: the base's own provenance entry kept (its
+        source, or its assumption), else marked an assumption of this file."""
         theirs = (self.base_data.get("provenance") or {}).get(path) or {}
-        why = theirs.get("assumption") or theirs.get("source")
         text = f"copied from {self.base_name}; the case data cannot give it"
-        entry: dict[str, Any] = {"assumption": f"{text} ({why})" if why else text}
+        entry: dict[str, Any]
+        if theirs.get("source"):
+            entry = {"source": f"{text}; its source: {theirs['source']}"}
+        elif theirs.get("assumption"):
+            entry = {"assumption": f"{text} ({theirs['assumption']})"}
+        else:
+            entry = {"assumption": text}
         if "uncertain" in theirs:
             entry["uncertain"] = _flow(dict(theirs["uncertain"]))
         self.provenance[path] = entry
@@ -145,6 +151,7 @@ def _arrivals(doc: _Doc) -> None:
         f"{f.rate_rows}); Poisson maximum likelihood (count / weeks), 95 % interval "
         f"{rate.low:.2f}-{rate.high:.2f} a week"
     )
+    source += _which_referrals(f)
     _note(block, "rate_per_week", f"FITTED from {Path(f.source).name}: {source}. {test}.", 2)
     doc.fitted("arrivals.rate_per_week", source, _r(rate.low, 3), _r(rate.high, 3))
     if season.factors is not None:
@@ -158,6 +165,21 @@ def _arrivals(doc: _Doc) -> None:
         )
         for i in range(12):
             doc.fitted(f"arrivals.monthly_factors.{i}", f"{text}; {test}")
+
+
+def _which_referrals(f: Fits) -> str:
+    """Whether the rate counts first referrals only, or re-referrals too (see ``_rereferral``)."""
+    r = f.reref
+    if r is not None and r.identified:
+        return (
+            f"; first referrals only: {int(r.repeat.sum())} re-referral(s) (a citizen_id "
+            f"referred again after a case of theirs ended, {f.reref_rows}) are left out, as the "
+            "scenario adds them through exits.rereferral_probability"
+        )
+    return (
+        "; it includes any re-referrals (the export does not show a citizen_id referred again "
+        "after a case of theirs ended), so exits.rereferral_probability is 0"
+    )
 
 
 def _segments(doc: _Doc) -> None:
@@ -287,18 +309,123 @@ def _abandon(doc: _Doc) -> None:
     doc.fitted("exits.abandon_waiting_per_year", source, _r(rate.low, 3), _r(rate.high, 3))
 
 
+def _changes(settings: Any, preset: Any) -> Any:
+    """The parts of ``settings`` that differ from ``preset`` (a distribution or a list whole)."""
+    if not isinstance(settings, dict) or not isinstance(preset, dict) or "kind" in settings:
+        return settings
+    out = {}
+    for key, value in settings.items():
+        if key not in preset:
+            out[key] = value
+        elif value != preset[key]:
+            out[key] = _changes(value, preset[key])
+    return out
+
+
+def _size(value: Any) -> int:
+    return sum(_size(v) for v in value.values()) if isinstance(value, dict) else 1
+
+
+def model_overrides(base: Scenario) -> dict[str, dict[str, Any]]:
+    """Every model of ``base`` as the settings it changes: a preset's changes to itself, a user
+    model's changes to the preset nearest to it (written with ``extends``). Laid on the presets
+    again, they give the base's models exactly (``test_fit``)."""
+    from sim.model.scenario import PRESETS, VisitationModel, preset_settings
+
+    def settings(model: VisitationModel) -> dict[str, Any]:
+        return model.model_dump(mode="json", by_alias=True, exclude={"extends"})
+
+    presets = {p: settings(VisitationModel.model_validate(preset_settings(p))) for p in PRESETS}
+    out: dict[str, dict[str, Any]] = {}
+    for name, model in base.models.items():
+        mine = settings(model)
+        if name in PRESETS:
+            out[name] = _changes(mine, presets[name])
+            continue
+        parent = min(PRESETS, key=lambda p: _size(_changes(mine, presets[p])))
+        out[name] = {"extends": parent, **_changes(mine, presets[parent])}
+    return out
+
+
+def _rereferral(doc: _Doc) -> None:
+    """Re-referrals fitted from the repeats of a citizen_id, or set to 0 when the export cannot
+    identify them (the referral rate then includes them: counting them twice would inflate it)."""
+    f, r, exits = doc.fits, doc.fits.reref, doc.root["exits"]
+    name = Path(f.source).name
+    if r is None or not r.identified:
+        exits["rereferral_probability"] = 0
+        text = (
+            "0, because the export does not identify re-referrals (no citizen_id is referred "
+            "again after a case of theirs ended), so the referral rate above includes them; a "
+            "base value on top would count them twice"
+        )
+        _note(exits, "rereferral_probability", f"ASSUMPTION: {text}.", 2)
+        doc.provenance["exits.rereferral_probability"] = {"assumption": text}
+        return
+    sh = r.share
+    assert sh is not None
+    exits["rereferral_probability"] = _r(sh.value, 3)
+    source = (
+        f"ended cases re-referred (the same citizen_id referred again, {f.reref_rows}): "
+        f"{sh.successes} of the {sh.trials} cases that ended at least {r.window_days} days (the "
+        f"longest delay seen) before the export date, 95 % interval {sh.low:.3f}-{sh.high:.3f} "
+        "(Clopper-Pearson); the referral rate counts first referrals only"
+    )
+    _note(exits, "rereferral_probability", f"FITTED from {name}: {source}.", 2)
+    doc.fitted("exits.rereferral_probability", source, _r(sh.low, 3), _r(sh.high, 3))
+    if r.delay is None:
+        _note(
+            exits,
+            "rereferral_delay_weeks",
+            f"ASSUMPTION: copied from {doc.base_name}: fewer than 20 re-referrals to fit it.",
+            2,
+        )
+        return
+    exits["rereferral_delay_weeks"] = _dist(r.delay)
+    delay = (
+        f"weeks from the end of a case to its citizen's next referral, the {sh.successes} "
+        f"re-referrals above: {r.delay.describe()}"
+    )
+    _note(exits, "rereferral_delay_weeks", f"FITTED from {name}: {delay}.", 2)
+    for part in ("mean", "sd"):
+        doc.fitted(f"exits.rereferral_delay_weeks.{part}", delay)
+
+
 def _models(doc: _Doc) -> None:
-    """The classic preset with its pure delay before the decision fitted to the observed time."""
+    """The base's models, every setting kept, with the classic model's pure delay before the
+    decision fitted to the observed time (and its share of short courses, if any)."""
+    models = model_overrides(doc.base)
+    root = _plain(models) if models else CommentedMap()
+    classic = root.setdefault("classic", CommentedMap())
+    for path in _number_paths(models, "models"):
+        doc.assumed(path)
+    _delay(doc, classic)
+    if doc.fits.short_course is not None:
+        _short_course(doc, classic)
+    doc.root["models"] = root
+    _note(
+        doc.root,
+        "models",
+        f"The models of {doc.base_name}, every setting it changes from the presets copied (its "
+        "provenance entries kept; ASSUMPTION where it gives no source), the classic model "
+        "fitted where the data speak: this municipality's baseline. Settings not written here "
+        "are the presets' own (see `sim schema` and the README).",
+        0,
+    )
+
+
+def _delay(doc: _Doc, classic: CommentedMap) -> None:
     f, fit = doc.fits, doc.fits.decision
     steps = f.decision_steps_weeks
     delay_mean = fit.best.mean - steps
-    classic = CommentedMap()
-    first = CommentedMap()
-    classic["first_contact"] = first
+    first = classic.setdefault("first_contact", CommentedMap())
+    first.fa.set_block_style()
     observed = (
         f"time from referral_date to decision_date, {f.decision_rows}: {fit.describe()}; "
         f"mean {fit.best.mean:.2f}, sd {fit.best.sd:.2f} weeks"
     )
+    for part in ("mean", "sd", "value", "low", "high"):
+        doc.provenance.pop(f"models.classic.first_contact.delay_weeks.{part}", None)
     if delay_mean > 0.1:
         first["delay_weeks"] = _dist(fit, delay_mean)
         how = (
@@ -321,24 +448,20 @@ def _models(doc: _Doc) -> None:
         "adds to it in a run: compare with `sim check`.",
         6,
     )
-    if f.short_course is not None:
-        sc = f.short_course
-        classic["routing"] = CommentedMap(short_course_share=_r(sc.value, 3))
-        text = (
-            f"§ 82b among granted cases: {sc.successes} of {sc.trials}, 95 % interval "
-            f"{sc.low:.3f}-{sc.high:.3f} (Clopper-Pearson)"
-        )
-        _note(classic["routing"], "short_course_share", f"FITTED: {text}.", 6)
-        doc.fitted("models.classic.routing.short_course_share", text, _r(sc.low, 3), _r(sc.high, 3))
-    doc.root["models"] = CommentedMap(classic=classic)
-    _note(
-        doc.root,
-        "models",
-        "The classic preset, fitted where the data speak: this "
-        "municipality's baseline. Every other setting of both presets is "
-        "the preset's own (ASSUMPTION: see `sim schema` and the README).",
-        0,
+
+
+def _short_course(doc: _Doc, classic: CommentedMap) -> None:
+    sc = doc.fits.short_course
+    assert sc is not None
+    routing = classic.setdefault("routing", CommentedMap())
+    routing.fa.set_block_style()
+    routing["short_course_share"] = _r(sc.value, 3)
+    text = (
+        f"§ 82b among granted cases: {sc.successes} of {sc.trials}, 95 % interval "
+        f"{sc.low:.3f}-{sc.high:.3f} (Clopper-Pearson)"
     )
+    _note(routing, "short_course_share", f"FITTED: {text}.", 6)
+    doc.fitted("models.classic.routing.short_course_share", text, _r(sc.low, 3), _r(sc.high, 3))
 
 
 # --------------------------------------------------------------------------- the whole file
@@ -362,11 +485,13 @@ def scenario_text(fits: Fits, base: Scenario, base_path: Path, name: str) -> str
     _arrivals(doc)
     _segments(doc)
     _caseload(doc)
-    fitted = ", but for the line marked FITTED" if fits.abandon is not None else ""
-    doc.assume_block("exits", data["exits"], but=fitted)
+    doc.assume_block("exits", data["exits"], but=", but for the lines marked otherwise")
     _abandon(doc)
+    _rereferral(doc)
     _models(doc)
-    root["compare"] = _plain(["classic", "joint"], 2)
+    root["compare"] = _plain(list(doc.base.compare), 2)
+    for key in ("support_queue", "review_priority", "review_provider_hours"):
+        root[key] = data[key]  # the base's own choice (the defaults if it makes none)
     doc.assume_block(
         "experiment", {k: v for k, v in data["experiment"].items() if k != "stream_key"}
     )

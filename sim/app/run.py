@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sim.app import common
 
@@ -42,6 +42,8 @@ class RunRequest:
     allow_outside_paths: bool = False
     force: bool = False
     command: Sequence[str] = ()
+    screen: bool = True  # u2-analysis: the one-way screen of what carries the difference
+    uncertainty: Path | None = None  # u2-analysis: take the carriers from this uncertainty run
 
 
 def report_writer(lang: str, png: bool = False) -> Callable[[Path], None]:
@@ -82,6 +84,8 @@ def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | N
     if req.png and req.report:
         common.check_png()
     pair_list = common.parse_pairs(req.pairs, sc.compare) if req.pairs else None
+    if req.uncertainty is not None:
+        _check_uncertainty(req.uncertainty)
     if req.out is not None and req.out.exists():
         common.refuse(f"{req.out} already exists; choose another --out")
     return sc, day0, pair_list
@@ -104,6 +108,7 @@ def run(req: RunRequest) -> None:
     folder = req.out if req.out is not None else new_run_dir(Path("results"), sc.name)
     common.check_out(folder)
     writers = [workbook_writer(req.lang)]  # before the report, which links to it
+    writers += [carriers_writer(sc, req, n_jobs, base_dir, pair_list)]
     writers += [report_writer(req.lang, req.png)] if req.report else []
     with common.claim(folder), Progress(f"{sc.name}: replications") as progress:
         if folder.exists():  # another command wrote it since the check above
@@ -125,6 +130,7 @@ def run(req: RunRequest) -> None:
         except OutputError as exc:
             common.write_failed(exc)
     _show(result, folder, req.report, req.lang)
+    _show_carriers(folder, req.lang)
 
 
 def _show(result: ExperimentResult, folder: Path, report: bool, lang: str) -> None:
@@ -139,3 +145,83 @@ def _show(result: ExperimentResult, folder: Path, report: bool, lang: str) -> No
     console.print(f"Results: {folder}")
     if report:
         console.print(f"Report:  {folder / 'report.html'}")
+
+
+# --------------------------------------------------------------------------- u2-analysis
+# What carries the difference (issue 12, point 3): a stored uncertainty run of the same scenario
+# (``--uncertainty DIR``, else the newest one under results/), else a quick one-way screen.
+
+
+def _check_uncertainty(folder: Path) -> None:
+    """Exit 2 before any work when ``--uncertainty`` names no analysed uncertainty folder."""
+    from sim.store.uncertainty_tables import is_uncertainty_folder
+
+    if not is_uncertainty_folder(folder) or not (folder / "tornado.csv").is_file():
+        common.refuse(
+            f"--uncertainty {folder}: expected a folder written by `sim uncertainty` "
+            "(with uncertainty.json and tornado.csv)"
+        )
+
+
+def carriers_for(
+    sc: Scenario, req: RunRequest, jobs: int, base_dir: Path,
+    pairs: list[tuple[str, str]] | None,
+) -> Any:  # fmt: skip
+    """The Screen of what carries the first comparison's difference, or None (one model, or
+    ``--no-screen`` with no stored uncertainty run)."""
+    from sim.model.provenance import uncertain_inputs
+    from sim.run.screen import Screen, one_way_screen
+    from sim.store.carriers import find_uncertainty_run, screen_from_uncertainty
+
+    pair = pairs[0] if pairs else (sc.compare[1], sc.compare[0]) if len(sc.compare) > 1 else None
+    if pair is None:
+        return None
+    model, baseline = pair
+    stored = req.uncertainty or find_uncertainty_run(Path("results"), sc)
+    if stored is not None:
+        found = screen_from_uncertainty(stored, model, baseline)
+        if found is not None:
+            return found
+    if not (req.screen and req.report):  # the screen runs with the report, never without it
+        return None
+    inputs = uncertain_inputs(sc)
+    if not inputs:
+        return Screen(model, baseline, float("nan"), [], 0, 0, 0.0)
+    return one_way_screen(sc, inputs, model=model, baseline=baseline, jobs=jobs, base_dir=base_dir)
+
+
+def carriers_writer(
+    sc: Scenario, req: RunRequest, jobs: int, base_dir: Path,
+    pairs: list[tuple[str, str]] | None,
+) -> Callable[[Path], None]:  # fmt: skip
+    """A writer that adds carriers.json to the results folder (before its report is written)."""
+
+    def write(folder: Path) -> None:
+        from sim.store.carriers import write_carriers
+
+        screen = carriers_for(sc, req, jobs, base_dir, pairs)
+        if screen is not None:
+            write_carriers(folder, screen)
+
+    return write
+
+
+def _show_carriers(folder: Path, lang: str) -> None:
+    """The headline's sentence on what carries the difference, and what the screen cost."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from sim.present.i18n import fmt_num, t
+    from sim.present.report import carries_sentence
+    from sim.store.carriers import read_carriers
+
+    screen = read_carriers(folder)
+    if screen is None:
+        return
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(escape(carries_sentence(folder, lang)), highlight=False)
+    if screen.origin == "screen" and screen.runs:
+        secs = fmt_num(screen.seconds, lang, 0)
+        console.print(
+            escape(t("unc.screen_console", lang, runs=screen.runs, reps=screen.reps, seconds=secs))
+        )

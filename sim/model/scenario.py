@@ -544,7 +544,8 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """``over`` laid on ``base``, mapping by mapping; neither input is changed.
 
     A mapping with a discriminator (``kind`` of a distribution or arrivals, ``mode`` of staffing)
-    replaces its counterpart whole, since its fields depend on it.
+    replaces its counterpart whole, since its fields depend on it. A number under ``mode`` is a
+    triangular distribution's mode, not a discriminator: ``{mode: 2}`` changes only the mode.
     """
     out = copy.deepcopy(dict(base))
     for key, value in over.items():
@@ -552,7 +553,7 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
             isinstance(value, dict)
             and isinstance(out.get(key), dict)
             and "kind" not in value
-            and "mode" not in value
+            and not isinstance(value.get("mode"), str)
         ):
             out[key] = deep_merge(out[key], value)
         else:

@@ -76,7 +76,7 @@ def _helped_clause(res: Results, model: str, baseline: str, lang: str) -> str:
     phrase = dict(
         model=i18n.model_phrase(model, lang),
         baseline=i18n.model_phrase(baseline, lang),
-        ci=t("num.ci", lang),
+        ci=t("unc.mc_only", lang),  # u2-analysis: a run's CI covers Monte Carlo noise only
     )
     digits = i18n.auto_digits(d.mean)
     if _finite(d.mean, d.low, d.high) and (d.low > 0 or d.high < 0):
@@ -252,7 +252,50 @@ def headline_of(res: Results, lang: str = "en") -> str:
             counts.append(t("headline.censored_item", lang, n=n, model=i18n.model_phrase(m, lang)))
     if counts and any(res.stat(m, "time_to_start_censored").mean > 0 for m in res.models):
         sentences.append(t("headline.censored", lang, counts=_join(counts, lang)))
+    sentences.append(carries_sentence(res.folder, lang))
     return " ".join(s for s in sentences if s)
+
+
+# u2-analysis: what carries the difference (issue 12, point 3)
+
+
+def carries_sentence(folder: Path, lang: str) -> str:
+    """The two or three uncertain inputs that move the difference most (from the folder's
+    ``carriers.json``: a one-way screen or a stored uncertainty run), each marked sourced or an
+    assumption; "" when the folder has none."""
+    from sim.present.uncertainty_report import input_label
+    from sim.run.screen import top_carriers
+    from sim.store.carriers import read_carriers
+
+    screen = read_carriers(folder)
+    if screen is None:
+        return ""
+    if not screen.carriers:
+        return t("unc.carries_none", lang)
+    top = top_carriers(screen)
+    base = screen.base_difference
+
+    def num(x: float) -> str:
+        return i18n.fmt_num(x, lang, i18n.auto_digits(x), sign=True)
+
+    kinds = {True: t("unc.assumed", lang), False: t("unc.sourced", lang)}
+    items = [
+        t(
+            "unc.decides_item", lang, input=input_label(c.path, lang),
+            to=num(base + c.high_change), kind=kinds[c.assumption],
+            **{"from": num(base + c.low_change)},
+        )
+        for c in top
+    ]  # fmt: skip
+    assumed = [input_label(c.path, lang) for c in top if c.assumption]
+    notes = [t("unc.carries_assumed", lang, inputs=_join(assumed, lang))] if assumed else []
+    if screen.origin == "uncertainty":
+        notes.append(t("unc.carries_from_run", lang, folder=screen.folder))
+    else:
+        notes.append(t("unc.carries_from_screen", lang, runs=screen.runs, reps=screen.reps))
+    if not items:
+        return " ".join(notes)
+    return t("unc.carries", lang, items="; ".join(items), note=" ".join(notes))
 
 
 def headline(folder: Path, lang: str = "en") -> str:

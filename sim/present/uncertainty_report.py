@@ -141,6 +141,9 @@ def warnings_of(run: UncertaintyRun, analyses: list[ModelAnalysis], lang: str) -
             out.append(t("unc.few_reps", lang, n=r))
     if first and first.sensitivity and first.sensitivity.note == "sobol_too_small":
         out.append(t("unc.sobol_fallback", lang))
+    if first and first.sensitivity and first.sensitivity.note == "prcc_too_few":
+        k = len(run.inputs)
+        out.append(t("unc.prcc_too_few", lang, n=first.sensitivity.n, k=k, need=k + 3))
     return out
 
 
@@ -276,6 +279,15 @@ def thresholds_table(run: UncertaintyRun, ma: ModelAnalysis, lang: str) -> str:
     return _table(head, rows)
 
 
+def _dist(r: dict[str, Any], lang: str) -> str:
+    """'triangular (mode 52)' in the reader's words (the scenario's distribution labels)."""
+    kind = str(r.get("kind", ""))
+    word = t(f"dist.{kind}", lang) if i18n.has(f"dist.{kind}", lang) else kind
+    if r.get("mode") is not None:
+        return f"{word} ({t('dist.mode', lang)} {_num(float(r['mode']), lang)})"
+    return word
+
+
 def inputs_table(run: UncertaintyRun, lang: str) -> str:
     head = [t("unc.input", lang), t("unc.base", lang), t("unc.range_col", lang),
             t("unc.distribution", lang), t("unc.basis", lang)]  # fmt: skip
@@ -290,7 +302,7 @@ def inputs_table(run: UncertaintyRun, lang: str) -> str:
             [f"{esc(input_label(x, lang))}<br><code>{esc(x)}</code>",
              esc(_num(float(info.get("base", math.nan)), lang)),
              esc(i18n.fmt_range(lo, hi, lang)) if math.isfinite(lo) else "–",
-             esc(r.get("kind", "")), f"{esc(kind)}: {esc(basis)}"]
+             esc(_dist(r, lang)), f"{esc(kind)}: {esc(basis)}"]
         )  # fmt: skip
     return _table(head, rows, num_from=1)
 

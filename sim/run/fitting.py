@@ -12,6 +12,11 @@ observations, and a goodness of fit.
   interval; monthly factors are used only when a G-test (likelihood-ratio chi-square,
   ``scipy.stats.power_divergence``) of the calendar months against a constant rate rejects it at
   5 %, over at least 12 months of data.
+- Re-referrals: a case whose citizen had an earlier case that ended on or before its referral
+  (found through ``citizen_id``). The share re-referred is counted over the ended cases that
+  ended at least the longest observed delay before the export date (so every re-referral they
+  would get in that time is seen), with its exact interval; the delay from the end to the new
+  referral is fitted from those repeats when there are at least ``MIN_DELAY_CASES``.
 - Need segments: a mixture of 1-4 log-normals over the granted hours, fitted by EM, with the number
   of components chosen by BIC (a component must hold at least ``MIN_SEGMENT_CASES`` cases).
 """
@@ -32,11 +37,14 @@ __all__ = [
     "DurationFit",
     "Mixture",
     "Rate",
+    "Rereferrals",
     "ReviewTiming",
     "Seasonality",
     "Share",
+    "find_rereferrals",
     "fit_duration",
     "fit_mixture",
+    "fit_rereferrals",
     "goal_data",
     "need_sd_from_granted",
     "poisson_rate",
@@ -53,6 +61,9 @@ IN_SCENARIO = ("gamma", "lognormal")
 
 MIN_SEGMENT_CASES = 10
 """A need segment must hold at least this many cases (expected count under the mixture)."""
+
+MIN_DELAY_CASES = 20
+"""The delay to a re-referral is fitted from at least this many observed repeats."""
 
 SEASON_ALPHA = 0.05
 """Level of the test for month effects in the referral rate."""
@@ -298,6 +309,77 @@ def share(successes: int, trials: int) -> Share:
 
     ci = binomtest(successes, trials).proportion_ci(0.95)
     return Share(successes / trials, float(ci.low), float(ci.high), successes, trials)
+
+
+@dataclass(frozen=True)
+class Rereferrals:
+    """Re-referrals found through the citizen ids of an export.
+
+    ``repeat`` marks, per case, a referral of a citizen whose earlier case had ended (not a first
+    referral); ``follow_days``, per case, the days from its end to its citizen's next referral
+    (nan: none seen). ``share`` is None when the export does not identify re-referrals (no
+    citizen referred again after an ended case, or no ended case old enough to count)."""
+
+    repeat: np.ndarray
+    follow_days: np.ndarray
+    window_days: int = 0
+    share: Share | None = None
+    delay: DurationFit | None = None
+
+    @property
+    def identified(self) -> bool:
+        return self.share is not None
+
+
+def find_rereferrals(
+    citizens: list[str | None], referrals: list[dt.date], ends: list[dt.date | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per case (in the given order): whether it re-refers its citizen, and the days from its end
+    to the citizen's next referral. An ended case is followed by at most one re-referral, the
+    citizen's first referral on or after its end; a referral while an earlier case is still open
+    (or after a refusal, which has no end) is not a re-referral: the simulator re-refers only
+    citizens who left."""
+    n = len(referrals)
+    repeat, follow = np.zeros(n, dtype=bool), np.full(n, np.nan)
+    known = [i for i in range(n) if citizens[i] is not None]
+    order = sorted(known, key=lambda i: (citizens[i], referrals[i], i))
+    who: str | None = None
+    pending: int | None = None  # the citizen's latest ended case not yet followed
+    for i in order:
+        if citizens[i] != who:
+            who, pending = citizens[i], None
+        if pending is not None and ends[pending] <= referrals[i]:  # type: ignore[operator]
+            repeat[i] = True
+            follow[pending] = (referrals[i] - ends[pending]).days  # type: ignore[operator]
+            pending = None
+        end = ends[i]
+        if end is not None and (pending is None or end >= ends[pending]):  # type: ignore[operator]
+            pending = i
+    return repeat, follow
+
+
+def fit_rereferrals(
+    repeat: np.ndarray, follow: np.ndarray, ends: list[dt.date | None], as_of: dt.date
+) -> Rereferrals:
+    """The share of ended cases re-referred and the delay (weeks), from ``find_rereferrals``.
+
+    Only cases that ended at least the longest observed delay before ``as_of`` count: a case that
+    ended last month may yet be re-referred, and counting it as not re-referred would bias the
+    share down. The delays of their repeats are complete up to that window."""
+    seen = follow[~np.isnan(follow)]
+    if not repeat.any() or seen.size == 0:
+        return Rereferrals(repeat, follow)
+    window = math.ceil(seen.max())
+    exposed = np.array([e is not None and (as_of - e).days >= window for e in ends], dtype=bool)
+    if not exposed.any():
+        return Rereferrals(repeat, follow, window)
+    back = exposed & ~np.isnan(follow)
+    result = share(int(back.sum()), int(exposed.sum()))
+    delay = None
+    if back.sum() >= MIN_DELAY_CASES:
+        weeks = follow[back] / 7 + 0.5 / 7  # whole days: half a day keeps a 0 inside the support
+        delay = fit_duration(weeks, np.ones(weeks.size, dtype=bool))
+    return Rereferrals(repeat, follow, window, result, delay)
 
 
 # --------------------------------------------------------------------------- need segments

@@ -72,7 +72,7 @@ def design_unit(d: int, n: int, method: str, seed: int) -> np.ndarray:
 def one_way_sets(inputs: Sequence[Provenance], start: int) -> list[ParameterSet]:
     """Each input at its low, then at its high, the others at base (ids from ``start``)."""
     base = {p.path: p.value for p in inputs}
-    out = []
+    out: list[ParameterSet] = []
     for p in inputs:
         assert p.uncertain is not None
         for role, x in (("low", p.uncertain.low), ("high", p.uncertain.high)):
@@ -80,9 +80,7 @@ def one_way_sets(inputs: Sequence[Provenance], start: int) -> list[ParameterSet]
     return out
 
 
-def design_sets(
-    inputs: Sequence[Provenance], n: int, method: str, seed: int
-) -> list[ParameterSet]:
+def design_sets(inputs: Sequence[Provenance], n: int, method: str, seed: int) -> list[ParameterSet]:
     """Base (id 0), ``n`` samples (ids 1..n), then low and high of each input."""
     base = {p.path: p.value for p in inputs}
     sets = [ParameterSet(0, "base", "", dict(base))]
@@ -120,6 +118,7 @@ class SetResult:
     error: str | None = None
     detail: str | None = None
     seconds: float = field(default=0.0, compare=False)
+    cpu_seconds: float = field(default=0.0, compare=False)
 
 
 def set_tasks(
@@ -142,7 +141,9 @@ def set_tasks(
     reps = list(range(replications))
     size = max(1, batch)
     return [
-        SetTask(pset.set_id, payload, tuple(models), tuple(reps[i : i + size]), prefix, base_dir, fte)
+        SetTask(
+            pset.set_id, payload, tuple(models), tuple(reps[i : i + size]), prefix, base_dir, fte
+        )
         for i in range(0, len(reps), size)
     ]
 
@@ -152,7 +153,7 @@ def run_set_batch(task: SetTask) -> SetResult:
     from sim.run.experiment import RepTask, replication_key, run_task
     from sim.run.sweep import error_text
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows: list[tuple[int, str, dict[str, float]]] = []
     try:
         for r in task.replications:
@@ -169,4 +170,5 @@ def run_set_batch(task: SetTask) -> SetResult:
     except Exception as exc:
         detail = "".join(traceback.format_exception(exc))
         return SetResult(task.set_id, (), error_text(exc), detail, time.perf_counter() - start)
-    return SetResult(task.set_id, tuple(rows), None, None, time.perf_counter() - start)
+    wall, used = time.perf_counter() - start, time.process_time() - cpu
+    return SetResult(task.set_id, tuple(rows), None, None, wall, used)

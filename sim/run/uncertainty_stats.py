@@ -91,10 +91,11 @@ def probability_better(
 
     ``diffs_by_set`` is sets x replications. Why this interval: a set's mean carries Monte Carlo
     noise, so whether it lies above the threshold is itself uncertain; resampling the replications
-    within every set gives the spread of the count of sets above it. The sets are a finite sample
-    of what we do not know, so the Clopper-Pearson interval of the lower count's low end and of the
-    upper count's high end is the interval. When every replication of every set lies on one side
-    the count cannot move and the estimate is exactly 0 or 1.
+    (the same ones in every set: on common random numbers replication r is the same citizens in
+    every set, so their noise moves all sets together) gives the spread of the count above it.
+    The sets are a finite sample of what we do not know, so the Clopper-Pearson interval of the
+    lower count's low end and of the upper count's high end is the interval. When every
+    replication of every set lies on one side the count cannot move: exactly 0 or 1.
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     d = np.asarray(diffs_by_set, dtype=float)
@@ -103,8 +104,8 @@ def probability_better(
     k = int(np.sum(means > threshold))
     counts = np.empty(n_boot)
     for b in range(n_boot):
-        idx = rng.integers(0, r, size=(n, r))
-        counts[b] = np.sum(np.nanmean(np.take_along_axis(d, idx, axis=1), axis=1) > threshold)
+        idx = rng.integers(0, r, size=r)  # the same replications (citizens) in every set
+        counts[b] = np.sum(np.nanmean(d[:, idx], axis=1) > threshold)
     a = (1 - LEVEL) / 2
     k_lo, k_hi = np.quantile(counts, [a, 1 - a])
     lo = _clopper_pearson(min(k_lo, k), n)[0]
@@ -119,12 +120,14 @@ def probability_better(
 class Distribution:
     """The paired difference across the parameter sets.
 
-    ``mean`` and its CI (``mean_low``/``mean_high``: bootstrap over sets) say where the average
-    lies; ``low``/``high`` is the 95 % percentile interval of the per-set means: the range the
-    difference takes for 95 % of what we do not know (parameter uncertainty plus each set's Monte
-    Carlo noise). ``var_total`` (variance of the per-set means) is split into ``var_mc`` (the
-    average within-set variance over the replications, divided by their count) and ``var_param``
-    (the rest, not below zero).
+    ``mean`` and its CI (``mean_low``/``mean_high``: bootstrap over sets and, independently, over
+    replications) say where the average lies; ``low``/``high`` is the 95 % percentile interval of
+    the per-set means: the range the difference takes for 95 % of what we do not know (parameter
+    uncertainty plus each set's own Monte Carlo noise). ``var_total`` (variance of the per-set
+    means) is split into ``var_mc`` and ``var_param`` (the rest, not below zero). On common random
+    numbers replication r is the same citizens in every set, so the noise they share moves every
+    set alike and adds nothing to the spread across sets; ``var_mc`` is the set-specific part:
+    the residual variance of the additive sets x replications model, divided by the replications.
     """
 
     mean: float
@@ -159,12 +162,14 @@ def difference_distribution(
     means = _means(d)
     n, r = d.shape
     a = (1 - LEVEL) / 2
-    boot = np.array([rng.choice(means, size=n).mean() for _ in range(n_boot)])
-    m_lo, m_hi = np.quantile(boot, [a, 1 - a]) if n > 1 else (math.nan, math.nan)
+    boot = np.empty(n_boot)
+    for b in range(n_boot):
+        rows, cols = rng.integers(0, n, size=n), rng.integers(0, r, size=r)
+        boot[b] = np.nanmean(d[np.ix_(rows, cols)])
+    m_lo, m_hi = np.quantile(boot, [a, 1 - a]) if n * r > 1 else (math.nan, math.nan)
     lo, hi = np.quantile(means, [a, 1 - a])
     var_total = float(means.var(ddof=1)) if n > 1 else 0.0
-    within = np.nanvar(d, axis=1, ddof=1) if r > 1 else np.zeros(n)
-    var_mc = float(np.nanmean(within) / r)
+    var_mc = _set_noise(d) / r
     var_param = max(var_total - var_mc, 0.0)
     counts, edges = np.histogram(means, bins=bins or max(5, min(30, int(math.sqrt(n)) + 1)))
     return Distribution(
@@ -173,6 +178,17 @@ def difference_distribution(
         tuple(float(e) for e in edges), tuple(int(c) for c in counts), n, r,
         tuple(float(m) for m in means),
     )  # fmt: skip
+
+
+def _set_noise(d: np.ndarray) -> float:
+    """Variance of the set-specific Monte Carlo noise: the residual mean square of the additive
+    model d[i, r] = set_i + replication_r (two-way ANOVA without interaction)."""
+    n, r = d.shape
+    if n < 2 or r < 2:
+        return float(np.nanmean(np.nanvar(d, axis=1, ddof=1))) if r > 1 else 0.0
+    resid = d - np.nanmean(d, axis=1, keepdims=True) - np.nanmean(d, axis=0, keepdims=True)
+    resid += np.nanmean(d)
+    return float(np.nansum(resid**2) / ((n - 1) * (r - 1)))
 
 
 # --------------------------------------------------------------------------- tornado
@@ -336,6 +352,8 @@ def sensitivity(
         if n_base is not None and n_base >= MIN_SOBOL_N:
             return Sensitivity("sobol", rows, _sobol(y, inputs, n_base, rng))
         note = "sobol_too_small"
+    if rows < k + 3:  # the other inputs' ranks would explain everything: PRCC is undefined
+        note = "prcc_too_few"
     return Sensitivity("prcc", rows, prcc(x, y, inputs), note)
 
 

@@ -23,7 +23,7 @@ from sim.model.metrics import unspent_dkk
 if TYPE_CHECKING:
     from sim.model.scenario import Scenario
 
-KINDS = ("run", "sweep", "explain", "optimise", "check")
+KINDS = ("run", "sweep", "explain", "optimise", "check", "uncertainty")
 """The kinds of results folder; ``kind`` in the manifest names one."""
 
 PACKAGES = ("sim", "simpy", "numpy", "pydantic", "typer", "plotly", "polars", "ruamel.yaml")

@@ -231,6 +231,10 @@ def check_folder(folder: Path) -> tuple[dict[str, Any], str, str | None]:
     from sim.store.integrity import MANIFEST, DamagedFolder, read_manifest, verify_folder
 
     folder = Path(folder)
+    from sim.store.uncertainty_tables import check_uncertainty_folder, is_uncertainty_folder
+
+    if is_uncertainty_folder(folder):  # u2-analysis: its manifest is uncertainty.json
+        return check_uncertainty_folder(folder)
     if folder.is_dir() and not any((folder / n).is_file() for n in (MANIFEST, "summary.csv")):
         raise DamagedFolder(f"{folder} is not a results folder (it has no {MANIFEST})")
     meta = read_manifest(folder)
@@ -244,6 +248,10 @@ def check_folder(folder: Path) -> tuple[dict[str, Any], str, str | None]:
                 f"rerun `sim {kind}` to have a report in another language"
             )
     meta, note = verify_folder(folder, REQUIRED[kind])
+    if kind == "run":  # u2-analysis: what carries the difference, read by the headline
+        from sim.store.carriers import check_carriers
+
+        check_carriers(folder)
     return meta, kind, note
 
 

@@ -67,8 +67,10 @@ def write_set(
     values: Mapping[str, float],
     rows: Sequence[tuple[int, str, Mapping[str, float]]],
     error: str | None = None,
+    seconds: tuple[float, float] = (0.0, 0.0),
 ) -> None:
-    """Store one set atomically (rows sorted by replication, then model order as given)."""
+    """Store one set atomically (rows sorted by replication, then model order as given);
+    ``seconds`` (wall, CPU of the workers) are kept for speed figures, never in a table."""
     from sim.store.results import write_text_atomic
 
     data = {
@@ -77,6 +79,7 @@ def write_set(
         "input": input_,
         "values": dict(values),
         "error": error,
+        "worker_seconds": {"wall": seconds[0], "cpu": seconds[1]},
         "rows": [[r, m, dict(v)] for r, m, v in rows],
     }
     write_text_atomic(_set_path(folder, set_id), json.dumps(data, allow_nan=True) + "\n")
@@ -97,7 +100,10 @@ def read_sets(folder: Path) -> dict[int, StoredSet]:
                 str(d["role"]),
                 str(d["input"]),
                 {str(k): float(v) for k, v in d["values"].items()},
-                [(int(r), str(m), {str(k): float(x) for k, x in v.items()}) for r, m, v in d["rows"]],
+                [
+                    (int(r), str(m), {str(k): float(x) for k, x in v.items()})
+                    for r, m, v in d["rows"]
+                ],
                 d.get("error"),
             )
         except (OSError, ValueError, KeyError, TypeError):

@@ -101,6 +101,26 @@ def load_uncertainty(folder: Path) -> UncertaintyRun:
     return UncertaintyRun(folder, meta, design, reps)
 
 
+def check_uncertainty_folder(folder: Path) -> tuple[dict[str, Any], str, str | None]:
+    """(manifest, "uncertainty", None) of an uncertainty folder that can be trusted: its files
+    readable and, when the manifest lists checksums, every listed table unchanged; else
+    DamagedFolder naming the file."""
+    from sim.store.integrity import DamagedFolder, sha256_of
+
+    run = load_uncertainty(folder)
+    sums = run.meta.get("checksums")
+    for name, expected in sums.items() if isinstance(sums, dict) else []:
+        path = Path(folder) / str(name)
+        if not path.is_file():
+            raise DamagedFolder(f"{path} is missing (listed in {MANIFEST})")
+        if sha256_of(path) != expected:
+            raise DamagedFolder(
+                f"{path} is damaged: its checksum does not match {MANIFEST} "
+                "(truncated or changed after the run); rerun to rebuild it"
+            )
+    return run.meta, "uncertainty", None
+
+
 # --------------------------------------------------------------------------- paired differences
 
 
@@ -168,11 +188,31 @@ def _tornado(run: UncertaintyRun, diffs: dict[int, np.ndarray]) -> tuple[float, 
     return float(np.nanmean(diffs[base_id])), [TornadoBar(b, *values[b.input]) for b in bars]
 
 
+TOP_THRESHOLDS = 3
+"""The inputs with the widest one-way swing get a threshold row even when ``sim uncertainty``
+needed no further set for them (both ends on one side: "never" or "unclear")."""
+
+
+def _top_swings(run: UncertaintyRun, diffs: dict[int, np.ndarray]) -> list[str]:
+    """The ``TOP_THRESHOLDS`` inputs whose |mean at high - mean at low| is widest (and not 0),
+    the same rule as the searches of ``sim uncertainty``."""
+    swing = {}
+    for x in run.inputs:
+        lo, hi = _sets(run, "low", x), _sets(run, "high", x)
+        if lo.height and hi.height:
+            a = np.nanmean(diffs[int(lo.get_column("set_id")[0])])
+            b = np.nanmean(diffs[int(hi.get_column("set_id")[0])])
+            swing[x] = abs(float(b - a))
+    ranked = sorted((x for x in run.inputs if swing.get(x, 0.0) > 0), key=lambda x: -swing[x])
+    return ranked[:TOP_THRESHOLDS]
+
+
 def _thresholds(
     run: UncertaintyRun, diffs: dict[int, np.ndarray], rng: np.random.Generator
 ) -> list[tuple[us.Threshold, float]]:
     out = []
-    searched = _sets(run, "threshold").get_column("input").unique(maintain_order=True).to_list()
+    searched = set(_sets(run, "threshold").get_column("input").to_list())
+    searched |= set(_top_swings(run, diffs))
     for x in [i for i in run.inputs if i in searched]:
         rows = run.design.filter(
             pl.col("role").is_in(["low", "high", "threshold"]) & (pl.col("input") == x)
