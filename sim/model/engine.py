@@ -298,12 +298,13 @@ class Staff:
             t.callbacks.append(finish)
             return t
         self._seq += 1
-        booking = Booking(
-            DeferredTimeout(env),
-            parts,
-            any(p[0] is self.provider for p in parts),
-            self._seq - PRIORITY if first else self._seq,
-        )
+        provider = self.provider
+        needs_provider = False
+        for part in parts:  # no generator on this path: it runs for every booking that waits
+            if part[0] is provider:
+                needs_provider = True
+        seq = self._seq - PRIORITY if first else self._seq
+        booking = Booking(DeferredTimeout(env), parts, needs_provider, seq)
         booking.days, booking.on_start, booking.finish = days, on_start, finish
         self._block(booking, self._failing(parts))
         return booking.event
@@ -323,7 +324,12 @@ class Staff:
             if self._n_reserve == 1:
                 self._reserve = max(_provider_units(booking), self._floor)
         lst = self.blocked[where]
-        need = next(u for p, u, _ in booking.parts if p is self.pools[where])
+        pool = self.pools[where]
+        need = 0
+        for p, u, _ in booking.parts:
+            if p is pool:
+                need = u
+                break
         self._min_need[where] = min(self._min_need[where], need) if lst else need
         if lst and booking.seq < lst[-1].seq:
             bisect.insort(lst, booking, key=_seq_of)  # a priority booking, or one moved
@@ -364,7 +370,7 @@ class Staff:
         if not self.support and not self.blocked[1] and self.provider.free - units >= self._reserve:
             self.provider.hold(self.env._now, units, SUPPORT)
             return None
-        event = self.env.event()
+        event = simpy.Event(self.env)
         self.support.append((event, units))
         return event
 

@@ -372,7 +372,7 @@ class Simulation:
         """A pure delay: holds no hours."""
         if days <= 0:
             return None
-        t = self.env.timeout(days)
+        t = Timeout(self.env, days)
         if self.events is not None:
             row = self._open(c, name, "")
             t.callbacks.append(lambda _e: self._close(row))
@@ -456,7 +456,7 @@ class Simulation:
         for item in plan:
             if isinstance(item, Step):
                 if pending > 0:
-                    yield env.timeout(pending)
+                    yield Timeout(env, pending)
                     pending = 0.0
                 ev = self._act(c, item)
             elif isinstance(item, Delay):
@@ -476,7 +476,7 @@ class Simulation:
             if ev is not None:
                 yield ev
         if pending > 0:
-            yield env.timeout(pending)
+            yield Timeout(env, pending)
 
     def referral(self, c: Citizen) -> Process:
         """From referral to decision, handoff and the support waiting list."""
@@ -628,10 +628,10 @@ class Simulation:
         next_review = start + (cadence if first_review_days is None else first_review_days)
         while True:
             if drop_at < next_review:
-                yield env.timeout(max(drop_at - env.now, 0.0))
+                yield Timeout(env, max(drop_at - env._now, 0.0))
                 self._end_support(c, units, g - need, "dropout", "support", start)
                 return
-            yield env.timeout(max(next_review - env.now, 0.0))
+            yield Timeout(env, max(next_review - env._now, 0.0))
             now = env.now
             progress += eff * (now - t_last) / DAYS_PER_WEEK
             t_last = now
@@ -728,7 +728,7 @@ class Simulation:
             return False if pu else self.staff.occupy(step.parts, step.days, first=first)
         if step.days <= 0:
             return None
-        t = self.env.timeout(step.days)
+        t = Timeout(self.env, step.days)
         if pu:
             cat = step.provider_category
             self.staff.provider.reclassify(self.env.now, pu, SUPPORT, cat)
