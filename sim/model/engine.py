@@ -79,11 +79,18 @@ class Pool:
         self.rate[category] += units
 
     def hold(self, now: float, units: int, category: int) -> None:
-        self._change(now, category, units)
+        # ``_change`` written out: this runs at every booking and release.
+        rate, since = self.rate, self.since
+        self.area[category] += rate[category] * (now - since[category])
+        since[category] = now
+        rate[category] += units
         self.free -= units
 
     def release(self, now: float, units: int, category: int) -> None:
-        self._change(now, category, -units)
+        rate, since = self.rate, self.since
+        self.area[category] += rate[category] * (now - since[category])
+        since[category] = now
+        rate[category] -= units
         self.free += units
 
     def reclassify(self, now: float, units: int, src: int, dst: int) -> None:
@@ -252,7 +259,7 @@ class Staff:
         return True
 
     def _hold(self, parts: tuple[Part, ...]) -> None:
-        now = self.env.now
+        now = self.env._now
         for pool, units, cat in parts:
             pool.hold(now, units, cat)
 
@@ -278,20 +285,26 @@ class Staff:
                 self._keep.append(parts)  # keeps the id valid for the run
         else:
             finish = self._make_releaser(parts, on_end)
-        if self._fits(parts):
-            self._hold(parts)
+        for pool, units, _ in parts:  # fits? (``_fits`` written out: the hottest path)
+            if pool.free < units:
+                break
+        else:
+            now = env._now
+            for pool, units, cat in parts:
+                pool.hold(now, units, cat)
             if on_start is not None:
                 on_start()
             t = simpy.Timeout(env, days)
             t.callbacks.append(finish)
             return t
         self._seq += 1
-        booking = Booking(
-            DeferredTimeout(env),
-            parts,
-            any(p[0] is self.provider for p in parts),
-            self._seq - PRIORITY if first else self._seq,
-        )
+        provider = self.provider
+        needs_provider = False
+        for part in parts:  # no generator on this path: it runs for every booking that waits
+            if part[0] is provider:
+                needs_provider = True
+        seq = self._seq - PRIORITY if first else self._seq
+        booking = Booking(DeferredTimeout(env), parts, needs_provider, seq)
         booking.days, booking.on_start, booking.finish = days, on_start, finish
         self._block(booking, self._failing(parts))
         return booking.event
@@ -311,7 +324,12 @@ class Staff:
             if self._n_reserve == 1:
                 self._reserve = max(_provider_units(booking), self._floor)
         lst = self.blocked[where]
-        need = next(u for p, u, _ in booking.parts if p is self.pools[where])
+        pool = self.pools[where]
+        need = 0
+        for p, u, _ in booking.parts:
+            if p is pool:
+                need = u
+                break
         self._min_need[where] = min(self._min_need[where], need) if lst else need
         if lst and booking.seq < lst[-1].seq:
             bisect.insort(lst, booking, key=_seq_of)  # a priority booking, or one moved
@@ -349,10 +367,10 @@ class Staff:
 
     def acquire_support(self, units: int) -> simpy.Event | None:
         """Book a support start on the provider pool, behind intake and earlier support starts."""
-        if not self.support and self._support_may_take(units):
-            self.provider.hold(self.env.now, units, SUPPORT)
+        if not self.support and not self.blocked[1] and self.provider.free - units >= self._reserve:
+            self.provider.hold(self.env._now, units, SUPPORT)
             return None
-        event = self.env.event()
+        event = simpy.Event(self.env)
         self.support.append((event, units))
         return event
 
@@ -367,16 +385,16 @@ class Staff:
 
     def release(self, parts: tuple[Part, ...]) -> None:
         """Give back the hours of a finished activity and start whatever now fits."""
-        now = self.env.now
+        now = self.env._now
         for pool, units, cat in parts:
             pool.release(now, units, cat)
-        if self.support or self._intake_waiting():
+        if self.support or self.blocked[0] or self.blocked[1]:
             self.dispatch()
 
     def release_support(self, units: int) -> None:
         """End a citizen's support."""
-        self.provider.release(self.env.now, units, SUPPORT)
-        if self.support or self._intake_waiting():
+        self.provider.release(self.env._now, units, SUPPORT)
+        if self.support or self.blocked[0] or self.blocked[1]:
             self.dispatch()
 
     def try_grow_support(self, units: int) -> bool:
@@ -399,6 +417,34 @@ class Staff:
 
     def dispatch(self) -> None:
         """Start waiting intake first-fit in arrival order, then waiting support starts."""
+        blocked = self.blocked
+        if blocked[0] or blocked[1]:
+            self._dispatch_intake()
+        support = self.support
+        if not support or blocked[1]:
+            return
+        provider, now = self.provider, self.env._now
+        started: list[simpy.Event] = []
+        if self.first_fit:
+            kept: deque[tuple[simpy.Event, int]] = deque()
+            while support:
+                event, units = support.popleft()
+                if provider.free - units >= self._reserve:
+                    provider.hold(now, units, SUPPORT)
+                    started.append(event)
+                else:
+                    kept.append((event, units))
+            self.support = kept
+        else:
+            while support and provider.free - support[0][1] >= self._reserve:
+                event, units = support.popleft()
+                provider.hold(now, units, SUPPORT)
+                started.append(event)
+        for event in started:  # every start is granted before any citizen moves on
+            _process_now(event)
+
+    def _dispatch_intake(self) -> None:
+        """Start waiting intake first-fit in arrival order (the lists of the pools that gained)."""
         blocked, marks, pools = self.blocked, self._marks, self.pools
         min_need = self._min_need
         stale = [
@@ -414,10 +460,19 @@ class Staff:
             )
             changed = reserve_changed = False
             moved: list[Booking] = []
+            # The scan runs over the whole backlog at each release: its checks are written out
+            # (no generator, no call per booking). With one stale list both pairs are the same.
+            p0, n0 = pools[stale[0]], min_need[stale[0]]
+            p1, n1 = pools[stale[-1]], min_need[stale[-1]]
+            authority = self.authority
             for b in candidates:
-                if all(pools[i].free < min_need[i] for i in stale):
+                if p0.free < n0 and p1.free < n1:
                     break  # nothing further on these lists can fit any more
-                fail = self._failing(b.parts)
+                fail = -1  # the first pool the parts do not fit (``_failing`` written out)
+                for pool, units, _ in b.parts:
+                    if pool.free < units:
+                        fail = 0 if pool is authority else 1
+                        break
                 if fail < 0:
                     self._hold(b.parts)
                     b.started = changed = True
@@ -446,25 +501,3 @@ class Staff:
                     blocked[i].sort(key=_seq_of)
             if reserve_changed:
                 self._update_reserve()
-        support = self.support
-        if not support or blocked[1]:
-            return
-        provider, now = self.provider, self.env.now
-        started: list[simpy.Event] = []
-        if self.first_fit:
-            kept: deque[tuple[simpy.Event, int]] = deque()
-            while support:
-                event, units = support.popleft()
-                if provider.free - units >= self._reserve:
-                    provider.hold(now, units, SUPPORT)
-                    started.append(event)
-                else:
-                    kept.append((event, units))
-            self.support = kept
-        else:
-            while support and provider.free - support[0][1] >= self._reserve:
-                event, units = support.popleft()
-                provider.hold(now, units, SUPPORT)
-                started.append(event)
-        for event in started:  # every start is granted before any citizen moves on
-            _process_now(event)

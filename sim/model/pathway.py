@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import Timeout
 
 from sim.model import eventlog
 from sim.model.citizens import (
@@ -179,6 +180,14 @@ class Simulation:
         self._build_steps()
         self._build_plans()
         self._reviews_first = scenario.review_priority == "reviews_first"
+        m = self.m  # per-citizen constants, looked up once
+        self._short_share = m.routing.short_course_share
+        self._short_hours = m.routing.short_course_hours_per_week
+        self._short_days = m.routing.short_course_weeks * DAYS_PER_WEEK
+        self._min_granted = m.accuracy.min_granted_hours_per_week
+        self._error_sd = m.accuracy.error_sd
+        self._reviewed = m.review.cadence_weeks > 0
+        self._startup_before = bool(self.startup_plan) and not m.startup_meeting.after_wait
         if scenario.review_provider_hours == "free" and self.m.review.cadence_weeks > 0:
             self.staff.keep_free(max((_provider_part(s) for s in self.review_steps), default=0))
 
@@ -312,7 +321,7 @@ class Simulation:
 
     def _leave(self, c: Citizen, reason: str) -> None:
         now = self.env._now
-        self.book.leave(c.stage, c.stage_since, now)
+        self.book.move(c.stage, c.stage_since, -1, now)
         c.stage = -1
         del self.active[c.id]
         self.totals[reason] += 1
@@ -363,7 +372,7 @@ class Simulation:
         """A pure delay: holds no hours."""
         if days <= 0:
             return None
-        t = self.env.timeout(days)
+        t = Timeout(self.env, days)
         if self.events is not None:
             row = self._open(c, name, "")
             t.callbacks.append(lambda _e: self._close(row))
@@ -383,15 +392,15 @@ class Simulation:
 
     def arrivals(self) -> Process:
         """Referrals as the scenario's arrival process gives them."""
-        env = self.env
+        env, make, referral = self.env, self.factory.make, self.referral
         for t in referral_times(
             self.scenario, self.scenario.experiment.seed, self.key, self.base_dir
         ):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            c = self.factory.make(self.next_id, env.now)
+            if t > env._now:
+                yield Timeout(env, t - env._now)
+            c = make(self.next_id, env._now)
             self.next_id += 1
-            Flow(self.referral(c))
+            Flow(referral(c))
 
     def _rereferral(self) -> Process:
         yield self.env.timeout(_draw(self._delay_reref) * DAYS_PER_WEEK)
@@ -447,7 +456,7 @@ class Simulation:
         for item in plan:
             if isinstance(item, Step):
                 if pending > 0:
-                    yield env.timeout(pending)
+                    yield Timeout(env, pending)
                     pending = 0.0
                 ev = self._act(c, item)
             elif isinstance(item, Delay):
@@ -467,37 +476,44 @@ class Simulation:
             if ev is not None:
                 yield ev
         if pending > 0:
-            yield env.timeout(pending)
+            yield Timeout(env, pending)
 
     def referral(self, c: Citizen) -> Process:
         """From referral to decision, handoff and the support waiting list."""
         env = self.env
+        now = env._now
         self._new_citizen(c)
         if self.events is not None:
-            self._log(c, eventlog.REFERRAL, env.now, "")
-        self._enter(c, INTAKE)
+            self._log(c, eventlog.REFERRAL, now, "")
         if self.intake_plan:
+            self._enter(c, INTAKE)
             yield from self._run(c, self.intake_plan)
-        c.decided_at = env.now
+            now = env._now
+        else:  # decided at once: the citizen passes through intake in no time
+            self.book.through(INTAKE, now)
+        c.decided_at = now
         if c.referred_at >= self.warmup:
-            self.decision_waits.append((env.now - c.referred_at) / DAYS_PER_WEEK)
+            self.decision_waits.append((now - c.referred_at) / DAYS_PER_WEEK)
         if not c.eligible:
             self._leave(c, "rejected")
             return
-        self._enter(c, HANDOFF)
-        if self.handoff_plan:
-            yield from self._run(c, self.handoff_plan)
-        if self.startup_plan and not self.m.startup_meeting.after_wait:
-            yield from self._run(c, self.startup_plan)
-        if c.u_rework < self.m.rework.probability:
-            if env.now >= self.warmup:
-                self.counts["rework"] += 1
-            yield from self._run(c, self.rework_plan)
+        rework = c.u_rework < self.m.rework.probability
+        if self.handoff_plan or self._startup_before or rework:
+            self._enter(c, HANDOFF)
+            if self.handoff_plan:
+                yield from self._run(c, self.handoff_plan)
+            if self._startup_before:
+                yield from self._run(c, self.startup_plan)
+            if rework:
+                if env._now >= self.warmup:
+                    self.counts["rework"] += 1
+                yield from self._run(c, self.rework_plan)
+        else:
+            self.book.through(HANDOFF, now)
         yield from self.support(c)
 
     def _granted_hours(self, c: Citizen) -> float:
-        acc = self.m.accuracy
-        return max(acc.min_granted_hours_per_week, c.need * (1.0 + acc.error_sd * c.z_error))
+        return max(self._min_granted, c.need * (1.0 + self._error_sd * c.z_error))
 
     def support(
         self,
@@ -514,26 +530,28 @@ class Simulation:
         it, their provider hours taken out of the place (at most its hours a week); progress
         starts when they end. ``in_place``: a citizen already in support at time 0, past its
         start-up."""
-        env, staff, m = self.env, self.staff, self.m
-        self._enter(c, SUPPORT_QUEUE)
-        short = c.u_route < m.routing.short_course_share
-        hours = m.routing.short_course_hours_per_week if short else self._granted_hours(c)
+        env, staff = self.env, self.staff
+        short = c.u_route < self._short_share
+        hours = self._short_hours if short else self._granted_hours(c)
         units = to_units(hours)
-        if staff.provider.capacity and units > staff.provider.capacity:
-            units = staff.provider.capacity
+        capacity = staff.provider.capacity
+        if capacity and units > capacity:
+            units = capacity
         row = None if self.events is None else self._open(c, eventlog.WAITING_LIST, "")
-        if units:
-            ev = staff.acquire_support(units)
-            if ev is not None:
-                if c.patience_weeks != math.inf:
-                    give_up = env.timeout(c.patience_weeks * DAYS_PER_WEEK)
-                    give_up.callbacks.append(partial(self._give_up, ev))
-                if (yield ev) is GAVE_UP:
-                    if row is not None:
-                        self._close(row)
-                    self._leave(c, "abandoned")
-                    return
-        now = env.now
+        ev = staff.acquire_support(units) if units else None
+        if ev is None:  # started at once: the citizen passes the waiting list in no time
+            self.book.through(SUPPORT_QUEUE, env._now)
+        else:
+            self._enter(c, SUPPORT_QUEUE)
+            if c.patience_weeks != math.inf:
+                give_up = Timeout(env, c.patience_weeks * DAYS_PER_WEEK)
+                give_up.callbacks.append(partial(self._give_up, ev))
+            if (yield ev) is GAVE_UP:
+                if row is not None:
+                    self._close(row)
+                self._leave(c, "abandoned")
+                return
+        now = env._now
         if row is not None:
             self._close(row)
             activity = eventlog.SHORT_COURSE if short else eventlog.SUPPORT
@@ -552,10 +570,10 @@ class Simulation:
                     yield ev
             now = env.now
         if short:
-            yield env.timeout(m.routing.short_course_weeks * DAYS_PER_WEEK)
+            yield Timeout(env, self._short_days)
             self._end_support(c, units, 0.0, "completed", "short course")
             return
-        if self.m.review.cadence_weeks > 0:
+        if self._reviewed:
             yield from self._support_with_reviews(c, hours, units, progress, first_review_days)
             return
         # No reviews: support ends exactly when the goals are reached, or at drop-out.
@@ -565,10 +583,10 @@ class Simulation:
         t_goal = now + max(c.weeks_to_goal - progress, 0.0) / min(1.0, hours / need) * DAYS_PER_WEEK
         drop_at = now + c.dropout_weeks * DAYS_PER_WEEK
         if drop_at < t_goal:
-            yield env.timeout(drop_at - now)
+            yield Timeout(env, drop_at - now)
             self._end_support(c, units, gap, "dropout", "support", now)
         else:
-            yield env.timeout(t_goal - now)
+            yield Timeout(env, t_goal - now)
             self._end_support(c, units, gap, "completed", "support", now)
 
     def _mismatch(self, now: float, gap: float, sign: int) -> None:
@@ -610,10 +628,10 @@ class Simulation:
         next_review = start + (cadence if first_review_days is None else first_review_days)
         while True:
             if drop_at < next_review:
-                yield env.timeout(max(drop_at - env.now, 0.0))
+                yield Timeout(env, max(drop_at - env._now, 0.0))
                 self._end_support(c, units, g - need, "dropout", "support", start)
                 return
-            yield env.timeout(max(next_review - env.now, 0.0))
+            yield Timeout(env, max(next_review - env._now, 0.0))
             now = env.now
             progress += eff * (now - t_last) / DAYS_PER_WEEK
             t_last = now
@@ -710,7 +728,7 @@ class Simulation:
             return False if pu else self.staff.occupy(step.parts, step.days, first=first)
         if step.days <= 0:
             return None
-        t = self.env.timeout(step.days)
+        t = Timeout(self.env, step.days)
         if pu:
             cat = step.provider_category
             self.staff.provider.reclassify(self.env.now, pu, SUPPORT, cat)
@@ -732,7 +750,7 @@ class Simulation:
     ) -> None:
         """Support ends: its hours go back and the citizen leaves. (``start`` is unused since the
         log row opens when support starts; kept so the callers stay as they are.)"""
-        now = self.env.now
+        now = self.env._now
         if units:
             self.staff.release_support(units)
         if activity == "support":
