@@ -98,11 +98,20 @@ def _exit_with_parent(parent_alive: Any) -> None:
 # --------------------------------------------------------------------------- in the parent
 
 
+_STATUS_LOST = 255
+"""The exit code ``multiprocessing``'s forkserver gives a worker whose status it could not read."""
+
+
 def _death(processes: Iterable[Any]) -> str:
-    """Why a broken pool broke, from its workers' exit codes: the first that was not the pool's own
-    SIGTERM to the survivors."""
+    """Why a broken pool broke, from its workers' exit codes. The pool's own SIGTERM to the
+    survivors says nothing, nor does 255: ``forkserver`` reports that when it could not pass a
+    worker's status on (seen for the survivors the pool terminated), so a signal or a real exit
+    code is preferred to both."""
     codes = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
-    code = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
+    telling = [c for c in codes if c not in (-signal.SIGTERM, _STATUS_LOST)]
+    code = next(iter(sorted(telling)), None)  # signals (negative) first
+    if code is None and -signal.SIGTERM in codes:
+        code = -signal.SIGTERM
     if code is None:
         return "a worker process stopped unexpectedly"
     if code < 0:
