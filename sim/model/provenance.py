@@ -103,6 +103,9 @@ class Provenance:
 # --------------------------------------------------------------------------- the preset table
 
 _S, _A = "source", "assumption"
+_DA = "da"
+"""The Danish of an entry's source or assumption, beside the English so the two are edited
+together; the report picks the reader's language (``sim.present.preset_texts``)."""
 
 
 def _tri(low: float, mode: float, high: float) -> dict[str, Any]:
@@ -113,52 +116,78 @@ _FREDERIKSBERG = (
     "Frederiksberg quality standard for socialpædagogisk støtte (2021): support is awarded "
     "for up to 12 months, then re-assessed (fmk.dk)"
 )
+_FREDERIKSBERG_DA = (
+    "Frederiksberg Kommunes kvalitetsstandard for socialpædagogisk støtte (2021): støtten "
+    "bevilges for op til 12 måneder ad gangen og revurderes derefter (fmk.dk)"
+)
 _GLADSAXE = (
     "Gladsaxe, published case-processing times: § 85 cases go to a visitation committee on "
     "Mondays in odd weeks, every 2 weeks (gladsaxe.dk)"
 )
+_GLADSAXE_DA = (
+    "Gladsaxe Kommunes offentliggjorte sagsbehandlingsfrister: § 85-sager behandles i "
+    "visitationsudvalget om mandagen i ulige uger, altså hver 2. uge (gladsaxe.dk)"
+)
 _NO_FIGURE = "No published figure (domain notes §1d, §2)"
+_NO_FIGURE_DA = "Intet offentliggjort tal (kildenoterne §1d, §2)"
 
 PRESET_PROVENANCE: dict[str, dict[str, dict[str, Any]]] = {
     "classic": {
         "review.cadence_weeks": {
             _S: _FREDERIKSBERG,
+            _DA: _FREDERIKSBERG_DA,
             "uncertain": _tri(13, 52, 52),
         },
-        "decision.committee_cadence_weeks": {_S: _GLADSAXE},
+        "decision.committee_cadence_weeks": {_S: _GLADSAXE, _DA: _GLADSAXE_DA},
         "accuracy.error_sd": {
             _A: "No figure on how far an assessment alone misses the true need; a wide error "
             "stands for the provider re-assessing at its start-up meeting (domain notes §2a.8).",
+            _DA: "Intet tal for, hvor langt en udredning alene rammer ved siden af borgerens "
+            "reelle behov; en bred fejl står for, at udføreren udreder igen på sit opstartsmøde "
+            "(kildenoterne §2a.8).",
             "uncertain": _tri(0.15, 0.35, 0.5),
         },
         "routing.short_course_share": {
             _A: "No figure on the share sent to a § 82b course from a classic assessment; "
             "Fredensborg and Randers show the courses exist (domain notes §1b, §1c).",
+            _DA: "Intet tal for, hvor stor en andel en klassisk udredning sender i et forløb "
+            "efter § 82b; Fredensborg og Randers viser, at forløbene findes (kildenoterne "
+            "§1b, §1c).",
             "uncertain": _tri(0.0, 0.05, 0.15),
         },
         "rework.probability": {
             _A: "No figure on how often a provider sends a case back for re-assessment.",
+            _DA: "Intet tal for, hvor ofte udføreren sender en sag tilbage til myndigheden til "
+            "fornyet udredning.",
             "uncertain": _tri(0.02, 0.1, 0.2),
         },
         "first_contact.meeting.authority_hours": {
             _A: f"{_NO_FIGURE}: VUM assessment meeting assumed 1-2 h plus travel.",
+            _DA: f"{_NO_FIGURE_DA}: udredningsmødet efter VUM er antaget at tage 1-2 timer "
+            "plus transport.",
             "uncertain": _tri(1.0, 2.0, 3.0),
         },
         "first_contact.assessment.authority_hours": {
             _A: f"{_NO_FIGURE}: writing and collecting information assumed 2-6 h (the BDO/CEDI "
             "2015 VUM evaluation's time figures were not readable).",
+            _DA: f"{_NO_FIGURE_DA}: at skrive udredningen og indhente oplysninger er antaget at "
+            "tage 2-6 timer (tidsopgørelsen i BDO/CEDI's evaluering af VUM fra 2015 kunne ikke "
+            "læses).",
             "uncertain": _tri(2.0, 4.0, 6.0),
         },
         "startup_meeting.meeting.provider_hours": {
             _A: f"{_NO_FIGURE}: the provider's own start-up meeting assumed 1.5-3 h.",
+            _DA: f"{_NO_FIGURE_DA}: udførerens eget opstartsmøde er antaget at tage 1,5-3 timer.",
             "uncertain": _tri(1.5, 2.5, 3.0),
         },
         "review.casework.authority_hours": {
             _A: f"{_NO_FIGURE}: follow-up assumed 1-2 h of case work.",
+            _DA: f"{_NO_FIGURE_DA}: opfølgningen er antaget at tage 1-2 timers sagsarbejde.",
             "uncertain": _tri(1.0, 1.5, 2.0),
         },
         "review.report.provider_hours": {
             _A: f"{_NO_FIGURE}: status report assumed 1-2 h (up to 3).",
+            _DA: f"{_NO_FIGURE_DA}: statusrapporten er antaget at tage 1-2 timer (op til 3).",
             "uncertain": _tri(1.0, 2.0, 3.0),
         },
     },
@@ -166,50 +195,73 @@ PRESET_PROVENANCE: dict[str, dict[str, dict[str, Any]]] = {
         "review.cadence_weeks": {
             _A: "Odder's follow-up frequency is not published (domain notes §2b.6); 13 weeks "
             "follows the children's rule (first review within 3 months, sm.dk).",
+            _DA: "Odder Kommunes opfølgningsfrekvens er ikke offentliggjort (kildenoterne "
+            "§2b.6); 13 uger følger reglen på børneområdet (første opfølgning inden for 3 "
+            "måneder, sm.dk).",
             "uncertain": _tri(8, 13, 26),
         },
         "accuracy.error_sd": {
             _A: "No figure; a joint first meeting with the provider is assumed to miss the "
             "need less than an assessment alone (up to as much as classic).",
+            _DA: "Intet tal; et fælles første møde med udføreren er antaget at ramme mindre ved "
+            "siden af behovet end en udredning alene (højst lige så meget som i den klassiske "
+            "model).",
             "uncertain": _tri(0.1, 0.15, 0.35),
         },
         "routing.short_course_share": {
             _A: "No figure on how many a joint first meeting routes to a § 82b course (domain "
             "notes §3, question 8).",
+            _DA: "Intet tal for, hvor mange et fælles første møde sender i et forløb efter "
+            "§ 82b (kildenoterne §3, spørgsmål 8).",
             "uncertain": _tri(0.05, 0.15, 0.3),
         },
         "rework.probability": {
             _A: "No figure; the provider took part in the assessment, so little is sent back.",
+            _DA: "Intet tal; udføreren var med i udredningen, så kun få sager sendes tilbage.",
             "uncertain": _tri(0.0, 0.02, 0.1),
         },
         "first_contact.meeting.authority_hours": {
             _A: f"{_NO_FIGURE}: joint meeting assumed 1.5-2 h, up to twice that.",
+            _DA: f"{_NO_FIGURE_DA}: det fælles møde er antaget at tage 1,5-2 timer, op til det "
+            "dobbelte.",
             "uncertain": _tri(1.5, 2.0, 4.0),
         },
         "first_contact.meeting.provider_hours": {
             _A: f"{_NO_FIGURE}: joint meeting assumed 1.5-2 h, up to twice that.",
+            _DA: f"{_NO_FIGURE_DA}: det fælles møde er antaget at tage 1,5-2 timer, op til det "
+            "dobbelte.",
             "uncertain": _tri(1.5, 2.0, 4.0),
         },
         "first_contact.coordination_weeks.mode": {
             _A: "No figure on how long it takes to find a time for citizen, case worker and "
             "provider (domain notes §2b: coordinating diaries may lengthen the wait).",
+            _DA: "Intet tal for, hvor lang tid det tager at finde et tidspunkt, der passer "
+            "borger, sagsbehandler og udfører (kildenoterne §2b: at få kalenderne til at gå op "
+            "kan forlænge ventetiden).",
             "uncertain": _tri(0.5, 1.0, 2.5),
         },
         "review.meeting.authority_hours": {
             _A: f"{_NO_FIGURE}: light joint review assumed 0.5-1.5 h.",
+            _DA: f"{_NO_FIGURE_DA}: en let fælles opfølgning er antaget at tage 0,5-1,5 time.",
             "uncertain": _tri(0.5, 0.75, 1.5),
         },
         "review.meeting.provider_hours": {
             _A: f"{_NO_FIGURE}: light joint review assumed 0.5-1.5 h.",
+            _DA: f"{_NO_FIGURE_DA}: en let fælles opfølgning er antaget at tage 0,5-1,5 time.",
             "uncertain": _tri(0.5, 0.75, 1.5),
         },
         "review.adjust_hours": {
             _A: "No figure on how much of the gap to the true need a review closes.",
+            _DA: "Intet tal for, hvor meget af afstanden til det reelle behov en opfølgning "
+            "lukker.",
             "uncertain": _tri(0.25, 0.5, 0.75),
         },
         "decision.committee_cadence_weeks": {
             _A: "Whether Odder kept the visitation committee is not known (domain notes §3, "
             "question 1); the preset has none, at most one every 2 weeks as in Gladsaxe.",
+            _DA: "Det vides ikke, om Odder Kommune har bevaret visitationsudvalget "
+            "(kildenoterne §3, spørgsmål 1); forudindstillingen har intet udvalg, højst et møde "
+            "hver 2. uge som i Gladsaxe.",
             "uncertain": _tri(0.0, 0.0, 2.0),
         },
     },

@@ -792,16 +792,18 @@ def assumed_values(sc: Scenario | None, lang: str) -> list[Carrying]:
     except ImportError:  # before the provenance table exists
         return []
     return [
-        Carrying(p.path, i18n.fmt_exact(float(p.value), lang), str(p.assumption), _text_lang(p))
+        Carrying(p.path, i18n.fmt_exact(float(p.value), lang), *_prov_text(p, p.assumption, lang))
         for p in provenance_of(sc)
         if getattr(p, "assumption", None)
     ]
 
 
-def _text_lang(p: Any) -> str:
-    """The language of a provenance text: the presets' table is written in English; a scenario's
-    is in whatever language its author wrote (unknown)."""
-    return "en" if getattr(p, "origin", "") == "preset" else ""
+def _prov_text(p: Any, text: str | None, lang: str) -> tuple[str, str]:
+    """A provenance text and its language: a preset's in the reader's language (its English when
+    the presets' table lacks it); a scenario's as its author wrote it (language unknown)."""
+    from sim.present.preset_texts import preset_text
+
+    return preset_text(text, getattr(p, "origin", ""), lang)
 
 
 # t2-print: the scenario's sources and assumptions as a table of their own (issue 12 point 1)
@@ -827,7 +829,7 @@ def provenance_table(sc: Scenario, lang: str) -> str:
             _code(p.path),
             esc(i18n.fmt_exact(float(p.value), lang)),
             esc(kind),
-            _user_text(p.assumption or p.source, _text_lang(p)),
+            _user_text(*_prov_text(p, p.assumption or p.source, lang)),
             esc(span),
         ]
         cls = ' class="assumed"' if p.assumption else ""

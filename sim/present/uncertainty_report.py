@@ -288,6 +288,18 @@ def _dist(r: dict[str, Any], lang: str) -> str:
     return word
 
 
+def _basis_html(info: dict[str, Any], lang: str) -> str:
+    """An input's source or assumption: a preset's in the reader's language (marked English when
+    the presets' table lacks it), a scenario's as written."""
+    from sim.present.preset_texts import preset_text
+
+    written = info.get("source") or info.get("assumption")
+    text, text_lang = preset_text(written, str(info.get("origin") or ""), lang)
+    if text_lang and text_lang != lang:
+        return f'<span lang="{esc(text_lang)}">{esc(text)}</span>'
+    return esc(text)
+
+
 def inputs_table(run: UncertaintyRun, lang: str) -> str:
     head = [t("unc.input", lang), t("unc.base", lang), t("unc.range_col", lang),
             t("unc.distribution", lang), t("unc.basis", lang)]  # fmt: skip
@@ -295,14 +307,14 @@ def inputs_table(run: UncertaintyRun, lang: str) -> str:
     for x in run.inputs:
         info = run.input_info(x)
         r = info.get("range") or {}
-        basis = info.get("source") or info.get("assumption") or ""
+        basis = _basis_html(info, lang)
         kind = t("unc.sourced" if info.get("source") else "unc.assumed", lang)
         lo, hi = float(r.get("low", math.nan)), float(r.get("high", math.nan))
         rows.append(
             [f"{esc(input_label(x, lang))}<br><code>{esc(x)}</code>",
              esc(_num(float(info.get("base", math.nan)), lang)),
              esc(i18n.fmt_range(lo, hi, lang)) if math.isfinite(lo) else "–",
-             esc(_dist(r, lang)), f"{esc(kind)}: {esc(basis)}"]
+             esc(_dist(r, lang)), f"{esc(kind)}: {basis}"]
         )  # fmt: skip
     return _table(head, rows, num_from=1)
 

@@ -1,0 +1,113 @@
+"""The reader's language beyond the labels (issues 12 and 14): the presets' sources and
+assumptions in Danish.
+
+Expected texts are taken from the data they come from (the presets' table, the locale files, a
+direct run of the same scenario), not from the code that shows them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sim.model.provenance import PRESET_PROVENANCE, provenance_of
+from sim.present import i18n
+from sim.present.report import load_scenario as folder_scenario
+from sim.present.report import render_report
+from sim.store.reader import load_results
+
+from . import uncertainty_data as ud
+from .report_data import build_results
+
+# --------------------------------------------------------------------------- preset texts
+
+
+def _numbers(text: str) -> Counter[str]:
+    """The numbers of a text, decimal comma read as a point (Danish 1,5 is English 1.5)."""
+    return Counter(re.findall(r"\d+(?:\.\d+)?", re.sub(r"(\d),(\d)", r"\1.\2", text)))
+
+
+def _entries() -> list[tuple[str, str, dict[str, object]]]:
+    return [(p, rel, e) for p, table in PRESET_PROVENANCE.items() for rel, e in table.items()]
+
+
+def test_every_preset_text_exists_in_every_language_with_the_same_numbers() -> None:
+    assert _entries()
+    for preset, rel, entry in _entries():
+        english = str(entry.get("source") or entry.get("assumption") or "")
+        assert english, (preset, rel)
+        for lang in i18n.LANGS:
+            if lang == "en":
+                continue
+            text = entry.get(lang)
+            assert isinstance(text, str) and text.strip(), (preset, rel, lang, "missing")
+            assert text != english, (preset, rel, lang, "not translated")
+            # a translation left behind when the English changes usually keeps the old numbers
+            assert _numbers(text) == _numbers(english), (preset, rel, lang)
+
+
+def test_parity_check_fails_when_a_translation_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = PRESET_PROVENANCE["joint"]["review.adjust_hours"]
+    monkeypatch.delitem(entry, "da")
+    with pytest.raises(AssertionError, match="missing"):
+        test_every_preset_text_exists_in_every_language_with_the_same_numbers()
+
+
+@pytest.fixture(scope="module")
+def odder_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small, real results folder of odder.yaml (3 replications of 3 years)."""
+    return build_results(tmp_path_factory.mktemp("lang") / "run")
+
+
+def _preset_texts(folder: Path) -> list[tuple[str, str]]:
+    """(English, Danish) of every preset entry the folder's scenario shows, from the table."""
+    sc = folder_scenario(folder)
+    shown = {p.assumption or p.source for p in provenance_of(sc) if p.origin == "preset"}
+    out = []
+    for _, _, entry in _entries():
+        english = str(entry.get("source") or entry.get("assumption"))
+        if english in shown:
+            out.append((english, str(entry["da"])))
+    return out
+
+
+def test_danish_report_of_odder_shows_the_presets_texts_in_danish(odder_run: Path) -> None:
+    res = load_results(odder_run)
+    texts = _preset_texts(odder_run)
+    assert len(texts) >= 10  # both presets' entries that Odder keeps
+    da = render_report(res, "da", figs={})
+    en = render_report(res, "en", figs={})
+    for english, danish in texts:
+        assert html.escape(danish) in da, danish
+        assert html.escape(english) not in da, english
+        assert f'<span class="user-text" lang="en">{html.escape(english)}</span>' in en
+    assert 'class="user-text" lang="en"' not in da
+    # the scenario's own texts stay as written, their language unknown
+    sc = folder_scenario(odder_run)
+    own = [p.assumption or p.source for p in provenance_of(sc) if p.origin == "scenario"]
+    assert own
+    for text in own:
+        assert f'<span class="user-text" lang="">{html.escape(str(text))}</span>' in da
+
+
+def test_danish_uncertainty_report_gives_a_preset_input_its_danish_text(tmp_path: Path) -> None:
+    from sim.present.rebuild import rebuild_report
+
+    folder = ud.make_folder(tmp_path / "u")
+    entry = PRESET_PROVENANCE["joint"]["review.cadence_weeks"]
+    meta = json.loads((folder / "uncertainty.json").read_text(encoding="utf-8"))
+    for i in meta["inputs"]:
+        if i["path"] == ud.CADENCE:
+            i.update(assumption=entry["assumption"], origin="preset")
+    (folder / "uncertainty.json").write_text(json.dumps(meta), encoding="utf-8")
+    da = rebuild_report(folder, "da").read_text(encoding="utf-8")
+    assert html.escape(str(entry["da"])) in da
+    assert html.escape(str(entry["assumption"])) not in da
+    en = rebuild_report(folder, "en").read_text(encoding="utf-8")
+    assert html.escape(str(entry["assumption"])) in en
+    assert "guess" in da  # a scenario's own text, as written
