@@ -1,5 +1,5 @@
 """The reader's language beyond the labels (issues 12 and 14): the presets' sources and
-assumptions in Danish.
+assumptions in Danish, and `sim optimise`'s console in Danish.
 
 Expected texts are taken from the data they come from (the presets' table, the locale files, a
 direct run of the same scenario), not from the code that shows them.
@@ -13,16 +13,28 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import polars as pl
 import pytest
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
 
+from sim.cli import app
 from sim.model.provenance import PRESET_PROVENANCE, provenance_of
 from sim.present import i18n
+from sim.present.i18n import t
 from sim.present.report import load_scenario as folder_scenario
 from sim.present.report import render_report
 from sim.store.reader import load_results
 
 from . import uncertainty_data as ud
 from .report_data import build_results
+from .test_optimise import two_stage
+
+
+def _flat(text: str) -> str:
+    """Console text with rich's line wrapping undone."""
+    return " ".join(text.split())
+
 
 # --------------------------------------------------------------------------- preset texts
 
@@ -111,3 +123,36 @@ def test_danish_uncertainty_report_gives_a_preset_input_its_danish_text(tmp_path
     en = rebuild_report(folder, "en").read_text(encoding="utf-8")
     assert html.escape(str(entry["assumption"])) in en
     assert "guess" in da  # a scenario's own text, as written
+
+
+# --------------------------------------------------------------------------- sim optimise
+
+
+def test_optimise_console_follows_lang(tmp_path: Path) -> None:
+    data = two_stage(rate=15, authority_hours=4, horizon=60)
+    data["staffing"] = {"mode": "share", "authority_share": 0.2}  # the defaults note, too
+    data["experiment"]["warmup_weeks"] = 10
+    path = tmp_path / "two_stage.yaml"
+    with path.open("w", encoding="utf-8") as fh:
+        YAML(typ="safe").dump(data, fh)
+    out = tmp_path / "o"
+    args = ["optimise", str(path), "--out", str(out), "--reps", "2", "--confirm-reps", "2"]
+    r = CliRunner().invoke(app, [*args, "--jobs", "1", "--lang", "da"])
+    assert r.exit_code == 0, r.output
+    console = _flat(r.output)
+    for key in ("op.row_share", "op.row_fte", "op.row_helped", "op.row_binds", "op.axis_helped"):
+        assert t(key, "da") in console, key
+        assert t(key, "en") not in console, key
+    assert "bemærk: bemandingsformen er 'share'" in console
+    assert "using the optimiser's defaults" not in console
+    assert "Named split" not in console and "authority share" not in console
+    # the named split's numbers, from the folder's table, in Danish style
+    chosen = pl.read_csv(out / "chosen.csv").row(0, named=True)
+    p90 = [
+        i18n.fmt_num(chosen[k], "da", 1) for k in ("p90_wait_weeks", "p90_ci_low", "p90_ci_high")
+    ]
+    assert chosen["p90_ci_low"] < chosen["p90_ci_high"]
+    assert f"{p90[0]} [{p90[1]}; {p90[2]}]" in console
+    assert f"{i18n.fmt_num(chosen['helped_per_year'], 'da', 1)}" in console
+    share = i18n.fmt_num(100 * chosen["authority_share"], "da", 1)
+    assert f"{share} %" in console and "," in share

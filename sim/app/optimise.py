@@ -82,17 +82,15 @@ def _load(req: OptimiseRequest) -> tuple[Scenario, list[str]]:
     return sc, names
 
 
-def _note_defaults(sc: Scenario) -> None:
+def _note_defaults(sc: Scenario, lang: str = "en") -> None:
     """Say so when the scenario's staffing is not ``optimise`` and the defaults are used."""
+    from sim.present.console_optimise import defaults_note
     from sim.run.optimise import settings_of
 
-    settings, own = settings_of(sc)
+    st, own = settings_of(sc)
     if not own:
-        common.note(
-            f"note: staffing mode is '{sc.staffing.mode}', not 'optimise'; using the optimiser's "
-            f"defaults (p90 <= {settings.max_p90_wait_weeks:g} weeks, authority share "
-            f"{settings.min_authority_share:g}-{settings.max_authority_share:g})"
-        )
+        limits = (st.max_p90_wait_weeks, st.min_authority_share, st.max_authority_share)
+        common.note(defaults_note(sc.staffing.mode, *limits, lang))
 
 
 @contextmanager
@@ -158,7 +156,7 @@ def optimise(req: OptimiseRequest) -> None:
 
     sc, names = _load(req)
     folder = common.new_dir(sc.name, "optimise", req.out)
-    _note_defaults(sc)
+    _note_defaults(sc, req.lang)
     n_jobs = common.default_jobs(req.jobs)
     size = optimise_size(sc, names, req.reps, req.confirm_reps, n_jobs, req.scenario)
     common.check_size(size, req.force)
@@ -195,7 +193,7 @@ def _show(res: OptimiseResult, folder: Path, lang: str = "en") -> None:
     console = Console(width=None if sys.stdout.isatty() else 140)
     from sim.present.warnings import folder_warnings, print_warnings
 
-    for table in optimise_tables(res):
+    for table in optimise_tables(res, lang):
         console.print(table)
     print_warnings(folder_warnings(folder, lang), console, lang)
     console.print(f"Results: {folder}")

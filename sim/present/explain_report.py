@@ -1189,94 +1189,9 @@ def _console_table(
     return table
 
 
-def _curve_table(res: OptimiseResult) -> Any:
-    """The search curve: a row per authority share, helped and p90 per model."""
-    from rich.table import Table
+def optimise_tables(res: OptimiseResult, lang: str = "en") -> list[Any]:
+    """Rich tables in ``lang``: the search curve and the named split per model
+    (``sim.present.console_optimise``)."""
+    from sim.present.console_optimise import optimise_tables as tables
 
-    limit = res.settings.max_p90_wait_weeks
-    curve = Table(
-        title=f"{res.scenario.name}: search over the authority share ({res.replications} "
-        f"replications, same citizens); x = breaks the limit (p90 <= {limit:g} weeks)",
-        title_justify="left",
-    )
-    curve.add_column("authority share", justify="right")
-    for m in res.models:
-        curve.add_column(f"{m}\nhelped/year", justify="right")
-        curve.add_column(f"{m}\np90 (weeks)", justify="right")
-    shares = sorted({round(c.share, 6) for m in res.models for c in res.curve(m)})
-    by = {(c.model, round(c.share, 6)): c for m in res.models for c in res.curve(m)}
-    for s in shares:
-        cells = [f"{s * 100:.1f} %"]
-        for m in res.models:
-            c = by.get((m, s))
-            if c is None:
-                cells += ["", ""]
-                continue
-            mark = "" if c.feasible else " x"
-            cells += [f"{c.helped.mean:,.1f}{mark}", f"{c.p90.mean:,.1f}"]
-        curve.add_row(*cells)
-    return curve
-
-
-def optimise_tables(res: OptimiseResult) -> list[Any]:
-    """Rich tables: the search curve per model and the named split per model."""
-    from rich.table import Table
-
-    curve = _curve_table(res)
-    chosen = Table(
-        title="Named split per model (re-run on fresh citizens): mean [95 % CI]",
-        title_justify="left",
-    )
-    chosen.add_column("")
-    for m in res.models:
-        chosen.add_column(m, justify="right")
-    ops = [res.optima[m] for m in res.models]
-
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{x * 100:.1f} %"
-
-    def iv(x: Any, digits: int = 1, sign: bool = False) -> str:
-        return "-" if x is None else _fmt_iv(x.mean, x.low, x.high, digits, sign)
-
-    chosen.add_row("authority share of the budget", *(pct(o.chosen.share) for o in ops))
-    chosen.add_row(
-        "FTE authority + provider",
-        *(f"{o.chosen.authority_fte:.2f} + {o.chosen.provider_fte:.2f}" for o in ops),
-    )
-    chosen.add_row("helped (citizens/year)", *(iv(o.chosen.helped) for o in ops))
-    chosen.add_row("p90 time to start (weeks)", *(iv(o.chosen.p90) for o in ops))
-    chosen.add_row("still waiting at the end (citizens)", *(iv(o.chosen.waiting) for o in ops))
-    chosen.add_row("gave up waiting (citizens/year)", *(iv(o.chosen.abandoned) for o in ops))
-    chosen.add_row("limit ratio (met when <= 1)", *(f"{o.chosen.ratio:.2f}" for o in ops))
-    chosen.add_row("limit binds", *(o.binds for o in ops))
-    chosen.add_row(
-        "shares that meet the limit",
-        *(
-            f"{pct(o.feasible_low)} to {pct(o.feasible_high)}"
-            if o.feasible_low is not None
-            else "none"
-            for o in ops
-        ),
-    )
-    chosen.add_row(
-        "shares not significantly worse",
-        *(f"{pct(o.near_best[0])} to {pct(o.near_best[1])}" if o.near_best else "-" for o in ops),
-    )
-    chosen.add_row(
-        "minus runner-up (paired)",
-        *(
-            f"{iv(o.difference, 2, True)} vs {pct(o.runner_up.share)}" if o.runner_up else "-"
-            for o in ops
-        ),
-    )
-    if any(o.current is not None for o in ops):
-        chosen.add_row(
-            "minus the scenario's staffing (paired)",
-            *(
-                f"{iv(o.current_difference, 1, True)} vs {pct(o.current.share)}"
-                if o.current
-                else "-"
-                for o in ops
-            ),
-        )
-    return [curve, chosen]
+    return tables(res, lang)
