@@ -1,5 +1,6 @@
 """The reader's language beyond the labels (issues 12 and 14): the presets' sources and
-assumptions in Danish, and `sim optimise`'s console in Danish.
+assumptions in Danish, `sim optimise`'s console in Danish, and the waiting-list warning of
+`sim explain` on its console and in its report.
 
 Expected texts are taken from the data they come from (the presets' table, the locale files, a
 direct run of the same scenario), not from the code that shows them.
@@ -13,12 +14,14 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.config.loader import load_scenario
 from sim.model.provenance import PRESET_PROVENANCE, provenance_of
 from sim.present import i18n
 from sim.present.i18n import t
@@ -29,6 +32,9 @@ from sim.store.reader import load_results
 from . import uncertainty_data as ud
 from .report_data import build_results
 from .test_optimise import two_stage
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ROOT / "tests" / "data" / "odder-base.yaml"
 
 
 def _flat(text: str) -> str:
@@ -156,3 +162,47 @@ def test_optimise_console_follows_lang(tmp_path: Path) -> None:
     assert f"{i18n.fmt_num(chosen['helped_per_year'], 'da', 1)}" in console
     share = i18n.fmt_num(100 * chosen["authority_share"], "da", 1)
     assert f"{share} %" in console and "," in share
+
+
+# --------------------------------------------------------------------------- sim explain
+
+
+GROWS = [
+    "--set", "arrivals.rate_per_week=3.5", "--set", "exits.abandon_waiting_per_year=0",
+    "--set", "experiment.horizon_weeks=312", "--set", "experiment.warmup_weeks=26",
+]  # fmt: skip
+"""Odder's base with 3.5 referrals a week and nobody giving up: the classic model's waiting list
+for support grows to the end (by ~1.7 citizens a week), the joint model's stays short."""
+
+
+def test_explain_warns_of_a_growing_waiting_list_on_the_console_and_in_the_report(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "x"
+    args = ["explain", str(BASE), "--sequential", "--reps", "2", *GROWS, "--out", str(out)]
+    r = CliRunner().invoke(app, [*args, "--jobs", "1", "--lang", "da"])
+    assert r.exit_code == 0, r.output
+    console = _flat(r.output)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    # the two models compared, run directly on the same citizens (sim run's engine)
+    from sim.run.experiment import run_experiment
+
+    sets = [s for s in GROWS if s != "--set"] + ["experiment.replications=2"]
+    direct = run_experiment(load_scenario(BASE, sets), jobs=1)
+    for model in ("classic", "joint"):
+        mean = float(np.mean(direct.values(model, "support_queue_mean_citizens")))
+        end = float(np.mean(direct.values(model, "support_queue_end_citizens")))
+        grows = end > max(1.5 * mean, mean + 10)  # the warning's rule, restated
+        assert grows == (model == "classic"), (model, mean, end)
+        warning = t(
+            "warn.growing", "da", model=i18n.model_phrase(model, "da"),
+            mean=i18n.fmt_num(mean, "da", 0), end=i18n.fmt_num(end, "da", 0),
+        )  # fmt: skip
+        assert (_flat(warning) in console) == grows, (model, console)
+        assert (html.escape(warning) in page) == grows, model
+    # `sim report` rebuilds the same warning from the folder
+    from sim.present.rebuild import rebuild_report
+
+    rebuilt = rebuild_report(out, "en").read_text(encoding="utf-8")
+    assert html.escape(t("warn.growing", "en", model=i18n.model_phrase("classic", "en"),
+                         mean="\0", end="\0").split("\0")[0]) in rebuilt  # fmt: skip

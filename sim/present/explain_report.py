@@ -33,7 +33,7 @@ from sim.present.theme import (
     model_styles,
     template,
 )
-from sim.present.warnings import folder_warnings, warnings_html
+from sim.present.warnings import folder_warnings, warnings_html, write_waiting_lists
 from sim.present.workbook import workbook_link, write_workbook
 from sim.store import snapshot
 from sim.store.integrity import with_checksums
@@ -1015,6 +1015,7 @@ def write_explain(
         _write_csv(tmp / "hybrids.csv", hybrid_rows(res), ["model", "switched", "metric", "mean"])
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
         snapshot.write(tmp, "explain", res)
+        write_waiting_lists(tmp, res)
         (tmp / "manifest.json").write_text(
             json.dumps(with_checksums(meta, tmp), indent=2, sort_keys=True, default=str) + "\n",
             encoding="utf-8",

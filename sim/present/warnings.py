@@ -136,6 +136,64 @@ def sweep_warnings(folder: Path, meta: dict[str, Any], lang: str) -> list[str]:
     return out
 
 
+# l1-danish: waiting lists of an explain folder (issue 14 point 1)
+
+WAITING_LISTS = "waiting_lists.json"
+"""An explain folder's waiting lists: per simulated model (the two compared and the hybrids
+between them) which mechanisms it switched and the mean and end-of-run length of its waiting list
+for support (citizens, mean over replications). The contributions' tables do not hold them."""
+
+
+def _mean(values: Sequence[float]) -> float:
+    finite = [float(v) for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def write_waiting_lists(folder: Path, res: Any) -> None:
+    """``WAITING_LISTS`` for the explain result ``res`` (nothing when it kept no replications)."""
+    exp = getattr(res, "experiment", None)
+    if exp is None:
+        return
+    rows = [
+        {
+            "model": name,
+            "switched": list(switched),
+            "mean": _mean(exp.values(name, "support_queue_mean_citizens")),
+            "end": _mean(exp.values(name, "support_queue_end_citizens")),
+        }
+        for name, switched in res.hybrids.items()
+    ]
+    text = json.dumps({"models": rows}, indent=2, sort_keys=True) + "\n"
+    (Path(folder) / WAITING_LISTS).write_text(text, encoding="utf-8")
+
+
+def explain_growing(folder: Path, meta: dict[str, Any], lang: str) -> list[str]:
+    """The growing-list warning of the two models an explain folder compares (the 'from' model
+    switches nothing, the 'to' model everything), then how many hybrids' lists grew as well."""
+    path = Path(folder) / WAITING_LISTS
+    if not path.is_file():  # a folder from before the file existed
+        return []
+    rows = list(json.loads(path.read_text(encoding="utf-8")).get("models") or [])
+    if not rows:
+        return []
+    most = max(len(r["switched"]) for r in rows)
+    ends = {
+        "from": [r for r in rows if not r["switched"]],
+        "to": [r for r in rows if len(r["switched"]) == most],
+    }
+    out: list[str] = []
+    for side in ("from", "to"):
+        for r in ends[side][:1]:
+            out += growing(
+                str(meta.get(side) or r["model"]), float(r["mean"]), float(r["end"]), lang
+            )
+    inner = [r for r in rows if 0 < len(r["switched"]) < most]
+    grew = [r for r in inner if is_growing(float(r["mean"]), float(r["end"]))]
+    if grew:
+        out.append(t("explain_warn.hybrids_growing", lang, n=len(grew), total=len(inner)))
+    return out
+
+
 def folder_warnings(folder: Path, lang: str = "en") -> list[str]:
     """Every warning of the results folder ``folder`` (any kind), in ``lang``."""
     folder = Path(folder)
@@ -148,7 +206,8 @@ def folder_warnings(folder: Path, lang: str = "en") -> list[str]:
         return cautions(load_results(folder), lang)
     if kind == "sweep":
         return sweep_warnings(folder, meta, lang)
-    return few_reps(_replications(meta), lang) + _staff_unspent(meta, lang)
+    lists = explain_growing(folder, meta, lang) if kind == "explain" else []
+    return lists + few_reps(_replications(meta), lang) + _staff_unspent(meta, lang)
 
 
 def print_warnings(warnings: Sequence[str], console: Any, lang: str) -> None:
