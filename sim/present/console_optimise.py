@@ -100,7 +100,7 @@ def _chosen_rows(ops: list[ModelOptimum], lang: str) -> list[tuple[str, list[str
         (t("op.row_feasible", lang),
          [_span(o.feasible_low, o.feasible_high, lang, none) for o in ops]),
         (t("op.row_near_best", lang),
-         [_span(*(o.near_best or (None, None)), lang, "-") for o in ops]),
+         [_span(*o.near_best, lang, "-") if o.near_best else "-" for o in ops]),
         (t("op.row_runner_up", lang), [_versus(o.runner_up, o.difference, lang, 2) for o in ops]),
     ]  # fmt: skip
     if any(o.current is not None for o in ops):
