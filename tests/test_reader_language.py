@@ -200,6 +200,13 @@ def test_explain_warns_of_a_growing_waiting_list_on_the_console_and_in_the_repor
         )  # fmt: skip
         assert (_flat(warning) in console) == grows, (model, console)
         assert (html.escape(warning) in page) == grows, model
+    # the contributions' numbers are in Danish style too (from the folder's table)
+    table = pl.read_csv(out / "contributions.csv")
+    total = table.filter((pl.col("metric") == "helped_per_year") & (pl.col("step") == 0)).row(
+        0, named=True
+    )
+    cells = [i18n.fmt_num(total[k], "da", 1) for k in ("ci_low", "ci_high")]
+    assert f"{i18n.fmt_num(total['mean'], 'da', 1, sign=True)} [{cells[0]}; {cells[1]}]" in console
     # `sim report` rebuilds the same warning from the folder
     from sim.present.rebuild import rebuild_report
 

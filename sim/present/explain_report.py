@@ -1109,14 +1109,17 @@ def write_optimise(
 # --------------------------------------------------------------------------- terminal tables
 
 
-def _fmt_iv(mean: float, low: float, high: float, digits: int, sign: bool = False) -> str:
-    """'+1.2 [-0.3, 2.7]' for the terminal (en number style)."""
+def _fmt_iv(
+    mean: float, low: float, high: float, digits: int, sign: bool = False, lang: str = "en"
+) -> str:
+    """'+1.2 [-0.3, 2.7]' for the terminal, in ``lang``'s number style ('+1,2 [-0,3; 2,7]')."""
     if not math.isfinite(mean):
-        return "n/a"
-    m = f"{mean:+,.{digits}f}" if sign else f"{mean:,.{digits}f}"
+        return t("num.na", lang)
+    m = i18n.fmt_num(mean, lang, digits, sign=sign)
     if not (math.isfinite(low) and math.isfinite(high)) or low == high:
         return m
-    return f"{m} [{low:,.{digits}f}, {high:,.{digits}f}]"
+    lo, hi = i18n.fmt_num(low, lang, digits), i18n.fmt_num(high, lang, digits)
+    return f"{m} [{lo}{i18n.list_sep(lang)}{hi}]"
 
 
 CONSOLE_DIGITS = {"helped_per_year": 1, "time_to_start_median_weeks": 2, "core_task_share": 2,
@@ -1173,7 +1176,8 @@ def _console_table(
 
     def cell(iv: Any, m: str, sign: bool) -> str:
         k = i18n.metric_scale(m)
-        return _fmt_iv(iv.mean * k, iv.low * k, iv.high * k, CONSOLE_DIGITS.get(m, 2), sign)
+        digits = CONSOLE_DIGITS.get(m, 2)
+        return _fmt_iv(iv.mean * k, iv.low * k, iv.high * k, digits, sign, lang)
 
     for i, p in enumerate(res.players):
         cs = [res.contributions(method, m)[i] for m in metrics]
