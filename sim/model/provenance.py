@@ -143,8 +143,8 @@ PRESET_PROVENANCE: dict[str, dict[str, dict[str, Any]]] = {
             _A: "No figure on how far an assessment alone misses the true need; a wide error "
             "stands for the provider re-assessing at its start-up meeting (domain notes §2a.8).",
             _DA: "Intet tal for, hvor langt en udredning alene rammer ved siden af borgerens "
-            "reelle behov; en bred fejl står for, at udføreren udreder igen på sit opstartsmøde "
-            "(kildenoterne §2a.8).",
+            "reelle behov; en stor fejlmargin afspejler, at udføreren udreder igen på sit "
+            "opstartsmøde (kildenoterne §2a.8).",
             "uncertain": _tri(0.15, 0.35, 0.5),
         },
         "routing.short_course_share": {
