@@ -120,7 +120,27 @@ ForceOption = Annotated[
         "(SIM_MAX_MEMORY_MB, SIM_MAX_WORK).",
     ),
 ]
+ScenarioArgument = Annotated[Path, typer.Argument(help="Scenario YAML file.")]
+ReportOption = Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")]
+LangReportOption = Annotated[
+    bool, typer.Option("--report/--no-report", help="Write report.<lang>.html.")
+]
+PngOption = Annotated[
+    bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
+]
+EachPngOption = Annotated[
+    bool,
+    typer.Option(
+        "--png",
+        help="Also write each figure as PNG (needs the images extra: kaleido and chromium).",
+    ),
+]
 """Options shared by the simulation commands, declared once."""
+
+
+def _out(kind: str) -> Any:
+    """``--out`` of a command whose folder is results/<scenario>/<kind>-<id> by default."""
+    return typer.Option("--out", help=f"Results folder (default results/<scenario>/{kind}-<id>).")
 
 
 # --------------------------------------------------------------------------- scenario files
@@ -209,13 +229,20 @@ def init(
 #   - import nothing heavy at module level: the use case is imported inside the command function;
 #   - a use case stops with `sim.app.common.CommandError` (line on stderr, exit code), turned into
 #     the exit by `stops_cleanly`;
-#   - exit code 2 for invalid input, 1 for other failures.
+#   - exit code 2 for invalid input, 1 for other failures;
+#   - a command's parameters are named as the fields of its use case's request, which is built
+#     from them by name (`dict(locals())` first thing in the body), plus the command line as typed.
+
+
+def _typed() -> list[str]:
+    """The command line as typed, for the folder's manifest."""
+    return ["sim", *sys.argv[1:]]
 
 
 @app.command()
 @stops_cleanly(INTERRUPTED)
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: ScenarioArgument,
     reps: Annotated[
         int | None, typer.Option("--reps", help="Replications (overrides the file).")
     ] = None,
@@ -241,14 +268,8 @@ def run(
         ),
     ] = "2026-01-01",
     lang: LangOption = "en",
-    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
-    png: Annotated[
-        bool,
-        typer.Option(
-            "--png",
-            help="Also write each figure as PNG (needs the images extra: kaleido and chromium).",
-        ),
-    ] = False,
+    report: ReportOption = True,
+    png: EachPngOption = False,
     pairs: Annotated[
         str | None,
         typer.Option(
@@ -277,32 +298,11 @@ def run(
     ] = None,
 ) -> None:
     """Run both models on the same citizens, print the tables, write the results folder."""
+    options = dict(locals())  # before the imports: the parameters only
     from sim.app.run import RunRequest
     from sim.app.run import run as use_case
 
-    use_case(
-        RunRequest(
-            scenario=scenario,
-            reps=reps,
-            seed=seed,
-            jobs=jobs,
-            models=models,
-            overrides=overrides,
-            out=out,
-            events=events,
-            events_format=events_format,
-            events_start=events_start,
-            lang=lang,
-            report=report,
-            png=png,
-            pairs=pairs,
-            allow_outside_paths=allow_outside_paths,
-            force=force,
-            command=["sim", *sys.argv[1:]],
-            screen=screen,
-            uncertainty=uncertainty,
-        )
-    )
+    use_case(RunRequest(**options, command=_typed()))
 
 
 def _check_lang(lang: str) -> None:
@@ -373,13 +373,7 @@ def report(
         typer.Argument(help="A results folder of `sim run`, `sweep`, `explain` or `optimise`."),
     ],
     lang: LangOption = "en",
-    png: Annotated[
-        bool,
-        typer.Option(
-            "--png",
-            help="Also write each figure as PNG (needs the images extra: kaleido and chromium).",
-        ),
-    ] = False,
+    png: EachPngOption = False,
     pdf: Annotated[
         bool,
         typer.Option(
@@ -550,7 +544,7 @@ def sweep(
         str, typer.Option("--metric", help="Metric of the printed table and the report.")
     ] = "helped_per_year",
     lang: LangOption = "en",
-    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
+    report: ReportOption = True,
     allow_outside_paths: OutsideOption = False,
     force: ForceOption = False,
 ) -> None:
@@ -560,34 +554,17 @@ def sweep(
     loses at most the running points and --resume completes the sweep. The tables are the same,
     byte for byte, whatever ran them.
     """
+    options = dict(locals())  # before the imports: the parameters only
     from sim.app.sweep import SweepRequest
     from sim.app.sweep import sweep as use_case
 
-    use_case(
-        SweepRequest(
-            target=target,
-            jobs=jobs,
-            scheduler=scheduler,
-            workers=workers,
-            resume=resume,
-            reps=reps,
-            overrides=overrides,
-            out=out,
-            batch=batch,
-            metric=metric,
-            lang=lang,
-            report=report,
-            allow_outside_paths=allow_outside_paths,
-            force=force,
-            command=["sim", *sys.argv[1:]],
-        )
-    )
+    use_case(SweepRequest(**options, command=_typed()))
 
 
 @app.command()
 @stops_cleanly(INTERRUPTED)
 def explain(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: ScenarioArgument,
     from_model: Annotated[
         str, typer.Option("--from", help="The model to start from (its settings switched off).")
     ] = "classic",
@@ -620,47 +597,25 @@ def explain(
     seed: SeedOption = None,
     jobs: JobsOption = None,
     overrides: SetOption = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Results folder (default results/<scenario>/explain-<id>)."),
-    ] = None,
+    out: Annotated[Path | None, _out("explain")] = None,
     lang: LangOption = "en",
-    png: Annotated[
-        bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
-    ] = False,
+    png: PngOption = False,
     allow_outside_paths: OutsideOption = False,
     force: ForceOption = False,
 ) -> None:
     """Which mechanism makes the difference: switch the mechanisms one at a time from one model's
     settings to the other's, on the same citizens, and report each one's contribution with a CI."""
+    options = dict(locals())  # before the imports: the parameters only
     from sim.app.explain import ExplainRequest
     from sim.app.explain import explain as use_case
 
-    use_case(
-        ExplainRequest(
-            scenario=scenario,
-            from_model=from_model,
-            to_model=to_model,
-            order=order,
-            shapley=shapley,
-            reps=reps,
-            seed=seed,
-            jobs=jobs,
-            overrides=overrides,
-            out=out,
-            lang=lang,
-            png=png,
-            allow_outside_paths=allow_outside_paths,
-            force=force,
-            command=["sim", *sys.argv[1:]],
-        )
-    )
+    use_case(ExplainRequest(**options, command=_typed()))
 
 
 @app.command()
 @stops_cleanly(INTERRUPTED)
 def optimise(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: ScenarioArgument,
     models: Annotated[
         str | None,
         typer.Option("--models", help="Models to optimise, e.g. classic,joint (default: compare)."),
@@ -680,10 +635,7 @@ def optimise(
     seed: SeedOption = None,
     jobs: JobsOption = None,
     overrides: SetOption = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Results folder (default results/<scenario>/optimise-<id>)."),
-    ] = None,
+    out: Annotated[Path | None, _out("optimise")] = None,
     lang: LangOption = "en",
     png: Annotated[
         bool, typer.Option("--png", help="Also write the figure as PNG (needs kaleido).")
@@ -693,26 +645,11 @@ def optimise(
 ) -> None:
     """The authority/provider split of the budget that helps most citizens per year under the
     waiting-time limit (staffing: {mode: optimise, ...}; defaults for another staffing mode)."""
+    options = dict(locals())  # before the imports: the parameters only
     from sim.app.optimise import OptimiseRequest
     from sim.app.optimise import optimise as use_case
 
-    use_case(
-        OptimiseRequest(
-            scenario=scenario,
-            models=models,
-            reps=reps,
-            confirm_reps=confirm_reps,
-            seed=seed,
-            jobs=jobs,
-            overrides=overrides,
-            out=out,
-            lang=lang,
-            png=png,
-            allow_outside_paths=allow_outside_paths,
-            force=force,
-            command=["sim", *sys.argv[1:]],
-        )
-    )
+    use_case(OptimiseRequest(**options, command=_typed()))
 
 
 # --------------------------------------------------------------------------- c1-fit: sim fit
@@ -789,7 +726,7 @@ def fit(
 @app.command()
 @stops_cleanly(INTERRUPTED)
 def check(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: ScenarioArgument,
     cases: Annotated[
         Path, typer.Argument(help="The municipality's case export (.csv or .xlsx; see README).")
     ],
@@ -811,35 +748,17 @@ def check(
             "the export closed; the export must hold every case open since then).",
         ),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Results folder (default results/<scenario>/check-<id>)."),
-    ] = None,
+    out: Annotated[Path | None, _out("check")] = None,
     lang: LangOption = "en",
-    report: Annotated[
-        bool, typer.Option("--report/--no-report", help="Write report.<lang>.html.")
-    ] = True,
+    report: LangReportOption = True,
 ) -> None:
     """Does the scenario's baseline reproduce your own last years? Runs the baseline model over the
     export's period and puts observed and simulated figures side by side with 95 % bands."""
+    options = dict(locals())  # before the imports: the parameters only
     from sim.app.check import CheckRequest
     from sim.app.check import check as use_case
 
-    use_case(
-        CheckRequest(
-            scenario=scenario,
-            cases=cases,
-            reps=reps,
-            jobs=jobs,
-            out=out,
-            lang=lang,
-            report=report,
-            as_of=as_of,
-            start=start,
-            overrides=overrides,
-            command=["sim", *sys.argv[1:]],
-        )
-    )
+    use_case(CheckRequest(**options, command=_typed()))
 
 
 # --------------------------------------------------------------------------- a1-app: sim app
@@ -898,46 +817,23 @@ def uncertainty(
         Path | None,
         typer.Option("--resume", help="Complete the interrupted run in this folder."),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Results folder (default results/<scenario>/uncertainty-<id>)."),
-    ] = None,
+    out: Annotated[Path | None, _out("uncertainty")] = None,
     overrides: SetOption = None,
     lang: LangOption = "en",
-    report: Annotated[
-        bool, typer.Option("--report/--no-report", help="Write report.<lang>.html.")
-    ] = True,
-    png: Annotated[
-        bool, typer.Option("--png", help="Also write the figures as PNG (needs kaleido).")
-    ] = False,
+    report: LangReportOption = True,
+    png: PngOption = False,
     allow_outside_paths: OutsideOption = False,
 ) -> None:
     """How sure is the answer? Every model on parameter sets drawn from the scenario's uncertain
     inputs (and the presets' assumptions), on the same citizens: probability, tornado,
     sensitivity and thresholds. Each set is stored as it finishes; --resume DIR completes a run.
     """
+    options = dict(locals())  # before the imports: the parameters only
+    options["target"] = options.pop("scenario")
     from sim.app.uncertainty import UncertaintyRequest
     from sim.app.uncertainty import uncertainty as use_case
 
-    use_case(
-        UncertaintyRequest(
-            target=scenario,
-            n=n,
-            reps=reps,
-            method=method,
-            threshold=threshold,
-            jobs=jobs,
-            dask=dask,
-            resume=resume,
-            out=out,
-            lang=lang,
-            report=report,
-            png=png,
-            overrides=overrides,
-            allow_outside_paths=allow_outside_paths,
-            command=["sim", *sys.argv[1:]],
-        )
-    )
+    use_case(UncertaintyRequest(**options, command=_typed()))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -400,7 +400,7 @@ def test_a_failing_point_is_recorded_and_the_others_complete(
     real = sweep_mod.run_batch
 
     def flaky(task: sweep_mod.BatchTask) -> sweep_mod.BatchResult:
-        if task.point_id == bad:
+        if task.key == bad:
             raise RuntimeError("engine exploded")
         return real(task)
 

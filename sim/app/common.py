@@ -9,9 +9,10 @@ stderr through ``note``. Heavy modules are imported inside the functions that ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
@@ -204,3 +205,22 @@ def default_jobs(jobs: int | None) -> int:
     from sim.run.experiment import default_jobs as all_cores
 
     return jobs if jobs is not None else all_cores()
+
+
+def show_folder(
+    folder: Path, lang: str, tables: Iterable[Any], headline: str | None = None
+) -> None:
+    """How ``explain`` and ``optimise`` end on the terminal: their tables, the headline, the
+    folder's warnings (the same as its report shows) and where the folder and its report are."""
+    from rich.console import Console
+
+    from sim.present.warnings import folder_warnings, print_warnings
+
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    for table in tables:
+        console.print(table)
+    if headline is not None:
+        console.print(headline, highlight=False)
+    print_warnings(folder_warnings(folder, lang), console, lang)
+    console.print(f"Results: {folder}")
+    console.print(f"Report:  {folder / 'report.html'}")

@@ -7,7 +7,6 @@ citizens (``sim.run.explain``), writes the folder whole (``sim.present.explain_r
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -153,16 +152,6 @@ def explain(req: ExplainRequest) -> None:
 
 def _show(res: ExplainResult, folder: Path, lang: str = "en") -> None:
     """The contributions on the terminal, the headline, then where the folder is."""
-    from rich.console import Console
-
     from sim.present.explain_report import explain_headline, explain_tables
 
-    console = Console(width=None if sys.stdout.isatty() else 140)
-    from sim.present.warnings import folder_warnings, print_warnings
-
-    for table in explain_tables(res, lang):
-        console.print(table)
-    console.print(explain_headline(res, lang), highlight=False)
-    print_warnings(folder_warnings(folder, lang), console, lang)
-    console.print(f"Results: {folder}")
-    console.print(f"Report:  {folder / 'report.html'}")
+    common.show_folder(folder, lang, explain_tables(res, lang), explain_headline(res, lang))

@@ -7,7 +7,6 @@ writes the folder whole and prints the chosen split of each model.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -186,15 +185,6 @@ def optimise(req: OptimiseRequest) -> None:
 
 def _show(res: OptimiseResult, folder: Path, lang: str = "en") -> None:
     """The chosen splits on the terminal, then where the folder is."""
-    from rich.console import Console
-
     from sim.present.explain_report import optimise_tables
 
-    console = Console(width=None if sys.stdout.isatty() else 140)
-    from sim.present.warnings import folder_warnings, print_warnings
-
-    for table in optimise_tables(res, lang):
-        console.print(table)
-    print_warnings(folder_warnings(folder, lang), console, lang)
-    console.print(f"Results: {folder}")
-    console.print(f"Report:  {folder / 'report.html'}")
+    common.show_folder(folder, lang, optimise_tables(res, lang))

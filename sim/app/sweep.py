@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import math
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +26,8 @@ from sim.run.sweep import (
     Executor,
     ExecutorError,
     LocalExecutor,
+    as_result,
     auto_batch,
-    error_text,
     make_tasks,
     run_batch,
 )
@@ -164,37 +163,30 @@ def _run_points(
     by_id = {p.point_id: p for p in todo}
     expected = {pid: 0 for pid in by_id}
     for t in tasks:
-        expected[t.point_id] += 1
-    partial: dict[str, list[BatchResult]] = {pid: [] for pid in by_id}
+        expected[t.key] += 1
+    partial: dict[str, list[BatchResult[str]]] = {pid: [] for pid in by_id}
     failed: list[tuple[Point, str]] = []
     done = 0
     if progress is not None and todo:
         progress(0, len(todo))
     for i, out in executor.imap_unordered(run_batch, tasks) if tasks else ():
         task = tasks[i]
-        got = partial[task.point_id]
-        got.append(_as_result(task.point_id, out))
-        if len(got) < expected[task.point_id]:
+        got = partial[task.key]
+        got.append(as_result(task.key, out))
+        if len(got) < expected[task.key]:
             continue
-        point = by_id[task.point_id]
+        point = by_id[task.key]
         error = _store_point(folder, point, got)
         if error is not None:
             failed.append((point, error))
-        del partial[task.point_id]
+        del partial[task.key]
         done += 1
         if progress is not None:
             progress(done, len(todo))
     return failed
 
 
-def _as_result(point_id: str, out: BatchResult | BaseException) -> BatchResult:
-    """A batch's result, or the exception that the executor returned instead as a failed one."""
-    if isinstance(out, BatchResult):
-        return out
-    return BatchResult(point_id, (), error_text(out), "".join(traceback.format_exception(out)))
-
-
-def _store_point(folder: Path, point: Point, got: list[BatchResult]) -> str | None:
+def _store_point(folder: Path, point: Point, got: list[BatchResult[str]]) -> str | None:
     """Write a point from all its batches: its rows, or the first error (by text) if any batch
     failed. Returns that error, or None."""
     errors = [g for g in got if g.error is not None]

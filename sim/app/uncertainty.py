@@ -22,15 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.run.sweep import DaskExecutor, Executor, ExecutorError, LocalExecutor, auto_batch
-from sim.run.uncertainty import (
-    METHODS,
-    ParameterSet,
-    SetResult,
-    design_sets,
-    run_set_batch,
-    set_tasks,
+from sim.run.sweep import (
+    BatchResult,
+    DaskExecutor,
+    Executor,
+    ExecutorError,
+    LocalExecutor,
+    as_result,
+    auto_batch,
+    run_batch,
 )
+from sim.run.uncertainty import METHODS, ParameterSet, design_sets, set_tasks
 from sim.store.uncertainty_folder import (
     MANIFEST,
     StoredSet,
@@ -166,15 +168,15 @@ class _Runner:
         by_id = {s.set_id: s for s in sets}
         expected = {s.set_id: 0 for s in sets}
         for t in tasks:
-            expected[t.set_id] += 1
-        got: dict[int, list[SetResult]] = {i: [] for i in by_id}
-        for i, out in self.executor.imap_unordered(run_set_batch, tasks) if tasks else ():
-            sid = tasks[i].set_id
-            got[sid].append(_as_result(sid, out))
+            expected[t.key] += 1
+        got: dict[int, list[BatchResult[int]]] = {i: [] for i in by_id}
+        for i, out in self.executor.imap_unordered(run_batch, tasks) if tasks else ():
+            sid = tasks[i].key
+            got[sid].append(as_result(sid, out))
             if len(got[sid]) == expected[sid]:
                 self._store(by_id[sid], got.pop(sid))
 
-    def _store(self, s: ParameterSet, results: list[SetResult]) -> None:
+    def _store(self, s: ParameterSet, results: list[BatchResult[int]]) -> None:
         errors = sorted(r.error or "" for r in results if r.error is not None)
         order = {m: i for i, m in enumerate(self.plan.models)}
         rows = sorted((row for r in results for row in r.rows), key=lambda x: (x[0], order[x[1]]))
@@ -188,14 +190,6 @@ class _Runner:
         self.done += 1
         if self.progress is not None:
             self.progress(self.done, max(self.total, self.done))
-
-
-def _as_result(set_id: int, out: SetResult | BaseException) -> SetResult:
-    if isinstance(out, SetResult):
-        return out
-    from sim.run.sweep import error_text
-
-    return SetResult(set_id, (), error_text(out))
 
 
 def _diffs(s: StoredSet, model: str, baseline: str) -> np.ndarray:

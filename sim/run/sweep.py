@@ -15,13 +15,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sim.run.workers import WorkerPool
 
 if TYPE_CHECKING:
     from sim.config.sweep_spec import Point
+    from sim.model.scenario import Scenario
 
 __all__ = [
     "BatchResult",
@@ -30,7 +31,9 @@ __all__ = [
     "Executor",
     "ExecutorError",
     "LocalExecutor",
+    "as_result",
     "auto_batch",
+    "batch_tasks",
     "error_text",
     "make_tasks",
     "run_batch",
@@ -38,6 +41,7 @@ __all__ = [
 
 T = TypeVar("T")
 R = TypeVar("R")
+K = TypeVar("K", str, int)
 
 
 def auto_batch(replications: int, points: int, workers: int, tasks_per_worker: int = 4) -> int:
@@ -53,38 +57,64 @@ def auto_batch(replications: int, points: int, workers: int, tasks_per_worker: i
 
 
 @dataclass(frozen=True)
-class BatchTask:
-    """One point x a batch of replications, every model in it: small and picklable."""
+class BatchTask(Generic[K]):
+    """A batch of replications of one scenario, every model in it: small and picklable.
 
-    point_id: str
+    ``key`` names what the batch belongs to: a sweep's point id, an uncertainty run's set id.
+    Replication r of every model uses the stream key ``(*prefix, r)``: common random numbers
+    within the scenario, whatever process runs the batch.
+    """
+
+    key: K
     scenario_json: str
     models: tuple[str, ...]
     replications: tuple[int, ...]
-    stream_key: int
+    prefix: tuple[int, ...]
     base_dir: str
     fte: dict[str, tuple[float, float]]
 
 
 @dataclass(frozen=True)
-class BatchResult:
-    """The metrics of each (replication, model) of a batch, or the error that stopped it."""
+class BatchResult(Generic[K]):
+    """The metrics of each (replication, model) of a batch, or the error that stopped it. The
+    time it took (wall and CPU seconds) is not part of its value: results compare equal whatever
+    ran them."""
 
-    point_id: str
+    key: K
     rows: tuple[tuple[int, str, dict[str, float]], ...]
     error: str | None = None
     detail: str | None = None
-    seconds: float = 0.0
+    seconds: float = field(default=0.0, compare=False)
+    cpu_seconds: float = field(default=0.0, compare=False)
 
 
-def run_batch(task: BatchTask) -> BatchResult:
-    """Run a batch in a worker (or in this process); an exception becomes a failed result.
+def batch_tasks(
+    key: K,
+    scenario: Scenario,
+    models: Sequence[str],
+    replications: int,
+    prefix: tuple[int, ...],
+    base_dir: str,
+    batch: int,
+) -> list[BatchTask[K]]:
+    """The tasks of ``replications`` replications of ``scenario``, ``batch`` to a task."""
+    from sim.run.experiment import resolve_fte
 
-    Replication r of every model uses the stream key ``(point stream key, r)``: common random
-    numbers within the point, independent streams across points.
-    """
+    payload = scenario.model_dump_json(by_alias=True)
+    fte = resolve_fte(scenario, models)
+    reps = list(range(replications))
+    size = max(1, batch)
+    return [
+        BatchTask(key, payload, tuple(models), tuple(reps[i : i + size]), prefix, base_dir, fte)
+        for i in range(0, len(reps), size)
+    ]
+
+
+def run_batch(task: BatchTask[K]) -> BatchResult[K]:
+    """Run a batch in a worker (or in this process); an exception becomes a failed result."""
     from sim.run.experiment import RepTask, replication_key, run_task
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows: list[tuple[int, str, dict[str, float]]] = []
     try:
         for r in task.replications:
@@ -92,21 +122,24 @@ def run_batch(task: BatchTask) -> BatchResult:
                 task.scenario_json,
                 task.models,
                 r,
-                replication_key((task.stream_key,), r),
+                replication_key(task.prefix, r),
                 task.base_dir,
                 task.fte,
             )
             for res in run_task(rep):
                 rows.append((r, res.model, {k: float(v) for k, v in res.metrics.items()}))
     except Exception as exc:
-        return BatchResult(
-            task.point_id,
-            (),
-            error_text(exc),
-            "".join(traceback.format_exception(exc)),
-            time.perf_counter() - start,
-        )
-    return BatchResult(task.point_id, tuple(rows), None, None, time.perf_counter() - start)
+        detail = "".join(traceback.format_exception(exc))
+        return BatchResult(task.key, (), error_text(exc), detail, time.perf_counter() - start)
+    wall, used = time.perf_counter() - start, time.process_time() - cpu
+    return BatchResult(task.key, tuple(rows), None, None, wall, used)
+
+
+def as_result(key: K, out: BatchResult[K] | BaseException) -> BatchResult[K]:
+    """A batch's result, or the exception that the executor returned instead as a failed one."""
+    if isinstance(out, BatchResult):
+        return out
+    return BatchResult(key, (), error_text(out), "".join(traceback.format_exception(out)))
 
 
 def error_text(exc: BaseException) -> str:
@@ -115,28 +148,17 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:500]}"
 
 
-def make_tasks(points: Sequence[Point], batch: int) -> list[BatchTask]:
-    """Tasks of ``batch`` replications for each point, in point order."""
-    from sim.run.experiment import resolve_fte
-
-    tasks = []
-    for p in points:
-        payload = p.scenario.model_dump_json(by_alias=True)
-        fte = resolve_fte(p.scenario, p.models)
-        reps = list(range(p.replications))
-        for i in range(0, len(reps), max(1, batch)):
-            tasks.append(
-                BatchTask(
-                    p.point_id,
-                    payload,
-                    p.models,
-                    tuple(reps[i : i + batch]),
-                    p.stream_key,
-                    p.base_dir,
-                    fte,
-                )
-            )
-    return tasks
+def make_tasks(points: Sequence[Point], batch: int) -> list[BatchTask[str]]:
+    """Tasks of ``batch`` replications for each point, in point order. Replication r of every
+    model uses the stream key ``(point stream key, r)``: common random numbers within the point,
+    independent streams across points."""
+    return [
+        t
+        for p in points
+        for t in batch_tasks(
+            p.point_id, p.scenario, p.models, p.replications, (p.stream_key,), p.base_dir, batch
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- executors

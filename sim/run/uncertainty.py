@@ -9,31 +9,27 @@ Threshold searches add sets later, one value of one input at a time.
 Every set runs every model with the same replications and the same stream prefix as ``sim run``
 on the scenario (common random numbers): a parameter value never enters a stream key, so two sets
 differ only by their values, and an input with no effect gives exactly the same numbers.
-Tasks are small and picklable and run on the sweep's executors (``sim.run.sweep``).
+Tasks are the sweep's (``sim.run.sweep.BatchTask``, keyed by set id) and run on its executors.
 """
 
 from __future__ import annotations
 
-import time
-import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim.model.provenance import Provenance, with_values
 from sim.model.scenario import Scenario
 from sim.model.streams import stream_id
+from sim.run.sweep import BatchTask, batch_tasks
 
 __all__ = [
     "METHODS",
     "ParameterSet",
-    "SetResult",
-    "SetTask",
     "design_sets",
     "design_unit",
     "one_way_sets",
-    "run_set_batch",
     "set_tasks",
 ]
 
@@ -96,31 +92,6 @@ def design_sets(inputs: Sequence[Provenance], n: int, method: str, seed: int) ->
 # --------------------------------------------------------------------------- tasks
 
 
-@dataclass(frozen=True)
-class SetTask:
-    """A batch of replications of one parameter set, every model in it: small and picklable."""
-
-    set_id: int
-    scenario_json: str
-    models: tuple[str, ...]
-    replications: tuple[int, ...]
-    prefix: tuple[int, ...]
-    base_dir: str
-    fte: dict[str, tuple[float, float]]
-
-
-@dataclass(frozen=True)
-class SetResult:
-    """The metrics of each (replication, model) of a batch, or the error that stopped it."""
-
-    set_id: int
-    rows: tuple[tuple[int, str, dict[str, float]], ...]
-    error: str | None = None
-    detail: str | None = None
-    seconds: float = field(default=0.0, compare=False)
-    cpu_seconds: float = field(default=0.0, compare=False)
-
-
 def set_tasks(
     scenario: Scenario,
     pset: ParameterSet,
@@ -128,47 +99,12 @@ def set_tasks(
     replications: int,
     batch: int,
     base_dir: str,
-) -> list[SetTask]:
+) -> list[BatchTask[int]]:
     """The tasks of one set: the scenario with the set's values, in batches of replications.
 
     The stream prefix is the base scenario's (as ``sim run``), the same for every set."""
-    from sim.run.experiment import resolve_fte, stream_prefix
+    from sim.run.experiment import stream_prefix
 
     changed = with_values(scenario, pset.values)
-    payload = changed.model_dump_json(by_alias=True)
-    fte = resolve_fte(changed, models)
     prefix = stream_prefix(scenario)
-    reps = list(range(replications))
-    size = max(1, batch)
-    return [
-        SetTask(
-            pset.set_id, payload, tuple(models), tuple(reps[i : i + size]), prefix, base_dir, fte
-        )
-        for i in range(0, len(reps), size)
-    ]
-
-
-def run_set_batch(task: SetTask) -> SetResult:
-    """Run a batch in a worker (or in this process); an exception becomes a failed result."""
-    from sim.run.experiment import RepTask, replication_key, run_task
-    from sim.run.sweep import error_text
-
-    start, cpu = time.perf_counter(), time.process_time()
-    rows: list[tuple[int, str, dict[str, float]]] = []
-    try:
-        for r in task.replications:
-            rep = RepTask(
-                task.scenario_json,
-                task.models,
-                r,
-                replication_key(task.prefix, r),
-                task.base_dir,
-                task.fte,
-            )
-            for res in run_task(rep):
-                rows.append((r, res.model, {k: float(v) for k, v in res.metrics.items()}))
-    except Exception as exc:
-        detail = "".join(traceback.format_exception(exc))
-        return SetResult(task.set_id, (), error_text(exc), detail, time.perf_counter() - start)
-    wall, used = time.perf_counter() - start, time.process_time() - cpu
-    return SetResult(task.set_id, tuple(rows), None, None, wall, used)
+    return batch_tasks(pset.set_id, changed, models, replications, prefix, base_dir, batch)
