@@ -78,6 +78,18 @@ def test_same_export_as_cp1252_with_commas_and_crlf(tmp_path):
     assert "read as Windows-1252" in cases.notes
 
 
+def test_same_export_as_excels_unicode_text(tmp_path):
+    """Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-separated."""
+    rows = list(csv.reader(MESSY.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    path = tmp_path / "cases.txt"
+    with path.open("w", encoding="utf-16", newline="") as fh:
+        csv.writer(fh, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    assert path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    cases = read_cases(path)
+    assert _tuples(cases) == MESSY_CASES
+    assert "read as UTF-16" in cases.notes
+
+
 def test_xlsx_with_date_cells_numbers_and_text(tmp_path):
     """An .xlsx from the case system: real date and datetime cells, numeric hours, text dates."""
     from openpyxl import Workbook

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.config.loader import Problem, ScenarioError
+from sim.model.referrals import decode_text
 
 if TYPE_CHECKING:
     import polars as pl
@@ -299,18 +300,6 @@ class _Grid:
     notes: list[str]
 
 
-def _decode(raw: bytes) -> tuple[str, str]:
-    """The text and the encoding it was read in: UTF-8 (BOM or not), else Windows-1252."""
-    try:
-        return raw.decode("utf-8-sig"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "Latin-1"
-
-
 def _sniff(header: str) -> str:
     """The separator that makes the most known column names of the header, else the most used."""
     known = {_key(a) for c in (*CASE_COLUMNS, *EVENT_COLUMNS) for a in (c.name, *c.aliases)}
@@ -335,7 +324,7 @@ def _field_starts(line: str, sep: str) -> list[int]:
 
 def _csv_grid(path: Path, name: str) -> _Grid:
     raw = path.read_bytes()
-    text, encoding = _decode(raw)
+    text, encoding = decode_text(raw)
     if "\x00" in text:
         raise _file_error(name, "not a text file; expected a CSV file or an .xlsx workbook")
     lines = text.splitlines()

@@ -59,8 +59,10 @@ def locate(base_dir: Path, value: str, allow_outside: bool = False) -> tuple[Pat
     return path, inside
 
 
-def _decode(raw: bytes) -> tuple[str, str]:
-    """The text and, for a message, the encoding it was read in (Excel's are all tried)."""
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """The text and, for a message, the encoding it was read in. Excel's exports are all tried:
+    "Unicode text" (UTF-16 with a byte-order mark), "CSV UTF-8" (BOM or not), plain "CSV" on Danish
+    Windows (Windows-1252); Latin-1 reads any byte, so nothing is refused for its encoding."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16"), "UTF-16"
     try:
@@ -104,7 +106,7 @@ def _read_text(path: Path) -> tuple[str, str]:
             raw = fh.read(MAX_CSV_BYTES + 1)
     except OSError as exc:
         raise _error(f"cannot read referral file {path}: {exc.strerror or exc}") from None
-    text, encoding = _decode(raw)
+    text, encoding = decode_text(raw)
     if "\x00" in text:
         raise _error(f"referral file {path} is not a text file; expected a CSV file of dates")
     return text, encoding
