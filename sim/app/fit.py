@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,10 +113,16 @@ def fit(request: Request) -> Result:
     text = compose(fits, base, base_path, name)
     _validate(text, out)
     if request.calibrate:
-        fits.calibration = calibrate_delay(fits, cases, text, out)
-        if fits.calibration is not None:
-            text = compose(fits, base, base_path, name)
-            _validate(text, out)
+
+        def scenario_at(mean: float) -> Scenario:
+            """The fitted scenario as it would be written with this delay before the decision."""
+            fits.delay_mean = mean
+            return _validate(compose(fits, base, base_path, name), out)
+
+        fits.calibration = calibrate_delay(fits, cases, scenario_at, out.parent)
+        fits.delay_mean = None if fits.calibration is None else fits.calibration.delay_mean
+        text = compose(fits, base, base_path, name)
+        _validate(text, out)
     _write_atomic(out, text)
     return Result(
         out, fits.n_cases, len(fits.segments), fits.season.seasonal, fits.notes, fits.calibration
@@ -205,6 +212,7 @@ class Fits:
     reref_rows: str = ""
     notes: list[str] = field(default_factory=list)
     calibration: Calibration | None = None
+    delay_mean: float | None = None  # the classic delay's mean when not the closed form's
 
 
 def _weeks(start: Any, end: Any, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
@@ -456,29 +464,19 @@ def closed_form_delay(fits: Fits) -> float:
 
 
 def delay_sd(fits: Fits, mean: float) -> float:
-    """The sd of a delay with this mean: the closed-form delay's shape kept (its sd is the
-    observed time's), so a calibrated delay is the closed-form one on another scale."""
+    """The sd of a delay with this mean other than the closed form's: the observed time's
+    coefficient of variation (the closed form keeps the observed time's sd whatever its mean,
+    which for a short delay is a shape so skewed that its median hardly moves with the mean)."""
     best = fits.decision.best
-    closed = closed_form_delay(fits)
-    cv = best.sd / (closed if closed > 0.1 else best.mean)
-    return max(round(mean * cv, 2), 0.01)
+    return max(round(mean * best.sd / best.mean, 2), 0.01)
 
 
-def delay_override(fits: Fits, mean: float) -> str:
-    """The ``--set`` of the classic delay before the decision at this mean (as the file writes
-    it: two decimals; 0 when no delay)."""
-    key = "models.classic.first_contact.delay_weeks"
-    if mean <= 0:
-        return f"{key}=0"
-    family = fits.decision.best.family
-    return f"{key}={{kind: {family}, mean: {round(mean, 2)}, sd: {delay_sd(fits, mean)}}}"
-
-
-def calibrate_delay(fits: Fits, cases: Cases, text: str, out: Path) -> Calibration | None:
-    """Run the fitted scenario (``text``) briefly and adjust the classic delay before the
-    decision until its simulated median time to decision matches the export's (see
+def calibrate_delay(
+    fits: Fits, cases: Cases, scenario_at: Callable[[float], Scenario], base_dir: Path
+) -> Calibration | None:
+    """Run the fitted scenario (``scenario_at(delay mean)``) briefly and adjust the classic delay
+    before the decision until its simulated median time to decision matches the export's (see
     ``sim.run.calibrate``). None when the period has no decision to compare with."""
-    from sim.config.loader import load_scenario_text
     from sim.run import calibrate as cal
 
     try:
@@ -487,12 +485,12 @@ def calibrate_delay(fits: Fits, cases: Cases, text: str, out: Path) -> Calibrati
         return None
 
     def simulate(mean: float) -> float:
-        sc = load_scenario_text(text, str(out), out.parent, [delay_override(fits, mean)])
-        return cal.simulated_median(sc, fits.start, fits.as_of, base_dir=out.parent)
+        sc = scenario_at(mean)
+        return cal.simulated_median(sc, fits.start, fits.as_of, base_dir=base_dir)
 
     closed = closed_form_delay(fits)
     search = cal.search_delay(simulate, observed, closed)
-    sc = load_scenario_text(text, str(out), out.parent)
+    sc = scenario_at(search.chosen.delay_mean)
     warm = min(sc.experiment.warmup_weeks, cal.WARMUP_WEEKS)
     return Calibration(observed, search, closed, cal.REPLICATIONS, warm, sc.experiment.seed)
 

@@ -443,7 +443,7 @@ def _delay(doc: _Doc, classic: CommentedMap) -> None:
 
     f, fit, cal = doc.fits, doc.fits.decision, doc.fits.calibration
     steps = f.decision_steps_weeks
-    delay_mean = closed_form_delay(f) if cal is None else cal.delay_mean
+    delay_mean = closed_form_delay(f) if f.delay_mean is None else f.delay_mean
     first = classic.setdefault("first_contact", CommentedMap())
     first.fa.set_block_style()
     observed = (
@@ -459,7 +459,7 @@ def _delay(doc: _Doc, classic: CommentedMap) -> None:
     )
     how = f"{closed}, the same sd" if cal is None else f"{closed}. {_calibrated(cal)}"
     if delay_mean > 0.1:
-        sd = fit.best.sd if cal is None else delay_sd(f, delay_mean)
+        sd = fit.best.sd if f.delay_mean is None else delay_sd(f, delay_mean)
         first["delay_weeks"] = _dist(fit, delay_mean, sd)
         source = f"{observed}; {closed}, the same sd" if cal is None else _calibrated_source(cal)
         doc.fitted("models.classic.first_contact.delay_weeks.mean", source)
@@ -501,8 +501,9 @@ def _calibrated(cal: Any) -> str:
         f"the cases referred in the period, {obs.censored} undecided ones censored; 95 % interval "
         f"{obs.low:.2f}-{obs.high:.2f}); target {search.low:.2f}-{search.high:.2f} weeks. "
         f"{len(search.trials)} simulation(s) of this scenario ({cal.replications} replications "
-        f"each, {cal.warmup_weeks:g} weeks of warm-up, seed {cal.seed}; the delay's shape kept, "
-        f"its mean adjusted), delay mean -> simulated median, weeks: {trials}. The closed-form "
+        f"each, {cal.warmup_weeks:g} weeks of warm-up, seed {cal.seed}; the delay's mean "
+        f"adjusted, its sd that mean times the observed time's coefficient of variation), delay "
+        f"mean -> simulated median, weeks: {trials}. The closed-form "
         f"delay ({cal.closed_form:.2f}) gave {cal.before:.2f} weeks; the delay kept, mean "
         f"{cal.delay_mean:g}, gives {cal.after:.2f}"
     )
@@ -514,7 +515,7 @@ def _calibrated(cal: Any) -> str:
             f"takes longer than the observed time, so the delay is 0 and this scenario's "
             "authority has less capacity for its work than the municipality in the data (its "
             "staff and hours per step are ASSUMPTIONS copied from the base): lower the hours per "
-            "step or raise staff.authority_fte before trusting the times"
+            "step or raise staffing.authority_fte before trusting the times"
         )
     return f"{head}: NOT MATCHED within {len(search.trials)} simulations; the closest is kept"
 
