@@ -4,9 +4,9 @@ Why: the closed-form fit (``sim.app.fit``) takes the observed time from referral
 the classic pathway's own steps, as a pure delay. A run then adds the wait for case workers' hours
 on top, so where the authority is busy its queue is counted twice: once inside the observed time
 the delay was fitted to, once by the simulation. Here the fitted scenario runs briefly (a few
-replications, the scenario's warm-up and seed, as `sim check` runs it: deterministic), the simulated median
-time to decision is compared with the observed one, and the delay's scale is adjusted until the two
-agree within the observed median's 95 % interval (at least ``TOLERANCE_WEEKS`` either side).
+replications, its own warm-up and seed, as `sim check` runs it: deterministic), the simulated
+median time to decision is compared with the observed one, and the delay's mean is adjusted until
+the two agree within the observed median's 95 % interval (at least ``TOLERANCE_WEEKS`` either side).
 
 Both medians come from the same function over a case table (``decision_weeks``): the cases
 referred in the observed period, a case still undecided on the export date counted as "at least
