@@ -200,3 +200,11 @@ def test_queue_alone_too_long_gives_no_delay_and_says_so(tmp_path) -> None:
     assert load_scenario(out).model("classic").first_contact.delay_weeks.mean() == 0
     assert "NOT MATCHED" in out.read_text(encoding="utf-8")
     assert "not matched" in result.output and "less capacity" in result.output
+
+
+def test_search_stops_when_the_delay_hardly_moves_the_median() -> None:
+    """A saturated authority: 0.05 weeks of median per week of delay. Three trials, then stop."""
+    search = search_delay(lambda d: 0.05 * d + 10.0, _observed(12.0), start=3.0)
+    assert len(search.trials) == 3 and search.insensitive and not search.queue_exceeds
+    assert search.response == pytest.approx(0.05, abs=0.01)
+    assert not search_delay(lambda d: d + 5.0, _observed(8.0), start=6.0).insensitive

@@ -511,6 +511,12 @@ def calibration_lines(cal: Calibration) -> list[str]:
             "longer than observed; the delay is 0, and the scenario's authority (staff and hours "
             "copied from the base) has less capacity for its work than the data show"
         )
+    elif search.insensitive:
+        lines.append(
+            f"! not matched: the simulated median moves {search.response:.2f} weeks per week of "
+            "delay; the queue for case workers' hours absorbs the delay (the scenario's authority "
+            "is near or over its capacity); the closest delay is kept"
+        )
     elif not search.matched:
         lines.append(
             f"! not matched within {len(search.trials)} runs (target {search.low:.2f}-"

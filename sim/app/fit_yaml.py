@@ -517,6 +517,13 @@ def _calibrated(cal: Any) -> str:
             "staff and hours per step are ASSUMPTIONS copied from the base): lower the hours per "
             "step or raise staffing.authority_fte before trusting the times"
         )
+    if search.insensitive:
+        return (
+            f"{head}: NOT MATCHED. The simulated median moves {search.response:.2f} weeks per week "
+            "of delay: the queue for case workers' hours absorbs the delay, so this scenario's "
+            "authority is near or over its capacity (its staff and hours per step are ASSUMPTIONS "
+            "copied from the base); the closest delay is kept"
+        )
     return f"{head}: NOT MATCHED within {len(search.trials)} simulations; the closest is kept"
 
 

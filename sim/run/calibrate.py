@@ -58,6 +58,10 @@ MAX_TRIALS = 8
 """Simulations at most (the first is the closed-form delay)."""
 MIN_DELAY_WEEKS = 0.1
 """A delay shorter than this is no delay (as in the closed-form fit)."""
+MIN_RESPONSE = 0.1
+"""After three trials, a search stops when the simulated median has moved less than this many
+weeks per week of delay: the authority's queue absorbs the delay (it is near or over its capacity,
+and citizens are served in referral order), so no delay can match."""
 
 
 def decision_weeks(
@@ -121,6 +125,21 @@ class Search:
     low: float
     high: float
 
+    @property
+    def response(self) -> float:
+        """Weeks of simulated median per week of delay, from the shortest to the longest delay
+        tried (nan with one delay)."""
+        first = min(self.trials, key=lambda t: t.delay_mean)
+        last = max(self.trials, key=lambda t: t.delay_mean)
+        if last.delay_mean == first.delay_mean:
+            return math.nan
+        return (last.simulated - first.simulated) / (last.delay_mean - first.delay_mean)
+
+    @property
+    def insensitive(self) -> bool:
+        """Not matched because the time to decision hardly depends on the delay."""
+        return not self.matched and self.response < MIN_RESPONSE
+
 
 def target_band(observed: Median, tolerance: float = TOLERANCE_WEEKS) -> tuple[float, float]:
     """The simulated medians that match: the observed median's 95 % interval, at least
@@ -144,7 +163,8 @@ def search_delay(
     Each step moves the delay by the gap between the observed and simulated medians (the queue's
     part of the time hardly depends on a pure delay, which takes no one's hours); once both a too
     short and a too long delay are known, a step outside them bisects instead. Stops at a match,
-    at a delay of 0 that is still too long, or after ``max_trials`` simulations."""
+    at a delay of 0 that is still too long, when three trials show the median hardly moves with
+    the delay (``MIN_RESPONSE``), or after ``max_trials`` simulations."""
     low, high = target_band(observed, tolerance)
     trials: list[Trial] = []
     short: float | None = None  # the longest delay known to give too short a time
@@ -164,6 +184,8 @@ def search_delay(
         delay = _next(delay, trial.simulated - observed.value, short, long)
         if any(t.delay_mean == delay for t in trials):
             break  # the bracket has closed to a trial already run
+        if len(trials) >= 3 and Search(tuple(trials), trial, False, False, low, high).insensitive:
+            break
     best = min(trials, key=lambda t: abs(t.simulated - observed.value))
     return Search(tuple(trials), best, False, False, low, high)
 
