@@ -502,7 +502,7 @@ def calibration_lines(cal: Calibration) -> list[str]:
         f"calibrated the classic delay before the decision by simulation: {len(search.trials)} "
         f"run(s) of {cal.replications} replications (seed {cal.seed}); median time to decision "
         f"observed {obs.value:.2f} weeks (95 % interval {obs.low:.2f}-{obs.high:.2f}), "
-        f"simulated {cal.before:.2f} with the closed-form delay (mean {cal.closed_form:.2f} "
+        f"simulated {cal.before:.2f} with the closed-form mean delay ({cal.closed_form:.2f} "
         f"weeks), {cal.after:.2f} with the calibrated delay (mean {cal.delay_mean:g} weeks)"
     ]
     if search.queue_exceeds:

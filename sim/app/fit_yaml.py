@@ -503,8 +503,8 @@ def _calibrated(cal: Any) -> str:
         f"{len(search.trials)} simulation(s) of this scenario ({cal.replications} replications "
         f"each, {cal.warmup_weeks:g} weeks of warm-up, seed {cal.seed}; the delay's mean "
         f"adjusted, its sd that mean times the observed time's coefficient of variation), delay "
-        f"mean -> simulated median, weeks: {trials}. The closed-form "
-        f"delay ({cal.closed_form:.2f}) gave {cal.before:.2f} weeks; the delay kept, mean "
+        f"mean -> simulated median, weeks: {trials}. The closed-form mean "
+        f"({cal.closed_form:.2f}, with that sd) gave {cal.before:.2f} weeks; the delay kept, mean "
         f"{cal.delay_mean:g}, gives {cal.after:.2f}"
     )
     if search.matched:
