@@ -694,6 +694,14 @@ def fit(
         typer.Option("--base", help="Scenario to copy what the data cannot give from (Odder)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    no_calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--no-calibrate",
+            help="Keep the closed-form delay before the decision (default: calibrated by a "
+            "short simulation so the run's median time to decision matches the export's).",
+        ),
+    ] = False,
 ) -> None:
     """Fit a scenario to your municipality's case export; every number says where it comes from.
 
@@ -710,9 +718,15 @@ def fit(
         name=name,
         base=base,
         force=force,
+        calibrate=not no_calibrate,
     )
     with _exits():
         result = use_case(request)
+    if result.calibration is not None:  # f1-calib
+        from sim.app.fit import calibration_lines
+
+        for line in calibration_lines(result.calibration):
+            typer.echo(line)
     season = "monthly factors" if result.seasonal else "no seasonality"
     typer.echo(
         f"wrote {result.out}: {result.cases} cases, {result.segments} segment(s), {season}; "

@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
 
     from sim.config.cases import Cases
     from sim.model.scenario import Scenario
+    from sim.run.calibrate import Search
     from sim.run.fitting import (
         DurationFit,
+        Median,
         Mixture,
         Rate,
         Rereferrals,
@@ -36,7 +39,7 @@ if TYPE_CHECKING:
         Share,
     )
 
-__all__ = ["Fits", "Request", "Result", "default_base", "fit", "fit_cases"]
+__all__ = ["Calibration", "Fits", "Request", "Result", "default_base", "fit", "fit_cases"]
 
 SEGMENT_NAMES = {1: ["all"], 2: ["low", "high"], 3: ["low", "medium", "high"],
                  4: ["low", "medium", "high", "very_high"]}  # fmt: skip
@@ -57,6 +60,8 @@ class Request:
     scenario starts from (its initial caseload; default: the observed period's start as `sim
     check` infers it, ``sim.run.check.period``: the first day a case in the export closed);
     ``base`` is the scenario whose settings stand in for what the data cannot give (default: Odder).
+    ``calibrate`` runs the simulation-based calibration of the delay before the decision
+    (``calibrate_delay``); ``--no-calibrate`` keeps the closed-form delay.
     """
 
     cases: Path
@@ -66,6 +71,7 @@ class Request:
     name: str | None = None
     base: Path | None = None
     force: bool = False
+    calibrate: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Result:
     segments: int
     seasonal: bool
     notes: list[str] = field(default_factory=list)
+    calibration: Calibration | None = None
 
 
 def default_base() -> Path:
@@ -85,7 +92,7 @@ def default_base() -> Path:
 def fit(request: Request) -> Result:
     """Read, fit, write: exit 2 for a bad file or option, 1 when the file cannot be written."""
     from sim.config.cases import read_cases
-    from sim.config.loader import ScenarioError, load_scenario_text
+    from sim.config.loader import ScenarioError
 
     out = request.out
     if request.name is not None and not _NAME.fullmatch(request.name):
@@ -104,15 +111,35 @@ def fit(request: Request) -> Result:
     fits = fit_cases(cases, request.start, base)
     name = request.name or _name_of(request.cases)
     text = compose(fits, base, base_path, name)
+    _validate(text, out)
+    if request.calibrate:
+
+        def scenario_at(mean: float) -> Scenario:
+            """The fitted scenario as it would be written with this delay before the decision."""
+            fits.delay_mean = mean
+            return _validate(compose(fits, base, base_path, name), out)
+
+        fits.calibration = calibrate_delay(fits, cases, scenario_at, out.parent)
+        fits.delay_mean = None if fits.calibration is None else fits.calibration.delay_mean
+        text = compose(fits, base, base_path, name)
+        _validate(text, out)
+    _write_atomic(out, text)
+    return Result(
+        out, fits.n_cases, len(fits.segments), fits.season.seasonal, fits.notes, fits.calibration
+    )
+
+
+def _validate(text: str, out: Path) -> Scenario:
+    """The fitted scenario, validated; exit 1 (a bug of this module) when it does not."""
+    from sim.config.loader import ScenarioError, load_scenario_text
+
     try:
-        load_scenario_text(text, str(out), out.parent)
+        return load_scenario_text(text, str(out), out.parent)
     except ScenarioError as error:  # a bug of this module: say so, write nothing
         raise CommandError(
             f"error: the fitted scenario does not validate (please report):\n{error.format()}",
             EXIT_FAILED,
         ) from None
-    _write_atomic(out, text)
-    return Result(out, fits.n_cases, len(fits.segments), fits.season.seasonal, fits.notes)
 
 
 def _name_of(path: Path) -> str:
@@ -184,6 +211,8 @@ class Fits:
     reref: Rereferrals | None = None  # re-referrals found through citizen_id
     reref_rows: str = ""
     notes: list[str] = field(default_factory=list)
+    calibration: Calibration | None = None
+    delay_mean: float | None = None  # the classic delay's mean when not the closed form's
 
 
 def _weeks(start: Any, end: Any, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
@@ -397,6 +426,103 @@ def _caseload(frame: Any, start: dt.date) -> tuple[int, int, int]:
     waiting = frame.filter(decided & (pl.col("decision") == "granted") & ~started & open_on).height
     undecided = frame.filter((pl.col("referral_date") <= start) & ~decided).height
     return in_support, waiting, undecided
+
+
+# --------------------------------------------------------------------------- f1-calib
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the simulation-based calibration of the delay before the decision did: the observed
+    median (Kaplan-Meier), the search (``sim.run.calibrate.search_delay``: every trial's delay and
+    simulated median), the closed-form delay it started from, and how each trial ran."""
+
+    observed: Median
+    search: Search
+    closed_form: float
+    replications: int
+    warmup_weeks: float
+    seed: int
+
+    @property
+    def delay_mean(self) -> float:
+        return self.search.chosen.delay_mean
+
+    @property
+    def before(self) -> float:
+        """The simulated median with the closed-form delay (weeks)."""
+        return self.search.trials[0].simulated
+
+    @property
+    def after(self) -> float:
+        return self.search.chosen.simulated
+
+
+def closed_form_delay(fits: Fits) -> float:
+    """The pure delay of the closed-form fit: the observed mean time less the pathway's steps."""
+    return fits.decision.best.mean - fits.decision_steps_weeks
+
+
+def delay_sd(fits: Fits, mean: float) -> float:
+    """The sd of a delay with this mean other than the closed form's: the observed time's
+    coefficient of variation (the closed form keeps the observed time's sd whatever its mean,
+    which for a short delay is a shape so skewed that its median hardly moves with the mean)."""
+    best = fits.decision.best
+    return max(round(mean * best.sd / best.mean, 2), 0.01)
+
+
+def calibrate_delay(
+    fits: Fits, cases: Cases, scenario_at: Callable[[float], Scenario], base_dir: Path
+) -> Calibration | None:
+    """Run the fitted scenario (``scenario_at(delay mean)``) briefly and adjust the classic delay
+    before the decision until its simulated median time to decision matches the export's (see
+    ``sim.run.calibrate``). None when the period has no decision to compare with."""
+    from sim.run import calibrate as cal
+
+    try:
+        observed = cal.observed_median(cases.frame, fits.start, fits.as_of)
+    except ValueError:
+        return None
+
+    def simulate(mean: float) -> float:
+        sc = scenario_at(mean)
+        return cal.simulated_median(sc, fits.start, fits.as_of, base_dir=base_dir)
+
+    closed = closed_form_delay(fits)
+    search = cal.search_delay(simulate, observed, closed)
+    sc = scenario_at(search.chosen.delay_mean)
+    warm = min(sc.experiment.warmup_weeks, cal.WARMUP_WEEKS)
+    return Calibration(observed, search, closed, cal.REPLICATIONS, warm, sc.experiment.seed)
+
+
+def calibration_lines(cal: Calibration) -> list[str]:
+    """The calibration for the console: what, how many simulations, before and after."""
+    obs, search = cal.observed, cal.search
+    lines = [
+        f"calibrated the classic delay before the decision by simulation: {len(search.trials)} "
+        f"run(s) of {cal.replications} replications (seed {cal.seed}); median time to decision "
+        f"observed {obs.value:.2f} weeks (95 % interval {obs.low:.2f}-{obs.high:.2f}), "
+        f"simulated {cal.before:.2f} with the closed-form mean delay ({cal.closed_form:.2f} "
+        f"weeks), {cal.after:.2f} with the calibrated delay (mean {cal.delay_mean:g} weeks)"
+    ]
+    if search.queue_exceeds:
+        lines.append(
+            "! not matched: with no delay at all the wait for case workers' hours alone takes "
+            "longer than observed; the delay is 0, and the scenario's authority (staff and hours "
+            "copied from the base) has less capacity for its work than the data show"
+        )
+    elif search.insensitive:
+        lines.append(
+            f"! not matched: the simulated median moves {search.response:.2f} weeks per week of "
+            "delay; the queue for case workers' hours absorbs the delay (the scenario's authority "
+            "is near or over its capacity); the closest delay is kept"
+        )
+    elif not search.matched:
+        lines.append(
+            f"! not matched within {len(search.trials)} runs (target {search.low:.2f}-"
+            f"{search.high:.2f} weeks); the closest delay is kept"
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------- the scenario text

@@ -439,9 +439,11 @@ def _models(doc: _Doc) -> None:
 
 
 def _delay(doc: _Doc, classic: CommentedMap) -> None:
-    f, fit = doc.fits, doc.fits.decision
+    from sim.app.fit import closed_form_delay, delay_sd
+
+    f, fit, cal = doc.fits, doc.fits.decision, doc.fits.calibration
     steps = f.decision_steps_weeks
-    delay_mean = fit.best.mean - steps
+    delay_mean = closed_form_delay(f) if f.delay_mean is None else f.delay_mean
     first = classic.setdefault("first_contact", CommentedMap())
     first.fa.set_block_style()
     observed = (
@@ -450,28 +452,79 @@ def _delay(doc: _Doc, classic: CommentedMap) -> None:
     )
     for part in ("mean", "sd", "value", "low", "high"):
         doc.provenance.pop(f"models.classic.first_contact.delay_weeks.{part}", None)
+    closed = (
+        f"The classic pathway's own steps take {steps:.2f} weeks on average (meeting, "
+        "assessment, documentation, decision work, half the committee cadence), so the "
+        f"closed-form pure delay is the rest: mean {fit.best.mean:.2f} - {steps:.2f}"
+    )
+    how = f"{closed}, the same sd" if cal is None else f"{closed}. {_calibrated(cal)}"
     if delay_mean > 0.1:
-        first["delay_weeks"] = _dist(fit, delay_mean)
-        how = (
-            f"The classic pathway's own steps take {steps:.2f} weeks on average (meeting, "
-            "assessment, documentation, decision work, half the committee cadence), so this "
-            f"pure delay is the rest: mean {fit.best.mean:.2f} - {steps:.2f}, the same sd"
-        )
-        doc.fitted("models.classic.first_contact.delay_weeks.mean", f"{observed}; {how}")
-        doc.fitted("models.classic.first_contact.delay_weeks.sd", f"{observed}; {how}")
+        sd = fit.best.sd if f.delay_mean is None else delay_sd(f, delay_mean)
+        first["delay_weeks"] = _dist(fit, delay_mean, sd)
+        source = f"{observed}; {closed}, the same sd" if cal is None else _calibrated_source(cal)
+        doc.fitted("models.classic.first_contact.delay_weeks.mean", source)
+        doc.fitted("models.classic.first_contact.delay_weeks.sd", source)
     else:
         first["delay_weeks"] = 0
-        how = (
-            f"The classic pathway's own steps ({steps:.2f} weeks on average) already take "
-            "as long, so there is no pure delay"
-        )
-    _note(
-        first,
-        "delay_weeks",
-        f"FITTED: {observed}. {how}. Waiting for case workers' hours "
-        "adds to it in a run: compare with `sim check`.",
-        6,
+        if cal is None:
+            how = (
+                f"The classic pathway's own steps ({steps:.2f} weeks on average) already take "
+                "as long, so there is no pure delay"
+            )
+    tail = (
+        "Waiting for case workers' hours adds to it in a run: compare with `sim check`"
+        if cal is None
+        else "Compare the whole run with `sim check`"
     )
+    _note(first, "delay_weeks", f"FITTED: {observed}. {how}. {tail}.", 6)
+
+
+def _calibrated_source(cal: Any) -> str:
+    """The provenance entry of a calibrated delay (the comment above it says the whole)."""
+    obs = cal.observed
+    return (
+        f"time from referral_date to decision_date: the closed-form delay (observed mean less the "
+        f"pathway's steps, {cal.closed_form:.2f} weeks) calibrated by {len(cal.search.trials)} "
+        f"simulation(s) so that the simulated median time to decision ({cal.before:.2f} weeks "
+        f"before, {cal.after:.2f} after) matches the observed {obs.value:.2f} "
+        f"(Kaplan-Meier, 95 % interval {obs.low:.2f}-{obs.high:.2f})"
+    )
+
+
+def _calibrated(cal: Any) -> str:
+    """What the simulation-based calibration did (``sim.app.fit.Calibration``), for the comment."""
+    obs, search = cal.observed, cal.search
+    trials = ", ".join(f"{t.delay_mean:g} -> {t.simulated:.2f}" for t in search.trials)
+    head = (
+        f"CALIBRATED by simulation, because a run adds the wait for case workers' hours to the "
+        f"delay: the observed median time to decision is {obs.value:.2f} weeks (Kaplan-Meier over "
+        f"the cases referred in the period, {obs.censored} undecided ones censored; 95 % interval "
+        f"{obs.low:.2f}-{obs.high:.2f}); target {search.low:.2f}-{search.high:.2f} weeks. "
+        f"{len(search.trials)} simulation(s) of this scenario ({cal.replications} replications "
+        f"each, {cal.warmup_weeks:g} weeks of warm-up, seed {cal.seed}; the delay's mean "
+        f"adjusted, its sd that mean times the observed time's coefficient of variation), delay "
+        f"mean -> simulated median, weeks: {trials}. The closed-form mean "
+        f"({cal.closed_form:.2f}, with that sd) gave {cal.before:.2f} weeks; the delay kept, mean "
+        f"{cal.delay_mean:g}, gives {cal.after:.2f}"
+    )
+    if search.matched:
+        return f"{head}, inside the target"
+    if search.queue_exceeds:
+        return (
+            f"{head}: NOT MATCHED. Even with no delay the wait for case workers' hours alone "
+            f"takes longer than the observed time, so the delay is 0 and this scenario's "
+            "authority has less capacity for its work than the municipality in the data (its "
+            "staff and hours per step are ASSUMPTIONS copied from the base): lower the hours per "
+            "step or raise staffing.authority_fte before trusting the times"
+        )
+    if search.insensitive:
+        return (
+            f"{head}: NOT MATCHED. The simulated median moves {search.response:.2f} weeks per week "
+            "of delay: the queue for case workers' hours absorbs the delay, so this scenario's "
+            "authority is near or over its capacity (its staff and hours per step are ASSUMPTIONS "
+            "copied from the base); the closest delay is kept"
+        )
+    return f"{head}: NOT MATCHED within {len(search.trials)} simulations; the closest is kept"
 
 
 def _short_course(doc: _Doc, classic: CommentedMap) -> None:

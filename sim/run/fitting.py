@@ -26,6 +26,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "MIN_SEGMENT_CASES",
     "Candidate",
     "DurationFit",
+    "Median",
     "Mixture",
     "Rate",
     "Rereferrals",
@@ -46,6 +48,7 @@ __all__ = [
     "fit_mixture",
     "fit_rereferrals",
     "goal_data",
+    "km_median",
     "need_sd_from_granted",
     "poisson_rate",
     "review_timing",
@@ -214,6 +217,54 @@ def goal_data(
     right = reviews * c
     keep = ~at & (right > 0)
     return right[keep], np.zeros(keep.sum(), dtype=bool), intervals
+
+
+# f1-calib: the median of a censored duration, for the simulation-based calibration
+
+
+@dataclass(frozen=True)
+class Median:
+    """The Kaplan-Meier median of a right-censored duration with its 95 % interval (from the
+    pointwise interval of the survival curve: where its bands cross one half; inf when a band
+    never does), and how many values were observed and censored."""
+
+    value: float
+    low: float
+    high: float
+    observed: int
+    censored: int
+
+
+def _crossing(times: np.ndarray, survival: np.ndarray) -> float:
+    """The first time at which the step function ``survival`` is at or below one half."""
+    below = np.flatnonzero(survival <= 0.5)
+    return float(times[below[0]]) if below.size else math.inf
+
+
+def km_median(values: np.ndarray, ended: np.ndarray) -> Median:
+    """Median of ``values`` (weeks) where ``ended`` is False for a right-censored value: the
+    Kaplan-Meier estimate (``scipy.stats.ecdf``), so open cases count as "at least this long"
+    rather than being left out (which would shorten the median when many are open). Its interval
+    is where the 95 % pointwise band of the survival curve (Greenwood) crosses one half. Needs at
+    least one observed value; raises ValueError otherwise."""
+    import scipy.stats as st
+
+    values = np.asarray(values, dtype=float)
+    ended = np.asarray(ended, dtype=bool)
+    if not ended.any():
+        raise ValueError("needs at least one ended case")
+    sf = st.ecdf(st.CensoredData(uncensored=values[ended], right=values[~ended])).sf
+    with warnings.catch_warnings():  # undefined past the last event: nan there, never crossing
+        warnings.simplefilter("ignore", RuntimeWarning)
+        band = sf.confidence_interval(0.95)
+    times = sf.quantiles
+    return Median(
+        _crossing(times, sf.probabilities),
+        _crossing(times, band.low.probabilities),
+        _crossing(times, band.high.probabilities),
+        int(ended.sum()),
+        int((~ended).sum()),
+    )
 
 
 # --------------------------------------------------------------------------- referrals
