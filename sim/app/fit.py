@@ -208,6 +208,7 @@ class Fits:
     error_sd: float
     abandon: Rate | None = None  # per year: closed before support started, per waiting year
     abandon_rows: str = ""
+    abandon_handoff_weeks: float = 0.0  # subtracted from decision-to-start (``_handoff_weeks``)
     reref: Rereferrals | None = None  # re-referrals found through citizen_id
     reref_rows: str = ""
     notes: list[str] = field(default_factory=list)
@@ -249,11 +250,15 @@ def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
     rate = poisson_rate(len(referrals), weeks)
     season = seasonality(referrals, start, as_of)
 
-    decided = pl.col("decision").is_not_null()
-    granted = pl.col("decision") == "granted"
+    # Decisions made in the period: one made earlier is in the export only if its case was still
+    # open on ``start``, which a refusal never is (left truncation would inflate the share).
+    decided = pl.col("decision").is_not_null() & (pl.col("decision_date") >= start)
+    granted = decided & (pl.col("decision") == "granted")
     n_decided = frame.filter(decided).height
     if n_decided == 0:
-        refuse(f"{cases.source}: no decided case; cannot fit the share granted")
+        refuse(
+            f"{cases.source}: no case decided since {start:%d-%m-%Y}; cannot fit the share granted"
+        )
     eligible = share(frame.filter(granted).height, n_decided)
     para85 = frame.filter(pl.col("paragraph") == "85")
     n82 = frame.filter(granted & (pl.col("paragraph") == "82b")).height
@@ -267,7 +272,7 @@ def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
         refuse(f"{cases.source}: time to decision: {exc}")
     mixture, segments, hours_rows = _segments(cases, para85, base, start)
     in_support, waiting, undecided = _caseload(frame, start)
-    abandon, abandon_rows = _abandon(cases)
+    abandon, abandon_rows, handoff = _abandon(cases, start, base)
     return Fits(
         source=cases.source,
         as_of=as_of,
@@ -291,6 +296,7 @@ def fit_cases(cases: Cases, start: dt.date | None, base: Scenario) -> Fits:
         error_sd=base.model("classic").accuracy.error_sd,
         abandon=abandon,
         abandon_rows=abandon_rows,
+        abandon_handoff_weeks=handoff,
         reref=reref,
         reref_rows=cases.rows(pl.Series(reref.repeat)) if reref.repeat.any() else "",
         notes=list(cases.notes),
@@ -308,23 +314,54 @@ def _rereferrals(frame: Any, as_of: dt.date) -> Rereferrals:
     return fit_rereferrals(repeat, follow, ends, as_of)
 
 
-def _abandon(cases: Cases) -> tuple[Rate | None, str]:
-    """Citizens leaving the waiting list per waiting year: granted cases closed (end_date) with no
-    start, over the years granted cases waited from decision to start, close or the export date.
-    None when no case left while waiting (the export may not record it)."""
+def _abandon(cases: Cases, start: dt.date, base: Scenario) -> tuple[Rate | None, str, float]:
+    """Citizens leaving the waiting list per year on it: granted cases closed (end_date) in the
+    period with no start, over the years granted cases spent on the waiting list in the period.
+
+    The scenario's hazard acts only on the support waiting list, which a citizen joins after the
+    handoff (``_handoff_weeks``), so a case's time on it is counted from its decision plus that
+    handoff; counting from the decision would take time no one can give up in for exposure and
+    understate the rate. And only from ``start``: a case decided earlier is in the export because
+    it was still open then (left-truncated), so its waiting before ``start`` would be counted
+    without the give-ups of that time (which closed their cases before the export's period).
+    Returns the rate (None when no case left while waiting: the export may not record it), the
+    rows used and the handoff weeks subtracted."""
     import polars as pl
 
-    from sim.run.fitting import poisson_rate
+    from sim.run.fitting import poisson_rate, waiting_exposure_days
 
     granted = cases.frame.filter(pl.col("decision") == "granted")
-    left = granted["start_date"].is_null() & granted["end_date"].is_not_null()
+    left = (
+        granted["start_date"].is_null()
+        & granted["end_date"].is_not_null()
+        & (granted["end_date"] >= start)
+    )
     if not left.any():
-        return None, ""
-    until = granted.select(
-        pl.coalesce("start_date", "end_date", pl.lit(cases.as_of)) - pl.col("decision_date")
-    ).to_series()
-    years = until.dt.total_days().sum() / 365.25
-    return poisson_rate(int(left.sum()), years), cases.rows(pl.col("decision") == "granted")
+        return None, "", 0.0
+    handoff = _handoff_weeks(base)
+    days = waiting_exposure_days(
+        granted["decision_date"].to_list(),
+        granted.select(pl.coalesce("start_date", "end_date", pl.lit(cases.as_of))).to_series(),
+        start,
+        handoff,
+    )
+    rate = poisson_rate(int(left.sum()), float(days.sum()) / 365.25)
+    return rate, cases.rows(pl.col("decision") == "granted"), handoff
+
+
+def _handoff_weeks(base: Scenario) -> float:
+    """Mean weeks the classic pathway of ``base`` takes from the decision to the support waiting
+    list without waiting for staff: the order, the transfer to the provider, a start-up before
+    the wait, and the re-assessment and second handoff of reworked cases."""
+    m = base.model("classic")
+    once = 0.0
+    if m.handoff.enabled:
+        once = m.handoff.order.duration_weeks + m.handoff.transfer_delay_weeks.mean()
+    startup = 0.0
+    if m.startup_meeting.enabled and not m.startup_meeting.after_wait:
+        startup = m.startup_meeting.meeting.duration_weeks + m.startup_meeting.plan.duration_weeks
+    rework = m.rework.probability * (m.rework.reassessment.duration_weeks + once)
+    return once + startup + rework
 
 
 def _steps(base: Scenario) -> float:

@@ -283,7 +283,8 @@ def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]
     _note(item, "goals", f"ASSUMPTION: copied from {doc.base_name}, segment '{like['name']}'.", 4)
     el = f.eligible
     eligible = (
-        f"share granted of decided cases, {f.eligible_rows}: {el.successes} of "
+        f"share granted of the cases decided from {_d(f.start)}, {f.eligible_rows}: "
+        f"{el.successes} of "
         f"{el.trials}, 95 % interval {el.low:.3f}-{el.high:.3f} (Clopper-Pearson); the "
         "same in every segment (refused cases have no hours to place them)"
     )
@@ -324,10 +325,12 @@ def _abandon(doc: _Doc) -> None:
         return
     exits["abandon_waiting_per_year"] = _r(rate.per_week, 3)
     source = (
-        f"granted cases closed with no start_date, {f.abandon_rows}: {rate.count} in "
-        f"{rate.weeks:.1f} citizen-years of waiting (decision to start, close or the "
-        "export date); constant hazard, maximum likelihood (count / years), 95 % interval "
-        f"{rate.low:.3f}-{rate.high:.3f} a year"
+        f"granted cases closed with no start_date, {f.abandon_rows}: {rate.count} closed "
+        f"from {_d(f.start)} in {rate.weeks:.1f} citizen-years on the waiting list in that "
+        f"period (from the decision plus {f.abandon_handoff_weeks:.2f} weeks of handoff, "
+        f"{doc.base_name}'s order and transfer without waiting for staff, or from "
+        f"{_d(f.start)}, to start, close or the export date); constant hazard, maximum "
+        f"likelihood (count / years), 95 % interval {rate.low:.3f}-{rate.high:.3f} a year"
     )
     _note(exits, "abandon_waiting_per_year", f"FITTED from {Path(f.source).name}: {source}.", 2)
     doc.fitted("exits.abandon_waiting_per_year", source, _r(rate.low, 3), _r(rate.high, 3))
@@ -534,7 +537,8 @@ def _short_course(doc: _Doc, classic: CommentedMap) -> None:
     routing.fa.set_block_style()
     routing["short_course_share"] = _r(sc.value, 3)
     text = (
-        f"§ 82b among granted cases: {sc.successes} of {sc.trials}, 95 % interval "
+        f"§ 82b among the cases granted from {_d(doc.fits.start)}: {sc.successes} of "
+        f"{sc.trials}, 95 % interval "
         f"{sc.low:.3f}-{sc.high:.3f} (Clopper-Pearson)"
     )
     _note(routing, "short_course_share", f"FITTED: {text}.", 6)

@@ -54,6 +54,7 @@ __all__ = [
     "review_timing",
     "seasonality",
     "share",
+    "waiting_exposure_days",
 ]
 
 FAMILIES = ("gamma", "lognormal", "weibull")
@@ -265,6 +266,26 @@ def km_median(values: np.ndarray, ended: np.ndarray) -> Median:
         int(ended.sum()),
         int((~ended).sum()),
     )
+
+
+# f2-giveup: the time granted cases spend on the waiting list inside the observed period
+
+
+def waiting_exposure_days(
+    decided: list[dt.date], until: list[dt.date], start: dt.date, handoff_weeks: float
+) -> np.ndarray:
+    """Days each granted case spent on the waiting list within the period from ``start``: from
+    its decision plus ``handoff_weeks`` (the pathway's steps before the list) or ``start``,
+    whichever is later, to ``until`` (its start, close or the export date); 0 when that is
+    earlier. Time before ``start`` is left out: a case decided earlier is in an export of the
+    period only because it was still open then, and its earlier waiting has no give-ups beside
+    it (those closed their cases before the period)."""
+    lag = handoff_weeks * 7
+    days = [  # days after ``start``: the list is joined at max(decision + lag, start)
+        max(0.0, (u - start).days - max((d - start).days + lag, 0.0))
+        for d, u in zip(decided, until, strict=True)
+    ]
+    return np.asarray(days, dtype=float)
 
 
 # --------------------------------------------------------------------------- referrals
