@@ -29,6 +29,7 @@ class Truth:
     wait_weeks: float = 2.0  # decision to start, exponential mean
     monthly: tuple[float, ...] | None = None
     abandon_per_year: float = 0.0  # hazard of leaving while waiting for support to start
+    handoff_weeks: float = 0.0  # decision to the waiting list (no give-ups): the model's handoff
     rereferral: float = 0.0  # probability that a citizen whose case ended is referred again ...
     rereferral_weeks: tuple[float, float] = (13.0, 52.0)  # ... this long after (uniform)
 
@@ -98,10 +99,11 @@ def _cases(
     for i, (_, mean, sd) in enumerate(t.hours):
         hours[seg == i] = _lognormal(rng, mean, sd, int((seg == i).sum()))
     hours = np.maximum(hours * (1 + rng.normal(0, t.error_sd, n)), 0.5)
-    start = decided + rng.exponential(t.wait_weeks * 7, n)
+    listed = decided + t.handoff_weeks * 7  # as in the model: give-ups only on the waiting list
+    start = listed + rng.exponential(t.wait_weeks * 7, n)
     gives_up = np.full(n, np.inf)
     if t.abandon_per_year > 0:
-        gives_up = decided + rng.exponential(365.25 / t.abandon_per_year, n)
+        gives_up = listed + rng.exponential(365.25 / t.abandon_per_year, n)
     end = start + _gamma(rng, t.support_mean, t.support_sd, n) * 7
     rows, ended = [], np.full(n, np.inf)
     for i in range(n):

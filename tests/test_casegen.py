@@ -243,3 +243,45 @@ def test_reader_takes_a_granted_case_closed_before_support_started(tmp_path) -> 
     path.write_text(head + "C;01-02-2024;15-02-2024;granted;01-06-2024;01-05-2024\n", "utf-8")
     with pytest.raises(Exception, match="end_date"):
         read_cases(path)  # support cannot end before it starts
+
+
+# --------------------------------------------------------------------------- f2-giveup
+
+
+@pytest.mark.parametrize("per_year", [0.5, 3.0])
+def test_every_give_up_of_a_simulated_log_is_in_the_export(per_year) -> None:
+    """A run of the frozen engine-test base with a known give-up rate: every citizen whose log
+    row says they gave up waiting inside the period (counted from the log itself) is in the
+    export as a granted case with no start, closed that day, and no other case looks like one."""
+    from pathlib import Path
+
+    from sim.config.loader import load_scenario
+    from sim.run.experiment import run_experiment
+
+    base = Path(__file__).parent / "data" / "odder-base.yaml"
+    sc = load_scenario(base)
+    exits = sc.exits.model_copy(update={"abandon_waiting_per_year": per_year})
+    sc = sc.model_copy(update={"exits": exits})
+    tl = casegen.timeline(sc, dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    sc = casegen.for_timeline(sc, tl)
+    res = run_experiment(
+        sc, models=[sc.compare[0]], replications=1, record_events=True, base_dir=base.parent
+    )
+    log = eventlog.frame([res.events[0]], tl.day0)
+    gave_up = log.filter(
+        (pl.col("activity") == "exit: gave up waiting")
+        & (pl.col("start_day") >= tl.warmup_days)
+        & (pl.col("start_day") < tl.horizon_days)
+    )
+    expected = {
+        (f"SYN-P{c:06d}", tl.day0 + dt.timedelta(days=math.floor(d)))
+        for c, d in gave_up.select("citizen", "start_day").iter_rows()
+    }
+    assert len(expected) >= 3  # the check means something
+    cases = cases_from_events(log, tl)
+    shown = cases.filter(
+        (pl.col("decision") == "granted")
+        & pl.col("start_date").is_null()
+        & pl.col("end_date").is_not_null()
+    )
+    assert set(shown.select("citizen_id", "end_date").iter_rows()) == expected

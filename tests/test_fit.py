@@ -384,7 +384,10 @@ def test_ends_off_the_review_cadence_are_not_taken_for_reviews():
 
 @pytest.mark.parametrize("per_year", [0.5, 2.0])
 def test_give_up_rate_from_cases_closed_before_support(tmp_path, per_year):
-    truth = Truth(abandon_per_year=per_year, wait_weeks=12.0, rate_per_week=5.0)
+    # Citizens give up only on the waiting list, which they join after Odder's handoff: by hand
+    # the order (0.4 weeks), the transfer (triangular 0.5-1-3, mean 1.5) and, for the 10 %
+    # reworked, a re-assessment (1 week) and the handoff again: 1.9 + 0.1 x 2.9 = 2.19 weeks.
+    truth = Truth(abandon_per_year=per_year, wait_weeks=12.0, rate_per_week=5.0, handoff_weeks=2.19)
     _, out = _fit(tmp_path, truth, seed=9)
     scenario = load_scenario(out)
     assert scenario.exits.abandon_waiting_per_year == pytest.approx(per_year, rel=0.2)
@@ -547,3 +550,76 @@ def test_removing_the_slowdown_recovers_the_weeks_to_goal(mean, sd):
     got_mean, got_sd = remove_slowdown(float(t.mean()), float(t.std()), *m)
     assert got_mean == pytest.approx(mean, rel=0.02)
     assert got_sd == pytest.approx(sd, rel=0.08)
+
+
+# --------------------------------------------------------------------------- f2-giveup
+
+
+def test_give_up_exposure_by_hand_counts_only_the_waiting_list_in_the_period(tmp_path):
+    """Worked by hand, period 01-01-2024 to 31-12-2024, Odder's handoff 2.19 weeks = 15.33 days
+    (order 0.4 + transfer 1.5 + 0.1 x (re-assessment 1.0 + 1.9)) before the waiting list:
+
+    A decided 01-07-2023, still waiting: on the list from 01-01-2024 to 31-12-2024, 365 days.
+    B decided 01-03-2024, gave up 01-05-2024: 61 - 15.33 = 45.67 days, one give-up.
+    C decided 01-06-2024, started 11-06-2024 (10 days, within the handoff): 0 days.
+    D decided 25-12-2023, started 01-02-2024: on the list from 25-12-2023 + 15.33 days
+      (09-01-2024 08:00) to 01-02-2024: 22.67 days.
+    E gave up 01-10-2023, before the period: neither a give-up nor exposure of the period.
+    R refused: not on the list.
+    One give-up in 433.33 days. Counting from the decisions and before the period (the old fit)
+    gives 2 in 811 days."""
+    from sim.app.fit import _abandon
+    from sim.config.cases import read_cases
+
+    rows = [
+        "A;01-06-2023;01-07-2023;granted;;",
+        "B;01-02-2024;01-03-2024;granted;;01-05-2024",
+        "C;01-05-2024;01-06-2024;granted;11-06-2024;",
+        "D;01-12-2023;25-12-2023;granted;01-02-2024;",
+        "E;01-04-2023;01-05-2023;granted;;01-10-2023",
+        "R;01-02-2024;15-02-2024;refused;;15-02-2024",
+    ]
+    path = tmp_path / "cases.csv"
+    head = "case_id;referral_date;decision_date;decision;start_date;end_date\n"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    cases = read_cases(path, dt.date(2024, 12, 31))
+    rate, _, handoff = _abandon(cases, dt.date(2024, 1, 1), load_scenario(_odder()))
+    assert handoff == pytest.approx(2.19)
+    assert rate is not None and rate.count == 1
+    assert rate.weeks == pytest.approx((365 + (61 - 15.33) + 0 + (38 - 15.33)) / 365.25)
+    assert rate.per_week == pytest.approx(365.25 / 433.33, rel=1e-3)  # per year, as named
+
+
+@pytest.mark.parametrize("granted", [0.7, 0.9])
+def test_share_granted_counts_decisions_in_the_period_only(tmp_path, granted):
+    """An "active cases" export holds a case decided before the period only if it was still open
+    then, which a refused case never is: those earlier decisions are nearly all grants. The share
+    granted is counted over the decisions made in the period, so it recovers the truth; counting
+    every decided row in the file overstates it."""
+    truth = Truth(granted=granted, rate_per_week=4.0, support_mean=80.0, support_sd=30.0)
+    rows = synthetic_cases(np.random.default_rng(5), truth)
+    start = START + dt.timedelta(days=364)
+    active = [r for r in rows if _open_on(r, start)]
+    cases = write_cases(tmp_path / "cases.csv", active)
+    out = tmp_path / "t.yaml"
+    args = ["fit", str(cases), "--out", str(out), "--as-of", as_of(truth).isoformat()]
+    result = CliRunner().invoke(app, [*args, "--start", start.isoformat(), "--no-calibrate"])
+    assert result.exit_code == 0, result.output
+    fitted = load_scenario(out).segments[0].eligible_probability
+    decided = [r for r in active if r["decision"] and _on_or_after(r["decision_date"], start)]
+    by_hand = sum(r["decision"] == "granted" for r in decided) / len(decided)
+    assert fitted == pytest.approx(by_hand, abs=0.001)
+    assert fitted == pytest.approx(granted, abs=0.04)
+    everything = [r for r in active if r["decision"]]
+    assert sum(r["decision"] == "granted" for r in everything) / len(everything) > fitted + 0.02
+
+
+def _on_or_after(iso: str, day: dt.date) -> bool:
+    return dt.date.fromisoformat(iso) >= day
+
+
+def _open_on(row: dict[str, str], day: dt.date) -> bool:
+    """Whether a case is in an "active cases" export from ``day``: not closed before it (a
+    refusal closes the case on its decision)."""
+    closed = row["end_date"] or (row["decision_date"] if row["decision"] == "refused" else "")
+    return not closed or dt.date.fromisoformat(closed) >= day
