@@ -43,12 +43,13 @@ SCREEN_WINDOW_WEEKS = 104
 METRIC = "helped_per_year"
 SCREEN_COST_MULTIPLE = 1.5
 """The most the screen may cost, as a multiple of the run's own simulated work, before ``sim run``
-(with ``--screen`` left to its default) leaves it out and says so. Measured (2 cores, loaded):
-Odder's screen is 1.09x its run's work (63 runs x 2 replications x 260 weeks against 30 x 676) and
-took ~1.4x its wall time; large.yaml's is 3.3x the work of its 10 replications and took ~5x (340 s
-against 65 s). 1.5 keeps Odder's screen (its report names what carries the difference) and leaves
-out the screen of a large municipality or of a run with few replications, where a
-``sim uncertainty`` run answers the question better. ``--screen`` runs it whatever it costs."""
+(with ``--screen`` left to its default) leaves it out and says so. Measured: Odder's screen is
+1.08x its run's work (84 model-runs x 2 replications x 260 weeks against 2 x 30 x 676) and took
+~1.4x the run's wall time (its extreme values make more work a week); large.yaml's is 3.2x the
+work of its 10 replications and took ~5x (340 s against 65 s, 2 cores). 1.5 keeps Odder's screen
+(its report names what carries the difference, at most ~2.5x the run's time in all) and leaves
+out the screen of a large municipality or of a run with few replications, where ``sim
+uncertainty`` answers the question better. ``--screen`` runs it whatever it costs."""
 
 
 @dataclass(frozen=True)
