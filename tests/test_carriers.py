@@ -119,7 +119,8 @@ def test_run_headline_names_the_top_carriers_of_the_screen(screened):
     assert "What carries the difference" in console and "One-way screen" in console
     assert data["origin"] == "screen"  # forced past the cap
     wall = json.loads((out / "manifest.json").read_text())["wall_seconds"]
-    assert f"The run itself took {wall:.0f} s." in console
+    digits = 0 if wall >= 10 else 1 if wall >= 1 else 2
+    assert f"The run itself took {wall:,.{digits}f} s." in console
 
 
 def test_headline_ci_is_labelled_monte_carlo_only_in_both_languages(screened):
@@ -256,7 +257,8 @@ def test_auto_screen_is_left_out_when_it_costs_more_than_the_run_and_says_so(tmp
     assert data["assumed"] == assumed and len(assumed) > SKIPPED_NAMED
     text = headline(out, "en")
     assert "What carries the difference was not screened" in text
-    assert f"more than 1.5 times the run ({wall:.0f} s)" in text
+    digits = 0 if wall >= 10 else 1 if wall >= 1 else 2
+    assert f"more than 1.5 times the run ({wall:,.{digits}f} s)" in text
     assert f"these {len(assumed)} inputs, whose values are assumptions" in text
     for path in assumed[:SKIPPED_NAMED]:
         assert input_label(path, "en") in text

@@ -259,8 +259,9 @@ def _run_cost(screen: Any, lang: str) -> str:
     """ " (the run itself took N s)" after the screen's cost, when the run's time is known."""
     import math
 
-    from sim.present.i18n import fmt_num, t
+    from sim.present.i18n import auto_digits, fmt_num, t
 
     if not math.isfinite(screen.run_seconds):
         return ""
-    return " " + t("screen.run_took", lang, seconds=fmt_num(screen.run_seconds, lang, 0))
+    secs = fmt_num(screen.run_seconds, lang, auto_digits(screen.run_seconds))
+    return " " + t("screen.run_took", lang, seconds=secs)

@@ -307,6 +307,10 @@ SKIPPED_NAMED = 6
 ones come first); the rest are counted and listed in the table Sources and assumptions."""
 
 
+def _secs(x: float, lang: str) -> str:
+    return i18n.fmt_num(x, lang, i18n.auto_digits(x))
+
+
 def skipped_sentence(screen: Any, lang: str) -> str:
     """Why the one-way screen did not run (its estimated cost against the run's), the
     assumption-marked inputs it would have moved, and the commands that answer instead."""
@@ -315,9 +319,9 @@ def skipped_sentence(screen: Any, lang: str) -> str:
     parts = [
         t(
             "screen.skipped", lang, runs=screen.runs, reps=screen.reps,
-            estimate=i18n.fmt_num(screen.estimate_seconds, lang, 0),
+            estimate=_secs(screen.estimate_seconds, lang),
             multiple=i18n.fmt_num(screen.multiple, lang, 1),
-            run=i18n.fmt_num(screen.run_seconds, lang, 0),
+            run=_secs(screen.run_seconds, lang),
         )
     ]  # fmt: skip
     labels = [input_label(p, lang) for p in screen.assumed[:SKIPPED_NAMED]]
