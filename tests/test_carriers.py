@@ -273,6 +273,10 @@ def test_auto_screen_is_left_out_when_it_costs_more_than_the_run_and_says_so(tmp
     da = headline(out, "da")
     assert "ikke screenet" in da and f"kør `sim uncertainty {scenario}`" in da
     assert "gennemtving screeningen med `--screen`" in da
+    rebuilt = CliRunner().invoke(app, ["report", str(out), "--lang", "da"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    page = html.unescape((out / "report.da.html").read_text(encoding="utf-8"))
+    assert da in page  # `sim report` rebuilds the same sentence from carriers.json
 
 
 def test_auto_screen_runs_when_the_cap_allows_it(tmp_path, monkeypatch):
