@@ -213,14 +213,14 @@ def _screen_work(sc, reps: int = 2) -> tuple[int, int]:
 
 
 def test_the_cap_weighs_the_screens_work_against_the_runs():
-    from sim.run.screen import plan_screen, too_costly
+    from sim.run.screen import SCREEN_WEEK_COST, plan_screen, too_costly
 
     sc = make_scenario(replications=30, horizon_weeks=676, warmup_weeks=156)
     plan = plan_screen(sc, uncertain_inputs(sc), model="joint", baseline="classic")
     runs, work = _screen_work(sc)
     assert plan.runs == runs and plan.model_weeks() == work
     run_work = 2 * 30 * 676
-    ratio = work / run_work
+    ratio = work * SCREEN_WEEK_COST / run_work
     assert ratio < 1.5  # the frozen Odder base has fewer ranges than scenarios/odder.yaml
     assert too_costly(plan, ratio * 0.99) and not too_costly(plan, ratio * 1.01)
     few = make_scenario(replications=5, horizon_weeks=676, warmup_weeks=156)
@@ -252,7 +252,8 @@ def test_auto_screen_is_left_out_when_it_costs_more_than_the_run_and_says_so(tmp
     runs, work = _screen_work(sc)
     wall = json.loads((out / "manifest.json").read_text())["wall_seconds"]
     assert data["runs"] == runs and data["run_seconds"] == wall
-    assert data["estimate_seconds"] == pytest.approx(wall * work / (2 * 2 * 130), rel=1e-9)
+    ratio = work * screen.SCREEN_WEEK_COST / (2 * 2 * 130)
+    assert data["estimate_seconds"] == pytest.approx(wall * ratio, rel=1e-9)
     assumed = [p.path for p in uncertain_inputs(sc) if p.source is None]
     assert data["assumed"] == assumed and len(assumed) > SKIPPED_NAMED
     text = headline(out, "en")
