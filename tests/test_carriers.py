@@ -260,11 +260,11 @@ def test_auto_screen_is_left_out_when_it_costs_more_than_the_run_and_says_so(tmp
     assert "What carries the difference was not screened" in text
     digits = 0 if wall >= 10 else 1 if wall >= 1 else 2
     assert f"more than 1.5 times the run ({wall:,.{digits}f} s)" in text
-    assert f"these {len(assumed)} inputs, whose values are assumptions" in text
+    assert f"It would have moved {len(assumed)} inputs whose values are assumptions" in text
     for path in assumed[:SKIPPED_NAMED]:
         assert input_label(path, "en") in text
     assert f"and {len(assumed) - SKIPPED_NAMED} more" in text
-    todo = f"run `sim uncertainty {scenario}` and then `sim run {scenario} --uncertainty DIR`"
+    todo = f"`sim uncertainty {scenario}`, then `sim run {scenario} --uncertainty DIR`"
     assert todo in text
     assert "force the screen with `--screen`" in text
     assert text in _headline(out) and "Monte Carlo only" in text
@@ -272,7 +272,7 @@ def test_auto_screen_is_left_out_when_it_costs_more_than_the_run_and_says_so(tmp
     assert "What carries the difference was not screened" in flat
     assert f"sim uncertainty {scenario}" in flat.replace("\n", "")
     da = headline(out, "da")
-    assert "ikke screenet" in da and f"kør `sim uncertainty {scenario}`" in da
+    assert "ikke screenet" in da and f"viser `sim uncertainty {scenario}` efterfulgt af" in da
     assert "gennemtving screeningen med `--screen`" in da
     rebuilt = CliRunner().invoke(app, ["report", str(out), "--lang", "da"])
     assert rebuilt.exit_code == 0, rebuilt.output

@@ -302,9 +302,10 @@ def carries_sentence(folder: Path, lang: str) -> str:
 
 # s4-screen: a screen left out for its cost says so, with what to do instead
 
-SKIPPED_NAMED = 6
+SKIPPED_NAMED = 3
 """How many of a skipped screen's assumption-marked inputs the headline names (the scenario-wide
-ones come first); the rest are counted and listed in the table Sources and assumptions."""
+ones come first); the rest are counted and listed in the table Sources and assumptions. More
+would push the Danish summary past one printed A4 page."""
 
 
 def _secs(x: float, lang: str) -> str:
