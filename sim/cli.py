@@ -280,14 +280,15 @@ def run(
     ] = None,
     allow_outside_paths: OutsideOption = False,
     force: ForceOption = False,
-    screen: Annotated[  # u2-analysis
-        bool,
+    screen: Annotated[  # u2-analysis; s4-screen: default runs it only when it costs little
+        bool | None,
         typer.Option(
             "--screen/--no-screen",
             help="With the report: a quick one-way screen (each uncertain input at its low and "
-            "high value, 2 replications, short horizon) to name what carries the difference.",
+            "high value, 2 replications, short horizon) to name what carries the difference. "
+            "Default: only when it costs at most 1.5 times the run; --screen forces it.",
         ),
-    ] = True,
+    ] = None,
     uncertainty: Annotated[  # u2-analysis
         Path | None,
         typer.Option(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ class RunRequest:
     allow_outside_paths: bool = False
     force: bool = False
     command: Sequence[str] = ()
-    screen: bool = True  # u2-analysis: the one-way screen of what carries the difference
+    screen: bool | None = None  # the one-way screen: None = when it costs little (s4-screen)
     uncertainty: Path | None = None  # u2-analysis: take the carriers from this uncertainty run
 
 
@@ -165,12 +165,22 @@ def _check_uncertainty(folder: Path) -> None:
 
 def carriers_for(
     sc: Scenario, req: RunRequest, jobs: int, base_dir: Path,
-    pairs: list[tuple[str, str]] | None,
+    pairs: list[tuple[str, str]] | None, run_seconds: float = float("nan"),
 ) -> Any:  # fmt: skip
     """The Screen of what carries the first comparison's difference, or None (one model, or
-    ``--no-screen`` with no stored uncertainty run)."""
+    ``--no-screen`` with no stored uncertainty run). With ``--screen`` left to its default, a
+    screen that would cost more than ``SCREEN_COST_MULTIPLE`` times the run (``run_seconds``) is
+    left out: the Screen then records its estimated cost and the inputs it would have moved."""
     from sim.model.provenance import uncertain_inputs
-    from sim.run.screen import Screen, one_way_screen
+    from sim.run.screen import (
+        SCREEN_COST_MULTIPLE,
+        Screen,
+        estimate_seconds,
+        plan_screen,
+        run_screen,
+        skipped_screen,
+        too_costly,
+    )  # fmt: skip
     from sim.store.carriers import find_uncertainty_run, screen_from_uncertainty
 
     pair = pairs[0] if pairs else (sc.compare[1], sc.compare[0]) if len(sc.compare) > 1 else None
@@ -182,12 +192,28 @@ def carriers_for(
         found = screen_from_uncertainty(stored, model, baseline)
         if found is not None:
             return found
-    if not (req.screen and req.report):  # the screen runs with the report, never without it
+    if req.screen is False or not req.report:  # the screen runs with the report, never without
         return None
     inputs = uncertain_inputs(sc)
     if not inputs:
         return Screen(model, baseline, float("nan"), [], 0, 0, 0.0)
-    return one_way_screen(sc, inputs, model=model, baseline=baseline, jobs=jobs, base_dir=base_dir)
+    plan = plan_screen(sc, inputs, model=model, baseline=baseline)
+    if req.screen is None and too_costly(plan):
+        return skipped_screen(plan, run_seconds, str(req.scenario))
+    done = run_screen(plan, jobs=jobs, base_dir=base_dir)
+    return replace(done, estimate_seconds=estimate_seconds(plan, run_seconds),
+                   run_seconds=run_seconds, multiple=SCREEN_COST_MULTIPLE)  # fmt: skip
+
+
+def _run_seconds(folder: Path) -> float:
+    """The run's wall time from the manifest already in the folder (NaN if it cannot be read)."""
+    import json
+
+    try:
+        meta = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return float(meta["wall_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return float("nan")
 
 
 def carriers_writer(
@@ -199,7 +225,7 @@ def carriers_writer(
     def write(folder: Path) -> None:
         from sim.store.carriers import write_carriers
 
-        screen = carriers_for(sc, req, jobs, base_dir, pairs)
+        screen = carriers_for(sc, req, jobs, base_dir, pairs, _run_seconds(folder))
         if screen is not None:
             write_carriers(folder, screen)
 
@@ -224,4 +250,18 @@ def _show_carriers(folder: Path, lang: str) -> None:
         secs = fmt_num(screen.seconds, lang, 0)
         console.print(
             escape(t("unc.screen_console", lang, runs=screen.runs, reps=screen.reps, seconds=secs))
+            + escape(_run_cost(screen, lang)),
+            highlight=False,
         )
+
+
+def _run_cost(screen: Any, lang: str) -> str:
+    """ " (the run itself took N s)" after the screen's cost, when the run's time is known."""
+    import math
+
+    from sim.present.i18n import auto_digits, fmt_num, t
+
+    if not math.isfinite(screen.run_seconds):
+        return ""
+    secs = fmt_num(screen.run_seconds, lang, auto_digits(screen.run_seconds))
+    return " " + t("screen.run_took", lang, seconds=secs)

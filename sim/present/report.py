@@ -270,6 +270,8 @@ def carries_sentence(folder: Path, lang: str) -> str:
     screen = read_carriers(folder)
     if screen is None:
         return ""
+    if screen.origin == "skipped":
+        return skipped_sentence(screen, lang)
     if not screen.carriers:
         return t("unc.carries_none", lang)
     top = top_carriers(screen)
@@ -296,6 +298,42 @@ def carries_sentence(folder: Path, lang: str) -> str:
     if not items:
         return " ".join(notes)
     return t("unc.carries", lang, items="; ".join(items), note=" ".join(notes))
+
+
+# s4-screen: a screen left out for its cost says so, with what to do instead
+
+SKIPPED_NAMED = 3
+"""How many of a skipped screen's assumption-marked inputs the headline names (the scenario-wide
+ones come first); the rest are counted and listed in the table Sources and assumptions. More
+would push the Danish summary past one printed A4 page."""
+
+
+def _secs(x: float, lang: str) -> str:
+    return i18n.fmt_num(x, lang, i18n.auto_digits(x))
+
+
+def skipped_sentence(screen: Any, lang: str) -> str:
+    """Why the one-way screen did not run (its estimated cost against the run's), the
+    assumption-marked inputs it would have moved, and the commands that answer instead."""
+    from sim.present.uncertainty_report import input_label
+
+    parts = [
+        t(
+            "screen.skipped", lang, runs=screen.runs, reps=screen.reps,
+            estimate=_secs(screen.estimate_seconds, lang),
+            multiple=i18n.fmt_num(screen.multiple, lang, 1),
+            run=_secs(screen.run_seconds, lang),
+        )
+    ]  # fmt: skip
+    labels = [input_label(p, lang) for p in screen.assumed[:SKIPPED_NAMED]]
+    more = len(screen.assumed) - len(labels)
+    if more > 0:
+        labels.append(t("screen.skipped_more", lang, n=more))
+    if labels:
+        n = len(screen.assumed)
+        parts.append(t("screen.skipped_assumed", lang, n=n, inputs=_join(labels, lang)))
+    parts.append(t("screen.skipped_todo", lang, scenario=screen.scenario_file or "SCENARIO"))
+    return " ".join(parts)
 
 
 def headline(folder: Path, lang: str = "en") -> str:
