@@ -25,10 +25,10 @@ import bisect
 import heapq
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
+from heapq import heappush
 from typing import Any, Literal
 
-import simpy
-from simpy.core import NORMAL  # type: ignore[attr-defined]  # simpy leaves it out of __all__
+from sim.model.clock import Clock, Event, Timeout
 
 SUPPORT, MEETING, CASEWORK, DOCUMENTATION = 0, 1, 2, 3
 CATEGORIES = ("support", "meetings", "casework", "documentation")
@@ -138,32 +138,33 @@ class Booking:
         self.where = 0
         self.days = 0.0
         self.on_start: Callable[[], None] | None = None
-        self.finish: Callable[[simpy.Event], None] | None = None
+        self.finish: Callable[[Event], None] | None = None
 
 
-class DeferredTimeout(simpy.Event):
+class DeferredTimeout(Event):
     """An activity that waits for its hours: created when it is booked, started as a timeout
     when the hours are granted. One event per activity, waiting or not (a plain booking event, a
-    timeout and a done event cost three). ``start`` does what ``simpy.Timeout`` does on creation.
+    timeout and a done event cost three). ``start`` does what ``Timeout`` does on creation.
     """
 
-    def start(self, delay: float, finish: Callable[[simpy.Event], None] | None) -> None:
+    __slots__ = ()
+
+    def start(self, delay: float, finish: Callable[[Event], None] | None) -> None:
         """Fire ``delay`` days from now; ``finish`` (the release) runs before anyone waiting."""
         if finish is not None:
             self.callbacks.insert(0, finish)
-        self._ok = True
         self._value = None
-        self.env.schedule(self, NORMAL, delay)
+        clock = self.clock
+        heappush(clock._queue, (clock._now + delay, next(clock._eid), self))
 
 
-def _process_now(event: simpy.Event) -> None:
+def _process_now(event: Event) -> None:
     """Trigger and process ``event`` at once, not through the event queue: a support start
     granted from the waiting list carries on now instead of after a round trip through the queue
     (its waiters are pathways, which run nothing that could start another support)."""
-    event._ok = True
     event._value = None
     callbacks = event.callbacks
-    event.callbacks = None  # type: ignore[assignment]  # processed, as simpy marks it
+    event.callbacks = None  # type: ignore[assignment]  # processed
     for callback in callbacks:
         callback(event)
 
@@ -180,11 +181,11 @@ class Flow:
 
     __slots__ = ("_send",)
 
-    def __init__(self, pathway: Generator[simpy.Event, Any, None]) -> None:
+    def __init__(self, pathway: Generator[Event, Any, None]) -> None:
         self._send = pathway.send
         self.resume(_START)
 
-    def resume(self, event: simpy.Event) -> None:
+    def resume(self, event: Event) -> None:
         """The awaited event was processed: carry on with its value (one call per event)."""
         send = self._send
         value = event._value
@@ -214,7 +215,7 @@ class Staff:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Clock,
         authority_hours_per_week: float,
         provider_hours_per_week: float,
         support_queue: Literal["fifo", "first_fit"] = "fifo",
@@ -233,7 +234,7 @@ class Staff:
         self._marks = [0, 0]
         self._min_need = [0, 0]  # a lower bound of what any booking on the list needs there
         self._seq = 0
-        self.support: deque[tuple[simpy.Event, int]] = deque()  # (event, units) in order
+        self.support: deque[tuple[Event, int]] = deque()  # (event, units) in order
         # Provider units kept free for the earliest waiting intake booking that needs the provider
         # but is blocked on the authority (a joint meeting waiting for a case worker): support
         # starts may use the provider's free hours, but not these. One booking's worth, never a
@@ -246,7 +247,7 @@ class Staff:
         self._floor = 0
         # Release callbacks per parts tuple (keyed by identity: parts belong to long-lived steps
         # that keep them alive), so the hot path allocates no closure.
-        self._releasers: dict[int, Callable[[simpy.Event], None]] = {}
+        self._releasers: dict[int, Callable[[Event], None]] = {}
         self._keep: list[tuple[Part, ...]] = []
 
     # ------------------------------------------------------------------ booking
@@ -270,7 +271,7 @@ class Staff:
         on_start: Callable[[], None] | None = None,
         on_end: Callable[[], None] | None = None,
         first: bool = False,
-    ) -> simpy.Event:
+    ) -> Event:
         """Hold ``parts`` for ``days`` as soon as they all fit; the returned event fires once the
         hours are released. Hooks run when the hours are taken and just before they are given back.
         A ``first`` booking that has to wait is served before every waiting booking that is not.
@@ -294,7 +295,7 @@ class Staff:
                 pool.hold(now, units, cat)
             if on_start is not None:
                 on_start()
-            t = simpy.Timeout(env, days)
+            t = Timeout(env, days)
             t.callbacks.append(finish)
             return t
         self._seq += 1
@@ -357,24 +358,24 @@ class Staff:
 
     def _make_releaser(
         self, parts: tuple[Part, ...], on_end: Callable[[], None] | None
-    ) -> Callable[[simpy.Event], None]:
-        def finish(_: simpy.Event) -> None:
+    ) -> Callable[[Event], None]:
+        def finish(_: Event) -> None:
             if on_end is not None:
                 on_end()
             self.release(parts)
 
         return finish
 
-    def acquire_support(self, units: int) -> simpy.Event | None:
+    def acquire_support(self, units: int) -> Event | None:
         """Book a support start on the provider pool, behind intake and earlier support starts."""
         if not self.support and not self.blocked[1] and self.provider.free - units >= self._reserve:
             self.provider.hold(self.env._now, units, SUPPORT)
             return None
-        event = simpy.Event(self.env)
+        event = Event(self.env)
         self.support.append((event, units))
         return event
 
-    def cancel_support(self, event: simpy.Event) -> None:
+    def cancel_support(self, event: Event) -> None:
         """Take a waiting support start off the list (the citizen gave up waiting)."""
         for i, (waiting, _) in enumerate(self.support):
             if waiting is event:
@@ -424,9 +425,9 @@ class Staff:
         if not support or blocked[1]:
             return
         provider, now = self.provider, self.env._now
-        started: list[simpy.Event] = []
+        started: list[Event] = []
         if self.first_fit:
-            kept: deque[tuple[simpy.Event, int]] = deque()
+            kept: deque[tuple[Event, int]] = deque()
             while support:
                 event, units = support.popleft()
                 if provider.free - units >= self._reserve:
