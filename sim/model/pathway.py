@@ -184,6 +184,8 @@ class Simulation:
         self._short_hours = m.routing.short_course_hours_per_week
         self._short_days = m.routing.short_course_weeks * DAYS_PER_WEEK
         self._min_granted = m.accuracy.min_granted_hours_per_week
+        self._rework_p = m.rework.probability
+        self._reref_p = scenario.exits.rereferral_probability
         self._error_sd = m.accuracy.error_sd
         self._reviewed = m.review.cadence_weeks > 0
         self._startup_before = bool(self.startup_plan) and not m.startup_meeting.after_wait
@@ -330,7 +332,7 @@ class Simulation:
             self.counts[reason] += 1
             if reason == "completed":
                 self.counts["goals"] += c.goals
-        if reason != "rejected" and c.u_reref < self.scenario.exits.rereferral_probability:
+        if reason != "rejected" and c.u_reref < self._reref_p:
             Flow(self._rereferral())
 
     def _log(
@@ -496,7 +498,7 @@ class Simulation:
         if not c.eligible:
             self._leave(c, "rejected")
             return
-        rework = c.u_rework < self.m.rework.probability
+        rework = c.u_rework < self._rework_p
         if self.handoff_plan or self._startup_before or rework:
             self._enter(c, HANDOFF)
             if self.handoff_plan:
