@@ -183,10 +183,13 @@ class Flow:
     not thrown into the generator. A pathway that must be waited for is run with ``yield from``.
     """
 
-    __slots__ = ("_send",)
+    __slots__ = ("_resume", "_send")
 
     def __init__(self, pathway: Generator[Event, Any, None]) -> None:
         self._send = pathway.send
+        # The bound method made once, not at every wait; dropped at the end, so the cycle it
+        # makes with the Flow does not outlive the pathway (freed at once, not by the collector).
+        self._resume: Callable[[Event], None] | None = self.resume
         self.resume(_START)
 
     def resume(self, event: Event) -> None:
@@ -197,10 +200,11 @@ class Flow:
             try:
                 event = send(value)
             except StopIteration:
+                self._resume = None
                 return
             callbacks = event.callbacks
             if callbacks is not None:
-                callbacks.append(self.resume)
+                callbacks.append(self._resume)  # type: ignore[arg-type]  # set while it runs
                 return
             value = event._value  # already processed: go on at once, as a Process would
 
@@ -402,8 +406,12 @@ class Staff:
     def release(self, parts: tuple[Part, ...]) -> None:
         """Give back the hours of a finished activity and start whatever now fits."""
         now = self.env._now
-        for pool, units, cat in parts:
-            pool.release(now, units, cat)
+        for pool, units, cat in parts:  # ``Pool.release`` written out: every activity ends here
+            rate, since = pool.rate, pool.since
+            pool.area[cat] += rate[cat] * (now - since[cat])
+            since[cat] = now
+            rate[cat] -= units
+            pool.free += units
         if self.support or self._n0 or self.blocked1:
             self.dispatch()
 
