@@ -25,6 +25,7 @@ import bisect
 import heapq
 from collections import deque
 from collections.abc import Callable, Generator
+from functools import partial
 from heapq import heappush
 from typing import Any, Literal
 
@@ -294,8 +295,12 @@ class Staff:
                 break
         else:
             now = env._now
-            for pool, units, cat in parts:
-                pool.hold(now, units, cat)
+            for pool, units, cat in parts:  # ``Pool.hold`` written out
+                rate, since = pool.rate, pool.since
+                pool.area[cat] += rate[cat] * (now - since[cat])
+                since[cat] = now
+                rate[cat] += units
+                pool.free -= units
             if on_start is not None:
                 on_start()
             t = Timeout(env, days)
@@ -378,9 +383,11 @@ class Staff:
     def _make_releaser(
         self, parts: tuple[Part, ...], on_end: Callable[[], None] | None
     ) -> Callable[[Event], None]:
+        if on_end is None:
+            return partial(self.release, parts)  # no Python frame of its own per activity end
+
         def finish(_: Event) -> None:
-            if on_end is not None:
-                on_end()
+            on_end()
             self.release(parts)
 
         return finish
@@ -403,8 +410,9 @@ class Staff:
         if self.support or self._intake_waiting():
             self.dispatch()  # a smaller award behind it may now start
 
-    def release(self, parts: tuple[Part, ...]) -> None:
-        """Give back the hours of a finished activity and start whatever now fits."""
+    def release(self, parts: tuple[Part, ...], _event: Event | None = None) -> None:
+        """Give back the hours of a finished activity and start whatever now fits (``_event``:
+        the activity's end, when this runs as its callback)."""
         now = self.env._now
         for pool, units, cat in parts:  # ``Pool.release`` written out: every activity ends here
             rate, since = pool.rate, pool.since
