@@ -1,14 +1,16 @@
-"""How many SimPy events the engine spends per citizen (issue 16; docs/model.md §4).
+"""How many events the engine spends per citizen (issue 16; docs/model.md §4).
 
-Events are counted on the queue by the bench's counting environment, independently of the engine:
-each figure is compared with a count made by hand from the pathway's steps.
+Events are counted on the queue by the bench's counting id source (every event put on the clock's
+queue takes an id), independently of the engine's own bookkeeping: each figure is compared with a
+count made by hand from the pathway's steps. The textbook SimPy model is counted by the bench's
+counting SimPy environment.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks.bench import CountingEnvironment, bare_simpy_mmc
+from benchmarks.bench import CountingEnvironment, bare_simpy_mmc, count_events
 from sim.model.pathway import Simulation
 from sim.model.theory import mmc_scenario
 
@@ -16,10 +18,7 @@ from sim.model.theory import mmc_scenario
 def _counted_mmc(servers: int, rate: float, weeks: float) -> tuple[int, Simulation]:
     sc = mmc_scenario(rate, servers, 1.0, 1.0, horizon_weeks=weeks, warmup_weeks=0)
     sim = Simulation(sc, "mmc", 0, sc.staffing_fte())
-    sim.env.__class__ = CountingEnvironment
-    sim.env.scheduled = 0  # type: ignore[attr-defined]
-    sim.run()
-    return sim.env.scheduled, sim  # type: ignore[attr-defined]
+    return count_events(sim), sim
 
 
 def test_the_counter_counts_six_events_per_textbook_customer() -> None:

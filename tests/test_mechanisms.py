@@ -137,9 +137,9 @@ def test_threshold_changes_outcomes_monotonically() -> None:
 
 
 def _staff(authority: float, provider: float, queue: str = "fifo") -> Staff:
-    import simpy
+    from sim.model.clock import Clock
 
-    return Staff(simpy.Environment(), authority, provider, queue)  # type: ignore[arg-type]
+    return Staff(Clock(), authority, provider, queue)
 
 
 def test_joint_booking_is_atomic_and_holds_nothing_while_waiting() -> None:

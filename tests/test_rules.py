@@ -220,11 +220,10 @@ def test_post_goal_hours_follow_hours_adjusted_at_review(
 
 
 def _staff(authority: float, provider: float, queue: str = "fifo") -> Any:
-    import simpy
-
+    from sim.model.clock import Clock
     from sim.model.engine import Staff
 
-    return Staff(simpy.Environment(), authority, provider, queue)  # type: ignore[arg-type]
+    return Staff(Clock(), authority, provider, queue)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("blocked", [2, 20])

@@ -24,11 +24,12 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import deque
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
+from functools import partial
+from heapq import heappush
 from typing import Any, Literal
 
-import simpy
-from simpy.core import NORMAL  # type: ignore[attr-defined]  # simpy leaves it out of __all__
+from sim.model.clock import Clock, Event, Timeout
 
 SUPPORT, MEETING, CASEWORK, DOCUMENTATION = 0, 1, 2, 3
 CATEGORIES = ("support", "meetings", "casework", "documentation")
@@ -39,6 +40,10 @@ DAYS_PER_WEEK = 7.0
 PRIORITY = 1 << 52
 """Subtracted from a priority booking's sequence number: it sorts before all other waiting
 bookings, and among priority bookings arrival order still holds."""
+
+
+_NEVER = 1 << 62
+"""More units than any pool has."""
 
 
 def _seq_of(b: Booking) -> int:
@@ -138,32 +143,33 @@ class Booking:
         self.where = 0
         self.days = 0.0
         self.on_start: Callable[[], None] | None = None
-        self.finish: Callable[[simpy.Event], None] | None = None
+        self.finish: Callable[[Event], None] | None = None
 
 
-class DeferredTimeout(simpy.Event):
+class DeferredTimeout(Event):
     """An activity that waits for its hours: created when it is booked, started as a timeout
     when the hours are granted. One event per activity, waiting or not (a plain booking event, a
-    timeout and a done event cost three). ``start`` does what ``simpy.Timeout`` does on creation.
+    timeout and a done event cost three). ``start`` does what ``Timeout`` does on creation.
     """
 
-    def start(self, delay: float, finish: Callable[[simpy.Event], None] | None) -> None:
+    __slots__ = ()
+
+    def start(self, delay: float, finish: Callable[[Event], None] | None) -> None:
         """Fire ``delay`` days from now; ``finish`` (the release) runs before anyone waiting."""
         if finish is not None:
             self.callbacks.insert(0, finish)
-        self._ok = True
         self._value = None
-        self.env.schedule(self, NORMAL, delay)
+        clock = self.clock
+        heappush(clock._queue, (clock._now + delay, next(clock._eid), self))
 
 
-def _process_now(event: simpy.Event) -> None:
+def _process_now(event: Event) -> None:
     """Trigger and process ``event`` at once, not through the event queue: a support start
     granted from the waiting list carries on now instead of after a round trip through the queue
     (its waiters are pathways, which run nothing that could start another support)."""
-    event._ok = True
     event._value = None
     callbacks = event.callbacks
-    event.callbacks = None  # type: ignore[assignment]  # processed, as simpy marks it
+    event.callbacks = None  # type: ignore[assignment]  # processed
     for callback in callbacks:
         callback(event)
 
@@ -178,13 +184,16 @@ class Flow:
     not thrown into the generator. A pathway that must be waited for is run with ``yield from``.
     """
 
-    __slots__ = ("_send",)
+    __slots__ = ("_resume", "_send")
 
-    def __init__(self, pathway: Generator[simpy.Event, Any, None]) -> None:
+    def __init__(self, pathway: Generator[Event, Any, None]) -> None:
         self._send = pathway.send
+        # The bound method made once, not at every wait; dropped at the end, so the cycle it
+        # makes with the Flow does not outlive the pathway (freed at once, not by the collector).
+        self._resume: Callable[[Event], None] | None = self.resume
         self.resume(_START)
 
-    def resume(self, event: simpy.Event) -> None:
+    def resume(self, event: Event) -> None:
         """The awaited event was processed: carry on with its value (one call per event)."""
         send = self._send
         value = event._value
@@ -192,10 +201,11 @@ class Flow:
             try:
                 event = send(value)
             except StopIteration:
+                self._resume = None
                 return
             callbacks = event.callbacks
             if callbacks is not None:
-                callbacks.append(self.resume)
+                callbacks.append(self._resume)  # type: ignore[arg-type]  # set while it runs
                 return
             value = event._value  # already processed: go on at once, as a Process would
 
@@ -214,7 +224,7 @@ class Staff:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Clock,
         authority_hours_per_week: float,
         provider_hours_per_week: float,
         support_queue: Literal["fifo", "first_fit"] = "fifo",
@@ -228,12 +238,19 @@ class Staff:
         # is rescanned only when its pool has more free than that, so a release that cannot start
         # anything costs nothing (else a long list made dispatch quadratic: a large
         # municipality's start-up meetings blocked by a full provider).
+        # The authority's list is kept as groups of bookings with the same parts, each in arrival
+        # order (``waiting0``, ``_n0`` bookings in all): the authority is every such booking's
+        # first part, so once a group's first booking does not fit the authority, none behind it
+        # can start or move in that scan, and the scan skips the rest of the group (a backlog at
+        # the authority made it visit every booking at every release).
         self.pools = (self.authority, self.provider)
-        self.blocked: list[list[Booking]] = [[], []]
+        self.waiting0: dict[int, deque[Booking]] = {}  # by id of the parts tuple
+        self._n0 = 0
+        self.blocked1: list[Booking] = []  # the provider's list, in arrival order
         self._marks = [0, 0]
         self._min_need = [0, 0]  # a lower bound of what any booking on the list needs there
         self._seq = 0
-        self.support: deque[tuple[simpy.Event, int]] = deque()  # (event, units) in order
+        self.support: deque[tuple[Event, int]] = deque()  # (event, units) in order
         # Provider units kept free for the earliest waiting intake booking that needs the provider
         # but is blocked on the authority (a joint meeting waiting for a case worker): support
         # starts may use the provider's free hours, but not these. One booking's worth, never a
@@ -246,22 +263,10 @@ class Staff:
         self._floor = 0
         # Release callbacks per parts tuple (keyed by identity: parts belong to long-lived steps
         # that keep them alive), so the hot path allocates no closure.
-        self._releasers: dict[int, Callable[[simpy.Event], None]] = {}
+        self._releasers: dict[int, Callable[[Event], None]] = {}
         self._keep: list[tuple[Part, ...]] = []
 
     # ------------------------------------------------------------------ booking
-
-    @staticmethod
-    def _fits(parts: tuple[Part, ...]) -> bool:
-        for pool, units, _ in parts:  # noqa: SIM110 - a plain loop is faster on this hot path
-            if pool.free < units:
-                return False
-        return True
-
-    def _hold(self, parts: tuple[Part, ...]) -> None:
-        now = self.env._now
-        for pool, units, cat in parts:
-            pool.hold(now, units, cat)
 
     def occupy(
         self,
@@ -270,7 +275,7 @@ class Staff:
         on_start: Callable[[], None] | None = None,
         on_end: Callable[[], None] | None = None,
         first: bool = False,
-    ) -> simpy.Event:
+    ) -> Event:
         """Hold ``parts`` for ``days`` as soon as they all fit; the returned event fires once the
         hours are released. Hooks run when the hours are taken and just before they are given back.
         A ``first`` booking that has to wait is served before every waiting booking that is not.
@@ -290,11 +295,15 @@ class Staff:
                 break
         else:
             now = env._now
-            for pool, units, cat in parts:
-                pool.hold(now, units, cat)
+            for pool, units, cat in parts:  # ``Pool.hold`` written out
+                rate, since = pool.rate, pool.since
+                pool.area[cat] += rate[cat] * (now - since[cat])
+                since[cat] = now
+                rate[cat] += units
+                pool.free -= units
             if on_start is not None:
                 on_start()
-            t = simpy.Timeout(env, days)
+            t = Timeout(env, days)
             t.callbacks.append(finish)
             return t
         self._seq += 1
@@ -319,35 +328,51 @@ class Staff:
     def _block(self, booking: Booking, where: int) -> None:
         """Put a booking that does not fit on the list of the pool it does not fit."""
         booking.where = where
-        if where == 0 and booking.needs_provider:
-            self._n_reserve += 1
-            if self._n_reserve == 1:
-                self._reserve = max(_provider_units(booking), self._floor)
-        lst = self.blocked[where]
         pool = self.pools[where]
         need = 0
         for p, u, _ in booking.parts:
             if p is pool:
                 need = u
                 break
-        self._min_need[where] = min(self._min_need[where], need) if lst else need
-        if lst and booking.seq < lst[-1].seq:
-            bisect.insort(lst, booking, key=_seq_of)  # a priority booking, or one moved
-            if where == 0 and booking.needs_provider:
-                self._update_reserve()  # it may now be the earliest
+        seq = booking.seq
+        if where == 0:
+            self._min_need[0] = min(self._min_need[0], need) if self._n0 else need
+            self._n0 += 1
+            group = self.waiting0.get(id(booking.parts))
+            if group is None:
+                group = self.waiting0[id(booking.parts)] = deque()
+            if group and seq < group[-1].seq:
+                bisect.insort(group, booking, key=_seq_of)  # a priority booking, or one moved
+            else:
+                group.append(booking)
+            if booking.needs_provider:
+                self._n_reserve += 1
+                if self._n_reserve == 1:
+                    self._reserve = max(_provider_units(booking), self._floor)
+                elif seq != self._seq:
+                    self._update_reserve()  # not the newest booking: it may be the earliest
         else:
-            lst.append(booking)
-        self._marks[where] = min(self._marks[where], self.pools[where].free)
+            lst = self.blocked1
+            self._min_need[1] = min(self._min_need[1], need) if lst else need
+            if lst and seq < lst[-1].seq:
+                bisect.insort(lst, booking, key=_seq_of)
+            else:
+                lst.append(booking)
+        self._marks[where] = min(self._marks[where], pool.free)
 
     def _update_reserve(self) -> None:
         """Keep back the provider units of the earliest booking blocked on the authority that
         needs the provider (none when there is none)."""
         self._reserve = self._floor
         if self._n_reserve:
-            for b in self.blocked[0]:
-                if b.needs_provider:
-                    self._reserve = max(_provider_units(b), self._floor)
-                    return
+            first: Booking | None = None
+            for group in self.waiting0.values():  # a group's bookings all need the same pools
+                if not group or not group[0].needs_provider:
+                    continue
+                if first is None or group[0].seq < first.seq:
+                    first = group[0]
+            if first is not None:
+                self._reserve = max(_provider_units(first), self._floor)
 
     def keep_free(self, units: int) -> None:
         """Never let support starts fill the last ``units`` of the provider's hours (at most the
@@ -357,24 +382,26 @@ class Staff:
 
     def _make_releaser(
         self, parts: tuple[Part, ...], on_end: Callable[[], None] | None
-    ) -> Callable[[simpy.Event], None]:
-        def finish(_: simpy.Event) -> None:
-            if on_end is not None:
-                on_end()
+    ) -> Callable[[Event], None]:
+        if on_end is None:
+            return partial(self.release, parts)  # no Python frame of its own per activity end
+
+        def finish(_: Event) -> None:
+            on_end()
             self.release(parts)
 
         return finish
 
-    def acquire_support(self, units: int) -> simpy.Event | None:
+    def acquire_support(self, units: int) -> Event | None:
         """Book a support start on the provider pool, behind intake and earlier support starts."""
-        if not self.support and not self.blocked[1] and self.provider.free - units >= self._reserve:
+        if not self.support and not self.blocked1 and self.provider.free - units >= self._reserve:
             self.provider.hold(self.env._now, units, SUPPORT)
             return None
-        event = simpy.Event(self.env)
+        event = Event(self.env)
         self.support.append((event, units))
         return event
 
-    def cancel_support(self, event: simpy.Event) -> None:
+    def cancel_support(self, event: Event) -> None:
         """Take a waiting support start off the list (the citizen gave up waiting)."""
         for i, (waiting, _) in enumerate(self.support):
             if waiting is event:
@@ -383,18 +410,23 @@ class Staff:
         if self.support or self._intake_waiting():
             self.dispatch()  # a smaller award behind it may now start
 
-    def release(self, parts: tuple[Part, ...]) -> None:
-        """Give back the hours of a finished activity and start whatever now fits."""
+    def release(self, parts: tuple[Part, ...], _event: Event | None = None) -> None:
+        """Give back the hours of a finished activity and start whatever now fits (``_event``:
+        the activity's end, when this runs as its callback)."""
         now = self.env._now
-        for pool, units, cat in parts:
-            pool.release(now, units, cat)
-        if self.support or self.blocked[0] or self.blocked[1]:
+        for pool, units, cat in parts:  # ``Pool.release`` written out: every activity ends here
+            rate, since = pool.rate, pool.since
+            pool.area[cat] += rate[cat] * (now - since[cat])
+            since[cat] = now
+            rate[cat] -= units
+            pool.free += units
+        if self.support or self._n0 or self.blocked1:
             self.dispatch()
 
     def release_support(self, units: int) -> None:
         """End a citizen's support."""
         self.provider.release(self.env._now, units, SUPPORT)
-        if self.support or self.blocked[0] or self.blocked[1]:
+        if self.support or self._n0 or self.blocked1:
             self.dispatch()
 
     def try_grow_support(self, units: int) -> bool:
@@ -410,23 +442,22 @@ class Staff:
     def _support_may_take(self, units: int) -> bool:
         """Intake comes first on the provider: no support start while intake waits for provider
         hours, and none that would use the hours kept for intake waiting on the authority."""
-        return not self.blocked[1] and self.provider.free - units >= self._reserve
+        return not self.blocked1 and self.provider.free - units >= self._reserve
 
     def _intake_waiting(self) -> bool:
-        return bool(self.blocked[0] or self.blocked[1])
+        return bool(self._n0 or self.blocked1)
 
     def dispatch(self) -> None:
         """Start waiting intake first-fit in arrival order, then waiting support starts."""
-        blocked = self.blocked
-        if blocked[0] or blocked[1]:
+        if self._n0 or self.blocked1:
             self._dispatch_intake()
         support = self.support
-        if not support or blocked[1]:
+        if not support or self.blocked1:
             return
         provider, now = self.provider, self.env._now
-        started: list[simpy.Event] = []
+        started: list[Event] = []
         if self.first_fit:
-            kept: deque[tuple[simpy.Event, int]] = deque()
+            kept: deque[tuple[Event, int]] = deque()
             while support:
                 event, units = support.popleft()
                 if provider.free - units >= self._reserve:
@@ -444,60 +475,93 @@ class Staff:
             _process_now(event)
 
     def _dispatch_intake(self) -> None:
-        """Start waiting intake first-fit in arrival order (the lists of the pools that gained)."""
-        blocked, marks, pools = self.blocked, self._marks, self.pools
-        min_need = self._min_need
-        stale = [
-            i
-            for i in (0, 1)
-            if blocked[i] and pools[i].free > marks[i] and pools[i].free >= min_need[i]
-        ]
-        if stale:
-            candidates: Iterable[Booking] = (
-                blocked[stale[0]]
-                if len(stale) == 1
-                else heapq.merge(blocked[0], blocked[1], key=_seq_of)
-            )
-            changed = reserve_changed = False
-            moved: list[Booking] = []
-            # The scan runs over the whole backlog at each release: its checks are written out
-            # (no generator, no call per booking). With one stale list both pairs are the same.
-            p0, n0 = pools[stale[0]], min_need[stale[0]]
-            p1, n1 = pools[stale[-1]], min_need[stale[-1]]
-            authority = self.authority
-            for b in candidates:
-                if p0.free < n0 and p1.free < n1:
-                    break  # nothing further on these lists can fit any more
-                fail = -1  # the first pool the parts do not fit (``_failing`` written out)
-                for pool, units, _ in b.parts:
-                    if pool.free < units:
-                        fail = 0 if pool is authority else 1
-                        break
+        """Start waiting intake first-fit in arrival order (the lists of the pools that gained).
+
+        The scan visits the bookings of the lists that gained in arrival order, as one merged
+        list: each that fits starts, each that no longer fails on its list's pool but on the
+        other moves to the other list (after the scan). It stops once neither list's pool has
+        the least any booking on it needs. On the authority's list it visits only each group's
+        first bookings: behind one that does not fit the authority nothing can happen.
+        """
+        authority, provider = self.authority, self.provider
+        marks, min_need = self._marks, self._min_need
+        s0 = self._n0 > 0 and authority.free > marks[0] and authority.free >= min_need[0]
+        lst1 = self.blocked1
+        s1 = bool(lst1) and provider.free > marks[1] and provider.free >= min_need[1]
+        if not (s0 or s1):
+            return
+        n0 = min_need[0] if s0 else _NEVER  # a list not scanned never keeps the scan going
+        n1 = min_need[1] if s1 else _NEVER
+        heads: list[tuple[int, int, deque[Booking]]] = []
+        if s0:
+            heads = [(g[0].seq, k, g) for k, g in self.waiting0.items() if g]
+            heapq.heapify(heads)
+        moved: list[Booking] = []
+        changed1 = reserve_changed = False
+        i1, len1 = 0, (len(lst1) if s1 else 0)
+        while authority.free >= n0 or provider.free >= n1:
+            if heads and (i1 >= len1 or heads[0][0] < lst1[i1].seq):
+                group = heads[0][2]
+                b = group[0]
+            elif i1 < len1:
+                group, b = None, lst1[i1]
+                i1 += 1
+            else:
+                break
+            fail = -1  # the first pool the parts do not fit
+            for pool, units, _ in b.parts:
+                if pool.free < units:
+                    fail = 0 if pool is authority else 1
+                    break
+            if group is not None:  # from the authority's list
+                if fail == 0:
+                    heapq.heappop(heads)  # the rest of this group cannot start either
+                    continue
+                group.popleft()
+                self._n0 -= 1
+                if group:
+                    heapq.heapreplace(heads, (group[0].seq, heads[0][1], group))
+                else:
+                    heapq.heappop(heads)
+                if b.needs_provider:
+                    self._n_reserve -= 1
+                    reserve_changed = True
                 if fail < 0:
-                    self._hold(b.parts)
-                    b.started = changed = True
-                    if b.where == 0 and b.needs_provider:
-                        self._n_reserve -= 1
-                        reserve_changed = True
-                    if b.on_start is not None:
-                        b.on_start()
-                    b.event.start(b.days, b.finish)
-                elif fail != b.where:
-                    b.started = changed = True  # leaves this list for the other one
-                    if b.needs_provider:
-                        self._n_reserve -= b.where == 0
-                        reserve_changed = True  # leaves list 0, or joins it maybe in front
+                    self._start(b)
+                else:
                     moved.append(b)
-            if changed:
-                for i in stale:
-                    blocked[i] = [b for b in blocked[i] if not b.started]
-            for i in stale:
-                marks[i] = pools[i].free
-            if moved:
-                for b in moved:
-                    b.started = False
-                    self._block(b, 1 - b.where)
-                for i in (0, 1):
-                    blocked[i].sort(key=_seq_of)
-            if reserve_changed:
-                self._update_reserve()
+            elif fail < 0:
+                b.started = changed1 = True
+                self._start(b)
+            elif fail == 0:
+                b.started = changed1 = True  # leaves this list for the authority's
+                if b.needs_provider:
+                    reserve_changed = True  # joins the authority's list, maybe in front
+                moved.append(b)
+        self._after_scan(s0, s1, changed1, moved, reserve_changed)
+
+    def _start(self, b: Booking) -> None:
+        """A waiting booking fits: hold its hours and start its activity."""
+        now = self.env._now
+        for pool, units, cat in b.parts:
+            pool.hold(now, units, cat)
+        if b.on_start is not None:
+            b.on_start()
+        b.event.start(b.days, b.finish)
+
+    def _after_scan(
+        self, s0: bool, s1: bool, changed1: bool, moved: list[Booking], reserve_changed: bool
+    ) -> None:
+        """Drop what started or moved from the provider's list, mark the scanned lists with
+        their pools' free units, put the moved bookings on their new lists."""
+        if changed1:
+            self.blocked1 = [b for b in self.blocked1 if not b.started]
+        if s0:
+            self._marks[0] = self.authority.free
+        if s1:
+            self._marks[1] = self.provider.free
+        for b in moved:
+            b.started = False
+            self._block(b, 1 - b.where)
+        if reserve_changed:
+            self._update_reserve()

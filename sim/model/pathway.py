@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import simpy
-from simpy.events import Timeout
 
 from sim.model import eventlog
 from sim.model.citizens import (
@@ -28,6 +26,7 @@ from sim.model.citizens import (
     CitizenFactory,
     referral_times,
 )
+from sim.model.clock import Clock, Event, Timeout
 from sim.model.distributions import Fixed
 from sim.model.engine import (
     CASEWORK,
@@ -45,7 +44,7 @@ from sim.model.metrics import STAGES, Level, StageBook, unspent_dkk, wait_summar
 from sim.model.scenario import Activity, Scenario, VisitationModel
 from sim.model.streams import Buffered, generator
 
-Process = Generator[simpy.Event, Any, None]
+Process = Generator[Event, Any, None]
 INTAKE, HANDOFF, SUPPORT_QUEUE, IN_SUPPORT = range(len(STAGES))
 GAVE_UP = object()
 """The value a support start's event carries when the citizen gave up waiting instead."""
@@ -151,7 +150,7 @@ class Simulation:
         self.key = key if key is not None else (replication,)
         self.base_dir = base_dir
         seed = scenario.experiment.seed
-        self.env = env = simpy.Environment()
+        self.env = env = Clock()
         staff_cfg = scenario.staff
         self.staff = Staff(
             env,
@@ -185,6 +184,8 @@ class Simulation:
         self._short_hours = m.routing.short_course_hours_per_week
         self._short_days = m.routing.short_course_weeks * DAYS_PER_WEEK
         self._min_granted = m.accuracy.min_granted_hours_per_week
+        self._rework_p = m.rework.probability
+        self._reref_p = scenario.exits.rereferral_probability
         self._error_sd = m.accuracy.error_sd
         self._reviewed = m.review.cadence_weeks > 0
         self._startup_before = bool(self.startup_plan) and not m.startup_meeting.after_wait
@@ -331,7 +332,7 @@ class Simulation:
             self.counts[reason] += 1
             if reason == "completed":
                 self.counts["goals"] += c.goals
-        if reason != "rejected" and c.u_reref < self.scenario.exits.rereferral_probability:
+        if reason != "rejected" and c.u_reref < self._reref_p:
             Flow(self._rereferral())
 
     def _log(
@@ -357,7 +358,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ processes
 
-    def _act(self, c: Citizen, step: Step) -> simpy.Event | None:
+    def _act(self, c: Citizen, step: Step) -> Event | None:
         """One activity as a single event: waits for its hours (if any), holds them for its
         duration and releases them; ``None`` when it takes neither hours nor time."""
         if step.parts:
@@ -368,7 +369,7 @@ class Simulation:
             return self._delay(c, step.days, step.name)
         return None
 
-    def _delay(self, c: Citizen, days: float, name: str) -> simpy.Event | None:
+    def _delay(self, c: Citizen, days: float, name: str) -> Event | None:
         """A pure delay: holds no hours."""
         if days <= 0:
             return None
@@ -497,7 +498,7 @@ class Simulation:
         if not c.eligible:
             self._leave(c, "rejected")
             return
-        rework = c.u_rework < self.m.rework.probability
+        rework = c.u_rework < self._rework_p
         if self.handoff_plan or self._startup_before or rework:
             self._enter(c, HANDOFF)
             if self.handoff_plan:
@@ -597,7 +598,7 @@ class Simulation:
         elif gap < 0:
             self.under.change(now, -sign * gap)
 
-    def _give_up(self, waiting: simpy.Event, _timeout: simpy.Event) -> None:
+    def _give_up(self, waiting: Event, _timeout: Event) -> None:
         """Patience ran out: if the citizen is still on the waiting list, take them off it."""
         if not waiting.triggered:
             self.staff.cancel_support(waiting)
@@ -680,9 +681,7 @@ class Simulation:
             c.goal_at = now + (c.goal_at - now) * eff / new_eff
         c.granted, c.stretch_from = g, now
 
-    def _review(
-        self, c: Citizen, step: Step, held_units: int, first: bool = False
-    ) -> simpy.Event | None:
+    def _review(self, c: Citizen, step: Step, held_units: int, first: bool = False) -> Event | None:
         """A review step (or a start-up step inside the place); the provider's part inside
         support is taken from the citizen's held hours and reclassified (support to meetings or
         documentation) while it runs. ``first``: served before waiting new intake."""
@@ -718,9 +717,7 @@ class Simulation:
         t.callbacks.append(lambda _e: on_end())
         return t
 
-    def _review_unlogged(
-        self, step: Step, held_units: int, first: bool
-    ) -> simpy.Event | bool | None:
+    def _review_unlogged(self, step: Step, held_units: int, first: bool) -> Event | bool | None:
         """A review step without the event log, allocating no hooks: ``False`` when it needs
         them (hours booked from the pools and hours reclassified inside support, both at once)."""
         pu = min(step.provider_units, held_units)
@@ -735,7 +732,7 @@ class Simulation:
             t.callbacks.append(partial(self._reclassify_back, pu, cat))
         return t
 
-    def _reclassify_back(self, units: int, category: int, _event: simpy.Event) -> None:
+    def _reclassify_back(self, units: int, category: int, _event: Event) -> None:
         """A review's or start-up's hours inside support end: they are support again."""
         self.staff.provider.reclassify(self.env.now, units, category, SUPPORT)
 
@@ -827,8 +824,8 @@ class Simulation:
         env = self.env
         self.initial_caseload()
         Flow(self.arrivals())  # before the marks: it took the first start event before
-        env.process(self.warmup_mark())
-        env.process(self.weekly())
+        Flow(self.warmup_mark())  # at once, as SimPy's urgent start would before anything else
+        Flow(self.weekly())
         env.run(until=self.end)
         return RepResult(
             self.model_name,
@@ -846,7 +843,7 @@ class Simulation:
         env = self.env
         self.initial_caseload()
         Flow(self.arrivals())
-        env.process(self.warmup_mark())
+        Flow(self.warmup_mark())
         env.run()
         self.end = env.now
         return self._diagnostics()
