@@ -160,8 +160,13 @@ def test_sim_fit_recovers_the_spread_of_the_shipped_example(tmp_path):
     pooled_sd = math.sqrt(float(shares @ (sds**2 + means**2)) - pooled_mean**2)
     example = Path(__file__).parents[1] / "docs" / "cases-example.csv"
     out = tmp_path / "fitted.yaml"
-    fit(Request(example, out, calibrate=False))
+    result = fit(Request(example, out, calibrate=False))
     (segment,) = load_scenario(out, allow_outside_paths=True).segments
     assert segment.weeks_to_goal.mean() == pytest.approx(pooled_mean, rel=0.15)
     assert segment.weeks_to_goal.sd == pytest.approx(pooled_sd, rel=1 / 3)
-    assert "delayed entry" in out.read_text(encoding="utf-8")
+    text = out.read_text(encoding="utf-8")
+    assert "delayed entry" in text and "CALIBRATED by Monte Carlo" in text
+    # The console says the same, with the figures written.
+    (line,) = result.goal_lines
+    assert "calibrated by Monte Carlo" in line
+    assert f"sd {segment.weeks_to_goal.sd:.2f} weeks" in line

@@ -83,6 +83,7 @@ class Result:
     seasonal: bool
     notes: list[str] = field(default_factory=list)
     calibration: Calibration | None = None
+    goal_lines: list[str] = field(default_factory=list)  # f3-goal: for the console
 
 
 def default_base() -> Path:
@@ -126,7 +127,13 @@ def fit(request: Request) -> Result:
         _validate(text, out)
     _write_atomic(out, text)
     return Result(
-        out, fits.n_cases, len(fits.segments), fits.season.seasonal, fits.notes, fits.calibration
+        out,
+        fits.n_cases,
+        len(fits.segments),
+        fits.season.seasonal,
+        fits.notes,
+        fits.calibration,
+        goal_lines(fits),
     )
 
 
@@ -463,6 +470,34 @@ def _with_earlier(episodes: Any, start: dt.date, as_of: dt.date) -> tuple[Any, .
     days = chosen.select((pl.lit(start) - pl.col("start_date")).dt.total_days()).to_series()
     follow, _ = _weeks(chosen["start_date"], [None] * chosen.height, as_of)
     return chosen, w, ended, np.maximum(days.to_numpy().astype(float), 0.0) / 7, follow
+
+
+def goal_lines(fits: Fits) -> list[str]:
+    """The weeks to goal for the console, per segment: the life table behind them and, when
+    calibrated behind the slowdown, the shares matched (f3-goal)."""
+    lines = []
+    for seg in fits.segments:
+        table = seg.weeks.table
+        if table is None:
+            continue
+        line = (
+            f"segment '{seg.name}': weeks to goal from a life table over {len(table.at_risk)} "
+            f"reviews ({table.episodes} episodes, {table.entered_late} in support on the start "
+            f"date, entering at their next review)"
+        )
+        g = seg.goal
+        if g is not None:
+            line += (
+                f"; gamma calibrated by Monte Carlo to the shares in support after reviews 1 and 2 "
+                f"({g.target[0]:.3f}, {g.target[1]:.3f}; matched at {g.matched_at[0]:.3f}, "
+                f"{g.matched_at[1]:.3f})"
+            )
+        lines.append(f"{line}: mean {seg.goal_mean:.2f}, sd {seg.goal_sd:.2f} weeks")
+        if g is not None and not g.matched:
+            lines.append("! not matched within the shares' 95 % intervals; the closest is kept")
+        if table.caveat():
+            lines.append(f"! {table.caveat().lstrip('. ')}")
+    return lines
 
 
 def _calibrate_goal(
