@@ -165,7 +165,7 @@ def test_sim_fit_recovers_the_spread_of_the_shipped_example(tmp_path):
     assert segment.weeks_to_goal.mean() == pytest.approx(pooled_mean, rel=0.15)
     assert segment.weeks_to_goal.sd == pytest.approx(pooled_sd, rel=1 / 3)
     text = out.read_text(encoding="utf-8")
-    assert "delayed entry" in text and "CALIBRATED by Monte Carlo" in text
+    assert "delayed entry" in text and "Calibrated by Monte Carlo" in text
     # The console says the same, with the figures written.
     (line,) = result.goal_lines
     assert "calibrated by Monte Carlo" in line

@@ -249,7 +249,7 @@ def _goal_text(doc: _Doc, seg: Segment, g: GoalCalibration) -> str:
         f". Observed (the fit above) mean {seg.weeks.best.mean:.2f}, sd {seg.weeks.best.sd:.2f} "
         f"weeks. In the model a citizen granted fewer hours than the need (classic error_sd "
         f"{error_sd:g}) progresses at granted / need, so the time in support is the weeks to goal "
-        f"W times a slowdown S. CALIBRATED by Monte Carlo ({g.draws:,} draws of the need and the "
+        f"W times a slowdown S. Calibrated by Monte Carlo ({g.draws:,} draws of the need and the "
         "error, fixed seed): gamma W such that P(W x S past review 1) and P(W x S past review 2) "
         f"equal the life table's survival after reviews 1 and 2 ({g.target[0]:.3f}, 95 % "
         f"interval {g.low[0]:.3f}-{g.high[0]:.3f}; {g.target[1]:.3f}, {g.low[1]:.3f}-"
