@@ -728,6 +728,8 @@ def fit(
 
         for line in calibration_lines(result.calibration):
             typer.echo(line)
+    for line in result.goal_lines:  # f3-goal
+        typer.echo(line)
     season = "monthly factors" if result.seasonal else "no seasonality"
     typer.echo(
         f"wrote {result.out}: {result.cases} cases, {result.segments} segment(s), {season}; "

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sim.run.calibrate import Search
     from sim.run.fitting import (
         DurationFit,
+        GoalCalibration,
         Median,
         Mixture,
         Rate,
@@ -82,6 +83,7 @@ class Result:
     seasonal: bool
     notes: list[str] = field(default_factory=list)
     calibration: Calibration | None = None
+    goal_lines: list[str] = field(default_factory=list)  # f3-goal: for the console
 
 
 def default_base() -> Path:
@@ -125,7 +127,13 @@ def fit(request: Request) -> Result:
         _validate(text, out)
     _write_atomic(out, text)
     return Result(
-        out, fits.n_cases, len(fits.segments), fits.season.seasonal, fits.notes, fits.calibration
+        out,
+        fits.n_cases,
+        len(fits.segments),
+        fits.season.seasonal,
+        fits.notes,
+        fits.calibration,
+        goal_lines(fits),
     )
 
 
@@ -180,6 +188,7 @@ class Segment:
     slowdown: tuple[float, float] = (1.0, 1.0)  # E[S], E[S^2]: ``fitting.slowdown_moments``
     goal_mean: float = 0.0  # weeks to goal with the slowdown taken out (``remove_slowdown``)
     goal_sd: float = 0.0
+    goal: GoalCalibration | None = None  # f3-goal: W calibrated to the life table (gamma)
 
 
 @dataclass
@@ -409,8 +418,13 @@ def _segments(
     started = para85.filter((pl.col("start_date") >= start) & with_hours)
     w, ended = _weeks(started["start_date"], started["end_date"], cases.as_of)
     timing = review_timing(w[ended], base.model("classic").review.cadence_weeks)
+    entry = follow = np.zeros(len(w))
+    if timing is not None:  # the life table takes the earlier starts with delayed entry
+        started, w, ended, entry, follow = _with_earlier(
+            para85.filter(with_hours), start, cases.as_of
+        )
     try:
-        pooled = _goal_fit(w, ended, timing)
+        pooled = _goal_fit(w, ended, (entry, follow), timing)
     except ValueError as exc:
         refuse(f"{cases.source}: weeks in support: {exc}")
     comp = mixture.component_of(started["hours_per_week"].to_numpy())
@@ -422,7 +436,8 @@ def _segments(
     ):
         mine = comp == i
         own = mixture.k > 1 and mine.sum() >= MIN_DURATION_CASES and ended[mine].sum() >= 5
-        weeks = _goal_fit(w[mine], ended[mine], timing) if own else pooled
+        seen = (entry[mine], follow[mine])
+        weeks = _goal_fit(w[mine], ended[mine], seen, timing) if own else pooled
         rows = _rows_of(started["row"].to_numpy()[mine] if own else started["row"].to_numpy())
         need_sd = need_sd_from_granted(mean, sd, accuracy.error_sd)
         slow = slowdown_moments(
@@ -431,19 +446,89 @@ def _segments(
         goal = remove_slowdown(weeks.best.mean, weeks.best.sd, *slow)
         seg = Segment(name, mixture.weights[i], mean, need_sd, sd, weeks, rows, not own, timing)
         seg.slowdown, seg.goal_mean, seg.goal_sd = slow, *goal
+        if weeks.table is not None and slow[0] > 1 + 1e-9:
+            seg.goal = _calibrate_goal(weeks, accuracy, mean, need_sd, rng)
+            seg.goal_mean, seg.goal_sd = seg.goal.mean, seg.goal.sd
         out.append(seg)
     rows = _rows_of(para85.filter(with_hours)["row"].to_numpy())
     return mixture, out, rows
 
 
-def _goal_fit(w: np.ndarray, ended: np.ndarray, timing: ReviewTiming | None) -> DurationFit:
+def _with_earlier(episodes: Any, start: dt.date, as_of: dt.date) -> tuple[Any, ...]:
+    """The episodes that started on or after ``start`` and those that started earlier and were
+    still in support on ``start`` (an export of the period holds those only because they were),
+    with their weeks in support, whether they ended, their weeks in support on ``start`` and
+    their weeks from start to the export date."""
+    import numpy as np
+    import polars as pl
+
+    early = (pl.col("start_date") < start) & (
+        pl.col("end_date").is_null() | (pl.col("end_date") >= start)
+    )
+    chosen = episodes.filter((pl.col("start_date") >= start) | early)
+    w, ended = _weeks(chosen["start_date"], chosen["end_date"], as_of)
+    days = chosen.select((pl.lit(start) - pl.col("start_date")).dt.total_days()).to_series()
+    follow, _ = _weeks(chosen["start_date"], [None] * chosen.height, as_of)
+    return chosen, w, ended, np.maximum(days.to_numpy().astype(float), 0.0) / 7, follow
+
+
+def goal_lines(fits: Fits) -> list[str]:
+    """The weeks to goal for the console, per segment: the life table behind them and, when
+    calibrated behind the slowdown, the shares matched (f3-goal)."""
+    lines = []
+    for seg in fits.segments:
+        table = seg.weeks.table
+        if table is None:
+            continue
+        line = (
+            f"segment '{seg.name}': weeks to goal from a life table over {len(table.at_risk)} "
+            f"reviews ({table.episodes} episodes, {table.entered_late} in support on the start "
+            f"date, entering at their next review)"
+        )
+        g = seg.goal
+        if g is not None:
+            line += (
+                f"; gamma calibrated by Monte Carlo to the shares in support after reviews 1 and 2 "
+                f"({g.target[0]:.3f}, {g.target[1]:.3f}; matched at {g.matched_at[0]:.3f}, "
+                f"{g.matched_at[1]:.3f})"
+            )
+        lines.append(f"{line}: mean {seg.goal_mean:.2f}, sd {seg.goal_sd:.2f} weeks")
+        if g is not None and not g.matched:
+            lines.append("! not matched within the shares' 95 % intervals; the closest is kept")
+        if table.caveat():
+            lines.append(f"! {table.caveat().lstrip('. ')}")
+    return lines
+
+
+def _calibrate_goal(
+    weeks: DurationFit, accuracy: Any, need_mean: float, need_sd: float, rng: np.random.Generator
+) -> GoalCalibration:
+    """Gamma weeks to goal whose time in support, slowed as the model slows under-granted
+    citizens, leaves the life table's shares in support after reviews 1 and 2
+    (``fitting.calibrate_goal``)."""
+    from sim.run.fitting import calibrate_goal, slowdown_draws
+
+    assert weeks.table is not None
+    draws = slowdown_draws(
+        accuracy.error_sd, accuracy.min_granted_hours_per_week, need_mean, need_sd, rng
+    )
+    return calibrate_goal(weeks.table, draws, rng)
+
+
+def _goal_fit(
+    w: np.ndarray,
+    ended: np.ndarray,
+    seen: tuple[np.ndarray, np.ndarray],
+    timing: ReviewTiming | None,
+) -> DurationFit:
     """Weeks to the goals: the time in support, or, when support ends at reviews, the interval
-    between the review before the end and the one that ended it (``fitting.goal_data``)."""
-    from sim.run.fitting import fit_duration, goal_data
+    between the review before the end and the one that ended it, over a life table with the
+    earlier starts' delayed entry (``fitting.goal_life_table``)."""
+    from sim.run.fitting import fit_duration, fit_goal_life_table, goal_life_table
 
     if timing is None:
         return fit_duration(w, ended)
-    return fit_duration(*goal_data(w, ended, timing))
+    return fit_goal_life_table(goal_life_table(w, ended, *seen, timing))
 
 
 def _rows_of(rows: Any) -> str:

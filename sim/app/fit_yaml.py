@@ -20,7 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 if TYPE_CHECKING:
     from sim.app.fit import Fits, Segment
     from sim.model.scenario import Scenario
-    from sim.run.fitting import DurationFit
+    from sim.run.fitting import DurationFit, GoalCalibration
 
 __all__ = ["scenario_text"]
 
@@ -221,6 +221,8 @@ def _shares(values: list[float]) -> list[float]:
 def _slowdown_text(doc: _Doc, seg: Segment) -> str:
     """How the observed time to the goals became the scenario's weeks to goal."""
     m1, m2 = seg.slowdown
+    if seg.goal is not None:
+        return _goal_text(doc, seg, seg.goal)
     if m1 <= 1 + 1e-9:
         return f". Mean {seg.goal_mean:.2f}, sd {seg.goal_sd:.2f} weeks"
     error_sd = doc.base.model("classic").accuracy.error_sd
@@ -234,6 +236,29 @@ def _slowdown_text(doc: _Doc, seg: Segment) -> str:
     )
 
 
+def _goal_text(doc: _Doc, seg: Segment, g: GoalCalibration) -> str:
+    """How the weeks to goal were calibrated to the life table (f3-goal)."""
+    error_sd = doc.base.model("classic").accuracy.error_sd
+    miss = "" if g.matched else " NOT matched within the intervals (the closest cv is kept);"
+    if g.solutions > 1:
+        miss += (
+            f" {g.solutions} pairs of mean and sd match both shares; the one nearest the share "
+            "past review 3 is kept;"
+        )
+    return (
+        f". Observed (the fit above) mean {seg.weeks.best.mean:.2f}, sd {seg.weeks.best.sd:.2f} "
+        f"weeks. In the model a citizen granted fewer hours than the need (classic error_sd "
+        f"{error_sd:g}) progresses at granted / need, so the time in support is the weeks to goal "
+        f"W times a slowdown S. Calibrated by Monte Carlo ({g.draws:,} draws of the need and the "
+        "error, fixed seed): gamma W such that P(W x S past review 1) and P(W x S past review 2) "
+        f"equal the life table's survival after reviews 1 and 2 ({g.target[0]:.3f}, 95 % "
+        f"interval {g.low[0]:.3f}-{g.high[0]:.3f}; {g.target[1]:.3f}, {g.low[1]:.3f}-"
+        f"{g.high[1]:.3f}); matched at {g.matched_at[0]:.3f} and {g.matched_at[1]:.3f};{miss} "
+        f"mean {g.mean:.2f}, sd {g.sd:.2f} weeks (the moments of the fit above would give a sd "
+        "that is a small difference of large numbers when S is broad)"
+    )
+
+
 def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]) -> CommentedMap:
     f, p = doc.fits, f"segments.{i}"
     item = CommentedMap(name=seg.name, share=share)
@@ -241,6 +266,8 @@ def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]
         {"kind": "lognormal", "mean": _r(seg.need_mean), "sd": _r(seg.need_sd)}
     )
     item["weeks_to_goal"] = _dist(seg.weeks, seg.goal_mean, seg.goal_sd)
+    if seg.goal is not None:  # the calibration's W is gamma, whatever family fitted T
+        item["weeks_to_goal"]["kind"] = "gamma"
     item["goals"] = _plain(like["goals"], 3)
     item["eligible_probability"] = _r(f.eligible.value, 3)
     need = (
@@ -292,9 +319,12 @@ def _segment(doc: _Doc, i: int, seg: Segment, share: float, like: dict[str, Any]
     doc.fitted(f"{p}.share", f"{f.hours_rows}: log-normal mixture (EM), BIC")
     doc.fitted(f"{p}.need_hours_per_week.mean", f"{f.hours_rows}: {need}")
     doc.fitted(f"{p}.need_hours_per_week.sd", f"{f.hours_rows}: {need}")
-    short = f"{seg.weeks_rows}: censored fit of start to end (episodes started since the start), "
+    since = "episodes in support since the start" if seg.weeks.table else "started since the start"
+    short = f"{seg.weeks_rows}: censored fit of start to end ({since}), "
     short += "interval-censored between reviews" if t is not None else "time in support"
-    if seg.slowdown[0] > 1 + 1e-9:
+    if seg.goal is not None:
+        short += "; gamma weeks to goal calibrated by Monte Carlo to the life table's shares"
+    elif seg.slowdown[0] > 1 + 1e-9:
         short += "; slower progress of under-granted citizens taken out by moments"
     doc.fitted(f"{p}.weeks_to_goal.mean", f"{short} (see the comment above it)")
     doc.fitted(f"{p}.weeks_to_goal.sd", f"{short} (see the comment above it)")

@@ -36,6 +36,8 @@ __all__ = [
     "MIN_SEGMENT_CASES",
     "Candidate",
     "DurationFit",
+    "GoalCalibration",
+    "LifeTable",
     "Median",
     "Mixture",
     "Rate",
@@ -43,17 +45,21 @@ __all__ = [
     "ReviewTiming",
     "Seasonality",
     "Share",
+    "calibrate_goal",
     "find_rereferrals",
     "fit_duration",
+    "fit_goal_life_table",
     "fit_mixture",
     "fit_rereferrals",
     "goal_data",
+    "goal_life_table",
     "km_median",
     "need_sd_from_granted",
     "poisson_rate",
     "review_timing",
     "seasonality",
     "share",
+    "slowdown_draws",
     "waiting_exposure_days",
 ]
 
@@ -98,11 +104,14 @@ class DurationFit:
     candidates: tuple[Candidate, ...]
     observed: int
     censored: int
+    table: LifeTable | None = None  # when fitted to a life table with delayed entry
 
     def describe(self) -> str:
         """For a comment: 'gamma by AIC (gamma 812.3, lognormal 820.1, weibull 815.0); 180
         ended, 40 open (right-censored); KS distance to Kaplan-Meier 0.031'."""
         aics = ", ".join(f"{c.family} {c.aic:.1f}" for c in self.candidates)
+        if self.table is not None:
+            return self.table.describe(self.best, aics)
         fit = (
             f"largest distance to Kaplan-Meier {self.best.ks_km:.3f}"
             if not math.isnan(self.best.ks_km)
@@ -175,6 +184,13 @@ class ReviewTiming:
 REVIEW_TOLERANCE_WEEKS = 2.0
 """An episode ends "at a review" when its length is within this of lag + k x cadence."""
 
+LATE_REVIEW_SHARE = 0.25
+"""In the life table (``goal_life_table``) an end up to this share of the cadence after
+lag + k x cadence is review k's: the model judges the goals when the review is due and ends
+support after the review's meetings and casework, which wait for staff hours (in the shipped
+example a second cluster of ends comes 1-2 months late). A drop-out in that window is taken for
+a review's end."""
+
 
 def review_timing(durations: np.ndarray, cadence: float) -> ReviewTiming | None:
     """Whether ended support episodes end at reviews: the lag is the most common length modulo
@@ -218,6 +234,152 @@ def goal_data(
     right = reviews * c
     keep = ~at & (right > 0)
     return right[keep], np.zeros(keep.sum(), dtype=bool), intervals
+
+
+# f3-goal: weeks to the goals from a life table with delayed entry (episodes started before the
+# period that were still in support at its start)
+
+
+@dataclass(frozen=True)
+class LifeTable:
+    """Support that ends at reviews, as a life table over the reviews k = 1..K: how many episodes
+    were in support and observed at review k (``at_risk``), how many ended there (``ended``), and
+    the survival S_k = prod(1 - ended_j / at_risk_j) (the Kaplan-Meier estimate on the review
+    grid, with delayed entry: an episode in support on the period's start enters at the first
+    review after it). ``entered_late`` episodes started before the period."""
+
+    cadence: float
+    at_risk: tuple[int, ...]
+    ended: tuple[int, ...]
+    survival: tuple[float, ...]
+    episodes: int
+    entered_late: int
+    scale: int
+
+    def describe(self, best: Candidate, aics: str) -> str:
+        """For a comment: the table, the fit to it and its distance to it."""
+        reviews = "; ".join(
+            f"review {k + 1}: {e} of {n} ended"
+            for k, (n, e) in enumerate(zip(self.at_risk, self.ended, strict=True))
+        )
+        return (
+            f"life table over the reviews with delayed entry ({self.episodes} episodes, "
+            f"{self.entered_late} of them started before the period and in support at its start, "
+            f"entering at their first review after it; {reviews}); scipy.stats censored maximum "
+            f"likelihood (CensoredData) fitted to the table's interval shares between reviews "
+            f"(a sample of {self.scale} in those shares, the survival past review "
+            f"{len(self.at_risk)} right-censored), {best.family} chosen by AIC ({aics}; weibull "
+            f"not expressible in a scenario); largest distance to the life table's survival at "
+            f"the reviews {best.ks_km:.3f}. An end from {REVIEW_TOLERANCE_WEEKS:g} weeks before "
+            f"a review's usual end to {LATE_REVIEW_SHARE * self.cadence:g} after it (a quarter "
+            "of the cadence: the review's work waits for staff hours) is the review's"
+            + self.caveat()
+        )
+
+    def caveat(self) -> str:
+        """With ends at two reviews at most, the shares fix any two-parameter family: the
+        spread is then the family's shape, not the data's; empty otherwise."""
+        if len(self.at_risk) > 2 and self.at_risk[2] >= MIN_TAIL_AT_RISK:
+            return ""
+        seen = self.at_risk[2] if len(self.at_risk) > 2 else 0
+        return (
+            f". ASSUMPTION: {seen} episode(s) in support at a third review (fewer than "
+            f"{MIN_TAIL_AT_RISK}): the ends at the first two fix two shares, and the spread "
+            "within them is the family's shape, not the data's (the families' AICs tie)"
+        )
+
+
+def goal_life_table(
+    durations: np.ndarray,
+    ended: np.ndarray,
+    entry: np.ndarray,
+    follow: np.ndarray,
+    timing: ReviewTiming,
+) -> LifeTable:
+    """The life table of the weeks to the goals when support ends at reviews.
+
+    ``durations`` are weeks from start to end (to the export date when open), ``entry`` the weeks
+    in support on the period's start (0 for an episode that started in the period), ``follow``
+    the weeks from start to the export date. A review counts only when its whole window (see
+    below) lies before the export date, ended or not: counting the ends in a window the export
+    cuts, but not the episodes still open in it, would take too many for ends. As in
+    ``goal_data``: an episode that ended at review k reached its goals between reviews k - 1 and
+    k; one that ended between reviews, or is open, had not reached them by its last review. An
+    episode that started before the period is in the export only because it was still in support
+    on its start, so it counts only from the first review after it (delayed entry): counting its
+    earlier reviews would take it for a survivor that could have ended there unseen. Those
+    episodes are what tells the spread beyond the reviews a period's own starts can reach."""
+    d = np.asarray(durations, dtype=float)
+    ended = np.asarray(ended, dtype=bool)
+    c, lag, tol = timing.cadence, timing.lag, REVIEW_TOLERANCE_WEEKS
+    late = LATE_REVIEW_SHARE * c
+    # Review k's window: from tol before its usual end (lag + k c) to ``late`` after it.
+    k_end = np.floor((d - lag + tol) / c)
+    seen = np.floor(np.maximum(np.asarray(follow, float) - lag - late, 0) / c)
+    at = ended & (k_end >= 1) & (d - lag - k_end * c <= late) & (k_end <= seen)
+    # Not ended at a review: past review k only once its whole window has passed.
+    last = np.where(at, k_end, np.floor(np.maximum(d - lag - late, 0) / c))
+    last = np.minimum(last, seen)
+    # Reviews whose window opened before the period's start: one that ended the episode then
+    # kept it out of the export, so the episode is counted only from the next review.
+    first = np.floor(np.maximum(np.asarray(entry, float) - lag + tol, 0) / c)
+    first = np.where(np.asarray(entry, float) > 0, first, 0)
+    first = np.minimum(first, last)
+    k_max = int(last.max()) if len(last) else 0
+    ks = np.arange(1, k_max + 1)
+    at_risk = ((first[None, :] < ks[:, None]) & (last[None, :] >= ks[:, None])).sum(axis=1)
+    ends = np.array([int((at & (last == k) & (first < k)).sum()) for k in ks], dtype=int)
+    keep = np.flatnonzero(at_risk > 0)
+    k_top = int(keep[-1]) + 1 if keep.size else 0
+    at_risk, ends = at_risk[:k_top], ends[:k_top]
+    survival = np.cumprod(1 - ends / np.maximum(at_risk, 1))
+    used = first < last
+    return LifeTable(
+        c,
+        tuple(int(n) for n in at_risk),
+        tuple(int(e) for e in ends),
+        tuple(float(s) for s in survival),
+        int(used.sum()),
+        int((used & (np.asarray(entry) > 0)).sum()),
+        int(used.sum()),
+    )
+
+
+MIN_TAIL_AT_RISK = 10
+"""Fewer episodes than this at a third review leave the spread to the family's shape."""
+
+
+def fit_goal_life_table(table: LifeTable) -> DurationFit:
+    """Fit the families to a life table (``goal_life_table``) with scipy's censored maximum
+    likelihood: a sample of ``table.scale`` values whose shares between reviews k - 1 and k are
+    the table's S_(k-1) - S_k (interval-censored), the rest right-censored at the last review.
+    That is the fit to the Kaplan-Meier estimate, which has already taken the delayed entry into
+    account (scipy's fits have no left truncation). Raises ValueError with fewer than 3 ends."""
+    if sum(table.ended) < 3:
+        raise ValueError(f"needs at least 3 ended cases, found {sum(table.ended)}")
+    c, n = table.cadence, table.scale
+    surv = np.array((1.0, *table.survival))
+    counts = np.round(n * -np.diff(surv)).astype(int)
+    box = np.array(
+        [[k * c, (k + 1) * c] for k, m in enumerate(counts) for _ in range(m)], dtype=float
+    ).reshape(-1, 2)
+    tail = round(float(n * surv[-1]))
+    right = np.full(tail, len(table.survival) * c)
+    fit = fit_duration(right, np.zeros(tail, dtype=bool), box)
+    points = c * np.arange(1, len(table.survival) + 1)
+    candidates = tuple(
+        Candidate(
+            x.family,
+            x.params,
+            x.mean,
+            x.sd,
+            x.aic,
+            float(np.max(np.abs(_dist(x.family)(*x.params).sf(points) - surv[1:]))),
+        )
+        for x in fit.candidates
+    )
+    best = min((x for x in candidates if x.family in IN_SCENARIO), key=lambda x: x.aic)
+    return DurationFit(best, candidates, sum(table.ended), table.scale - sum(table.ended), table)
 
 
 # f1-calib: the median of a censored duration, for the simulation-based calibration
@@ -620,3 +782,120 @@ def remove_slowdown(mean: float, sd: float, m1: float, m2: float) -> tuple[float
     w_mean = mean / m1
     second = (sd * sd + mean * mean) / m2
     return w_mean, math.sqrt(max(second - w_mean * w_mean, (MIN_CV * w_mean) ** 2))
+
+
+# f3-goal: weeks to goal behind the time in support, by Monte Carlo of the model's progress rule
+
+
+@dataclass(frozen=True)
+class GoalCalibration:
+    """Gamma weeks to goal W whose time in support T = W x S (S the slowdown of under-granted
+    citizens) leaves the life table's shares in support after the first two reviews: the targets
+    (with 95 % Greenwood intervals), the values matched, and whether the search found them."""
+
+    mean: float
+    sd: float
+    target: tuple[float, float]
+    low: tuple[float, float]
+    high: tuple[float, float]
+    matched_at: tuple[float, float]
+    matched: bool
+    draws: int
+    solutions: int = 1  # (mean, cv) pairs that match both shares; review 3 chose among them
+
+
+GOAL_DRAWS = 40_000
+"""Monte Carlo draws of the slowdown (need, granted hours); the same draws for every trial (common
+random numbers), and W's tail is exact given them, so the search is smooth and deterministic."""
+GOAL_CV = (0.05, 2.0)
+"""Coefficients of variation of the weeks to goal searched."""
+GOAL_GRID = 16
+"""Points of the cv grid on which the roots are bracketed: when S alone makes the tail, a
+narrow and a wide W can both give the two shares (the third review's share chooses)."""
+
+
+def calibrate_goal(
+    table: LifeTable, slowdown: np.ndarray, rng: np.random.Generator, draws: int = GOAL_DRAWS
+) -> GoalCalibration:
+    """Gamma weeks to goal (mean, sd) for which the share of T = W x S past the first review's
+    and the second review's goals (T > c, T > 2c, ``slowdown`` S drawn from the model's rule by
+    ``slowdown_draws``) equal the life table's survival after reviews 1 and 2.
+
+    Why not the moments of a fit of T: when S is broad (cv ~0.8 in the shipped example), W's
+    variance is E[T^2] / E[S^2] - E[W]^2, a small difference of large numbers, and a T fitted
+    from two or three review shares swings it from the floor to twice the truth. Two shares fix
+    two parameters; the mean is solved for each cv (the share past review 1 falls as the mean
+    falls), and the cv so that the share past review 2 matches (roots bracketed on a grid of
+    cvs, then ``scipy.optimize.brentq``). When several cvs match, the share past review 3 (few
+    episodes) chooses among them."""
+    from scipy.optimize import brentq
+    from scipy.stats import gamma
+
+    c = table.cadence
+    s1, s2 = table.survival[0], table.survival[1] if len(table.survival) > 1 else 0.0
+    slow = rng.choice(slowdown, size=draws)
+
+    def past(mean: float, cv: float, k: int) -> float:
+        """P(W x S > k c) = E[P(W > k c / S)], averaged over the draws of S."""
+        shape = 1 / (cv * cv)
+        return float(np.mean(gamma.sf(k * c / slow, shape, scale=mean / shape)))
+
+    def mean_for(cv: float) -> float:
+        lo, hi = 0.01 * c, 20 * c
+        f = lambda m: past(m, cv, 1) - s1  # noqa: E731
+        if f(lo) > 0 or f(hi) < 0:
+            return lo if f(lo) > 0 else hi
+        return float(brentq(f, lo, hi, xtol=1e-3))
+
+    def gap(cv: float) -> float:
+        return past(mean_for(cv), cv, 2) - s2
+
+    grid = np.geomspace(*GOAL_CV, GOAL_GRID)
+    gaps = np.array([gap(cv) for cv in grid])
+    flips = np.flatnonzero(np.sign(gaps[:-1]) != np.sign(gaps[1:]))
+    roots = [float(brentq(gap, grid[i], grid[i + 1], xtol=1e-3)) for i in flips]
+    # No root: the cv searched nearest the target. Several: the one nearest review 3's share.
+    s3 = table.survival[2] if len(table.survival) > 2 else None
+    if not roots:
+        roots = [float(grid[np.argmin(np.abs(gaps))])]
+    elif s3 is not None:
+        roots.sort(key=lambda cv: abs(past(mean_for(cv), cv, 3) - s3))
+    cv = roots[0]
+    mean = mean_for(cv)
+    low, high = _greenwood(table)
+    got = (past(mean, cv, 1), past(mean, cv, 2))
+    ok = all(lo - 0.005 <= g <= hi + 0.005 for g, lo, hi in zip(got, low, high, strict=True))
+    return GoalCalibration(mean, mean * cv, (s1, s2), low, high, got, ok, draws, len(roots))
+
+
+def _greenwood(table: LifeTable) -> tuple[tuple[float, float], tuple[float, float]]:
+    """95 % intervals of the survival after reviews 1 and 2 (Greenwood's variance, clipped to
+    [0, 1])."""
+    lows, highs, acc = [], [], 0.0
+    for k in range(2):
+        if k >= len(table.survival):
+            lows.append(0.0)
+            highs.append(0.0)
+            continue
+        n, d, s = table.at_risk[k], table.ended[k], table.survival[k]
+        acc += d / (n * (n - d)) if n > d else 0.0
+        half = 1.96 * s * math.sqrt(acc)
+        lows.append(max(0.0, s - half))
+        highs.append(min(1.0, s + half))
+    return (lows[0], lows[1]), (highs[0], highs[1])
+
+
+def slowdown_draws(
+    error_sd: float,
+    min_granted: float,
+    need_mean: float,
+    need_sd: float,
+    rng: np.random.Generator,
+    n: int = GOAL_DRAWS,
+) -> np.ndarray:
+    """Draws of the slowdown S = 1 / min(1, granted / need) under the model's rule (see
+    ``slowdown_moments``)."""
+    s2 = math.log1p((need_sd / need_mean) ** 2)
+    need = rng.lognormal(math.log(need_mean) - s2 / 2, math.sqrt(s2), n)
+    granted = np.maximum(min_granted, need * (1 + error_sd * rng.standard_normal(n)))
+    return 1 / np.minimum(1.0, granted / need)
