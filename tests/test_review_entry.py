@@ -112,3 +112,46 @@ def test_episodes_open_at_the_period_start_end_at_review_2_by_the_rule(mean, sd)
         assert at >= 60, (before, at)
         se = math.sqrt(expected * (1 - expected) / at)
         assert abs(ended / at - expected) < 3.5 * se, (before, ended, at, expected)
+
+
+def _long_run_shares(weeks_mean: float, weeks_sd: float, n: int = 400_000) -> tuple[float, float]:
+    """The shares of citizens in support at a random time, long after the start, that end at
+    their next review and (of the rest) at the one after: episodes last D = 52 x ceil(T / 52)
+    weeks (T = W / eff as in ``_rule_share_at_review_2``), are in support in proportion to D
+    (length bias) and a uniform time a into it; D - a is the time left, ending at the next review
+    when it is at most one cadence."""
+    rng = np.random.default_rng(1)
+    w = rng.gamma((weeks_mean / weeks_sd) ** 2, weeks_sd**2 / weeks_mean, n)
+    s2 = math.log1p((2.0 / 5.0) ** 2)
+    need = rng.lognormal(math.log(5.0) - s2 / 2, math.sqrt(s2), n)
+    granted = np.maximum(MIN_GRANTED, need * (1 + ERROR_SD * rng.standard_normal(n)))
+    d = 52.0 * np.maximum(np.ceil(w / np.minimum(1.0, granted / need) / 52.0), 1.0)
+    d = d[rng.random(n) < d / d.max()]  # length-biased
+    left = d * (1 - rng.random(d.size))
+    first = float(np.mean(left <= 52))
+    return first, float(np.mean((left > 52) & (left <= 104)) / np.mean(left > 52))
+
+
+@pytest.mark.parametrize(("mean", "sd"), [(39.0, 15.0), (60.0, 25.0)])
+def test_the_initial_caseload_in_support_ends_at_its_reviews_as_the_long_run_does(mean, sd):
+    """The citizens in support at time 0 stand for those the rule leaves in support: the shares
+    of them ending at their own first and second review (counted from the log's review meetings)
+    are the long-run ones. Before e1-review they were drawn with unweighted weeks to goal, a
+    uniform share done and an independent phase: 0.56 and 0.91 against 0.70 and 0.76 (39/15)."""
+    sc = _scenario(mean, sd)
+    sc = sc.model_copy(
+        update={"experiment": sc.experiment.model_copy(update={"horizon_weeks": 170})}
+    )
+    res = run_experiment(sc, models=["classic"], record_events=True)
+    counts = np.zeros((2, 2), dtype=int)  # review 1, 2 x (ended, at risk)
+    for part in res.events:
+        ep = _episodes(eventlog.frame([part], casegen.eventlog.START_DATE))
+        for r in ep.filter((pl.col("init") == 1) & (pl.col("s") == 0)).iter_rows(named=True):
+            revs = r["revs"] or []
+            for k in range(min(len(revs), 2)):
+                counts[k, 1] += 1
+                counts[k, 0] += len(revs) == k + 1 and r["why"] == eventlog.EXIT["completed"]
+    for k, expected in enumerate(_long_run_shares(mean, sd)):
+        ended, at = counts[k]
+        se = math.sqrt(expected * (1 - expected) / at)
+        assert abs(ended / at - expected) < 3.5 * se, (k + 1, ended, at, expected)
