@@ -815,7 +815,9 @@ class Simulation:
         length = np.array([c.weeks_to_goal for c in pool]) / rate
         if cadence > 0:
             length = cadence * np.maximum(np.ceil(length / cadence), 1.0)
-        chosen = pick.choice(len(pool), n, replace=False, p=length / length.sum()) if n else []
+        if n == 0:
+            return []
+        chosen = pick.choice(len(pool), n, replace=False, p=length / length.sum())
         out = []
         for i, u in zip(chosen, ages.tolist(), strict=True):
             c, age = pool[int(i)], u * float(length[i])
