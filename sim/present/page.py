@@ -80,6 +80,10 @@ PRINT_ZOOM = 0.8
 """Figures print at this scale: drawn at ``PRINT_FIGURE_PX`` wide (their labels laid out for that
 width) and shrunk to the column, so their type prints at ~10 pt and a page holds two of them."""
 
+SUMMARY_ZOOM = 0.7
+"""The summary's forest chart prints a little smaller than other figures (type ~9 pt), so that a
+run with four warnings still keeps the summary on one page."""
+
 PRINT_FIGURE_PX = round(PRINT_WIDTH_PX / PRINT_ZOOM)
 """Width at which figures are drawn for print (``PRINT_JS``; ``sim report --pdf`` opens the page
 at this width), so a chart is never cut at the page edge nor squeezed until its labels collide."""
@@ -119,9 +123,9 @@ PRINT_CSS = """
   .summary h2 { margin-top: .6rem; }
   .summary .headline { font-size: .95rem; line-height: 1.3; padding: .35rem .7rem; }
   .summary h3 { margin: .5rem 0 .2rem; }
-  .summary .warn { font-size: .9rem; padding: .25rem .6rem; }
+  .summary .warn { font-size: .8rem; line-height: 1.25; padding: .2rem .5rem; margin: .15rem 0; }
   .summary table.kpi { font-size: 8.5pt; }
-  .summary figure { margin: .2rem 0; }
+  .summary figure { margin: .2rem 0; zoom: SUMMARY_ZOOM; }
   .summary ul.carrying, .summary ul.carrying + p { font-size: 8pt; margin: .2rem 0; }
   footer { margin-top: 1rem; }
   /* long reference tables: on paper the values, on screen (and in tables.xlsx) the rest; a
@@ -132,7 +136,7 @@ PRINT_CSS = """
     display: none; }
   table.mechanisms tbody tr:not(.differs):not(.model-desc) { display: none; }
 }
-""".replace("ZOOM", str(PRINT_ZOOM))
+""".replace("SUMMARY_ZOOM", str(SUMMARY_ZOOM)).replace("ZOOM", str(PRINT_ZOOM))
 """Rules for paper (A4): no chart toolbars, no navigation, no page break inside a figure or a
 table row, smaller type, and the one-page summary alone on the first page."""
 
