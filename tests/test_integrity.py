@@ -129,11 +129,12 @@ def test_other_folders_record_checksums(tmp_path: Path) -> None:
 
     grid = str(SCENARIOS / "sweeps" / "budget_and_demand.yaml")
     short = ["--set", "experiment.horizon_weeks=60", "--set", "experiment.warmup_weeks=10"]
+    small = ["--set", "initial_caseload.in_support=20", "--set", "initial_caseload.waiting=5"]
     data = two_stage(rate=15, authority_hours=4, horizon=60)
     data["experiment"]["warmup_weeks"] = 10
     opt = str(_write(tmp_path, data))
     commands = {
-        "explain": ["explain", ODDER, "--reps", "2", "--jobs", "1", *short],
+        "explain": ["explain", ODDER, "--reps", "2", "--jobs", "1", *short, *small],
         "optimise": ["optimise", opt, "--reps", "2", "--confirm-reps", "2", "--jobs", "1"],
         "sweep": ["sweep", grid, "--reps", "2", "--jobs", "1", "--no-report", *short],
     }
