@@ -39,8 +39,7 @@ class Event:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        # None once processed (typed as SimPy types it: a list, so waiters append unchecked).
-        self.callbacks: list[Callback] = []
+        self.callbacks: list[Callback] | None = []  # None once processed
         self._value: Any = PENDING
 
     @property
@@ -70,14 +69,15 @@ class Event:
 
 
 class Timeout(Event):
-    """An event processed ``delay`` days from now (scheduled on creation, value None)."""
+    """An event processed ``delay`` days from now (scheduled on creation, value None), with
+    ``callback`` as its first callback when one is given."""
 
     __slots__ = ()
 
-    def __init__(self, clock: Clock, delay: float) -> None:
+    def __init__(self, clock: Clock, delay: float, callback: Callback | None = None) -> None:
         # No ``clock`` kept: a timeout is never triggered by hand. Written out, not via super():
         # one is made for almost every event.
-        self.callbacks = []
+        self.callbacks = [] if callback is None else [callback]
         self._value = None
         heappush(clock._queue, (clock._now + delay, next(clock._eid), self))
 
@@ -117,6 +117,7 @@ class Clock:
             if event is None:
                 return
             callbacks = event.callbacks
-            event.callbacks = None  # type: ignore[assignment]  # processed
-            for callback in callbacks:
-                callback(event)
+            event.callbacks = None  # processed
+            if callbacks is not None:  # always: an event is queued once, before it is processed
+                for callback in callbacks:
+                    callback(event)

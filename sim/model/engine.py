@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from functools import partial
 from heapq import heappush
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from sim.model.clock import Clock, Event, Timeout
 
@@ -157,7 +157,9 @@ class DeferredTimeout(Event):
     def start(self, delay: float, finish: Callable[[Event], None] | None) -> None:
         """Fire ``delay`` days from now; ``finish`` (the release) runs before anyone waiting."""
         if finish is not None:
-            self.callbacks.insert(0, finish)
+            callbacks = self.callbacks
+            assert callbacks is not None, "a waiting activity's event is not processed"
+            callbacks.insert(0, finish)
         self._value = None
         clock = self.clock
         heappush(clock._queue, (clock._now + delay, next(clock._eid), self))
@@ -169,9 +171,10 @@ def _process_now(event: Event) -> None:
     (its waiters are pathways, which run nothing that could start another support)."""
     event._value = None
     callbacks = event.callbacks
-    event.callbacks = None  # type: ignore[assignment]  # processed
-    for callback in callbacks:
-        callback(event)
+    event.callbacks = None  # processed
+    if callbacks is not None:  # always: a waiting support start is not processed
+        for callback in callbacks:
+            callback(event)
 
 
 class Flow:
@@ -210,13 +213,16 @@ class Flow:
             value = event._value  # already processed: go on at once, as a Process would
 
 
-class _Start:
-    """What a Flow resumes with first: a generator is started by sending None."""
+def _processed_event() -> Event:
+    """An event already processed with the value None: what a Flow resumes with first (a
+    generator is started by sending None)."""
+    event = Event(Clock())
+    event._value = None
+    event.callbacks = None
+    return event
 
-    _value = None
 
-
-_START: Any = _Start()
+_START: Final = _processed_event()
 
 
 class Staff:
@@ -303,9 +309,7 @@ class Staff:
                 pool.free -= units
             if on_start is not None:
                 on_start()
-            t = Timeout(env, days)
-            t.callbacks.append(finish)
-            return t
+            return Timeout(env, days, finish)
         self._seq += 1
         provider = self.provider
         needs_provider = False

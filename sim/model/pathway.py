@@ -377,11 +377,10 @@ class Simulation:
         """A pure delay: holds no hours."""
         if days <= 0:
             return None
-        t = Timeout(self.env, days)
-        if self.events is not None:
-            row = self._open(c, name, "")
-            t.callbacks.append(lambda _e: self._close(row))
-        return t
+        if self.events is None:
+            return Timeout(self.env, days)
+        row = self._open(c, name, "")
+        return Timeout(self.env, days, lambda _e: self._close(row))
 
     def _logger(self, c: Citizen, step: Step) -> tuple[Callable[[], None], Callable[[], None]]:
         """Hooks that open an activity's log row when its hours are taken, close it at its end."""
@@ -549,8 +548,7 @@ class Simulation:
         else:
             self._enter(c, SUPPORT_QUEUE)
             if c.patience_weeks != math.inf:
-                give_up = Timeout(env, c.patience_weeks * DAYS_PER_WEEK)
-                give_up.callbacks.append(partial(self._give_up, ev))
+                Timeout(env, c.patience_weeks * DAYS_PER_WEEK, partial(self._give_up, ev))
             if (yield ev) is GAVE_UP:
                 if row is not None:
                     self._close(row)
@@ -717,9 +715,7 @@ class Simulation:
         if step.days <= 0:
             return None
         on_start()
-        t = self.env.timeout(step.days)
-        t.callbacks.append(lambda _e: on_end())
-        return t
+        return Timeout(self.env, step.days, lambda _e: on_end())
 
     def _review_unlogged(self, step: Step, held_units: int, first: bool) -> Event | bool | None:
         """A review step without the event log, allocating no hooks: ``False`` when it needs
@@ -729,12 +725,11 @@ class Simulation:
             return False if pu else self.staff.occupy(step.parts, step.days, first=first)
         if step.days <= 0:
             return None
-        t = Timeout(self.env, step.days)
-        if pu:
-            cat = step.provider_category
-            self.staff.provider.reclassify(self.env.now, pu, SUPPORT, cat)
-            t.callbacks.append(partial(self._reclassify_back, pu, cat))
-        return t
+        if not pu:
+            return Timeout(self.env, step.days)
+        cat = step.provider_category
+        self.staff.provider.reclassify(self.env.now, pu, SUPPORT, cat)
+        return Timeout(self.env, step.days, partial(self._reclassify_back, pu, cat))
 
     def _reclassify_back(self, units: int, category: int, _event: Event) -> None:
         """A review's or start-up's hours inside support end: they are support again."""
