@@ -189,6 +189,25 @@ class CitizenFactory:
         self._i += 1
         return c
 
+    def rows(self, n: int) -> list[tuple[Any, ...]]:
+        """The next ``n`` citizens' drawn attributes as rows (``DRAWN`` order), without making
+        the citizens: the draws ``n`` calls of ``make`` would take (``citizen`` makes one)."""
+        out: list[tuple[Any, ...]] = []
+        while len(out) < n:
+            if self._i >= len(self._rows):
+                self._refill()
+            take = min(n - len(out), len(self._rows) - self._i)
+            out.extend(self._rows[self._i : self._i + take])
+            self._i += take
+        return out
+
+    @staticmethod
+    def citizen(cid: int, referred_at: float, row: tuple[Any, ...]) -> Citizen:
+        """A citizen with the drawn attributes of ``row`` (from ``rows``)."""
+        c = Citizen(cid, referred_at)
+        _fill(c, row)
+        return c
+
     def segment_name(self, index: int) -> str:
         return self._names[index]
 

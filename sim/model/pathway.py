@@ -21,6 +21,7 @@ import numpy as np
 from sim.model import eventlog
 from sim.model.citizens import (
     DAYS_PER_WEEK,
+    DRAWN,
     WEEKS_PER_YEAR,
     Citizen,
     CitizenFactory,
@@ -804,10 +805,15 @@ class Simulation:
         seed = self.scenario.experiment.seed
         pick = generator(seed, self.key, "initial/pick")
         ages = generator(seed, self.key, "initial/elapsed").random(n)
-        pool = [init.make(-1, 0.0) for _ in range(INITIAL_POOL * n)]
+        pool = init.rows(INITIAL_POOL * n)  # rows, not citizens: only the n chosen are made
+        need, z_error, weeks_to_goal = (
+            np.array([row[DRAWN.index(k)] for row in pool], dtype=float)
+            for k in ("need", "z_error", "weeks_to_goal")
+        )
         cadence = self.m.review.cadence_weeks
-        rate = np.array([min(1.0, self._granted_hours(c) / c.need) for c in pool])
-        length = np.array([c.weeks_to_goal for c in pool]) / rate
+        granted = np.maximum(self._min_granted, need * (1.0 + self._error_sd * z_error))
+        rate = np.minimum(1.0, granted / need)  # ``_granted_hours`` over ``need``, per row
+        length = weeks_to_goal / rate
         if cadence > 0:
             length = cadence * np.maximum(np.ceil(length / cadence), 1.0)
         if n == 0:
@@ -815,7 +821,7 @@ class Simulation:
         chosen = pick.choice(len(pool), n, replace=False, p=length / length.sum())
         out = []
         for i, u in zip(chosen, ages.tolist(), strict=True):
-            c, age = pool[int(i)], u * float(length[i])
+            c, age = init.citizen(-1, 0.0, pool[int(i)]), u * float(length[i])
             c.decided_at = 0.0
             c.u_route = 1.0  # already in § 85 support, not on a short course
             first = (cadence - age % cadence) * DAYS_PER_WEEK if cadence > 0 else None
