@@ -150,6 +150,57 @@ def events_per_citizen(quick: bool) -> dict[str, float]:
     return figures
 
 
+PAIR_SNIPPET = """
+import sys, time
+from sim.config.loader import load_scenario
+from sim.model import native
+from sim.model.pathway import Simulation
+sc = load_scenario(sys.argv[1], [])
+best = float("inf")
+for _ in range(int(sys.argv[2])):
+    start = time.process_time()
+    for model in ("classic", "joint"):
+        Simulation(sc, model, 0, sc.staffing_fte()).run()
+    best = min(best, time.process_time() - start)
+print(native.active, best)
+"""
+
+
+def pair_seconds(repeat: int, pure: bool) -> tuple[bool, float]:
+    """CPU seconds of one Odder replication pair (classic + joint), best of ``repeat``, in a fresh
+    process (``pure``: with SIM_PURE=1); (whether it ran compiled, seconds)."""
+    env = {**os.environ, "SIM_PURE": "1"} if pure else os.environ.copy()
+    if not pure:
+        env.pop("SIM_PURE", None)
+    out = subprocess.run(
+        [sys.executable, "-c", PAIR_SNIPPET, "scenarios/odder.yaml", str(repeat)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    active, secs = out.stdout.split()
+    return active == "True", float(secs)
+
+
+def pair_figures(repeat: int) -> dict[str, float]:
+    """One Odder replication pair, compiled (when built) and pure Python, side by side."""
+    print("== one Odder replication pair (classic + joint, CPU seconds, best of each)")
+    figures: dict[str, float] = {}
+    for pure in (False, True):
+        active, secs = pair_seconds(repeat, pure)
+        label = "pair_compiled" if active else "pair_pure"
+        if label not in figures:
+            figures[label] = secs
+            print(f"{label:36s}: {secs:8.3f} s")
+    if len(figures) == 2:
+        speedup = figures["pair_pure"] / figures["pair_compiled"]
+        figures["compiled_speedup"] = speedup
+        print(f"{'compiled_speedup':36s}: {speedup:8.2f}x")
+    return figures
+
+
 def best_of(n: int, fn, *args) -> float:  # type: ignore[no-untyped-def]
     return min(fn(*args) for _ in range(n))
 
@@ -262,17 +313,23 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller figures, for a smoke run")
     parser.add_argument(
         "--only",
-        default="events,mmc,wall,memory,sweep",
-        help="comma-separated parts to run (events, mmc, wall, memory, sweep)",
+        default="events,pair,mmc,wall,memory,sweep",
+        help="comma-separated parts to run (events, pair, mmc, wall, memory, sweep)",
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
     n = 20_000 if args.quick else args.customers
     last = json.loads(LAST.read_text(encoding="utf-8")) if LAST.exists() else {}
     figures: dict[str, float] = {}
+    from sim.model import native
+
+    print(f"engine: {native.status} (SIM_PURE=1 forces pure Python; make install compiles)\n")
     if "events" in parts:
         print("== events per citizen (events scheduled / citizens referred)")
         figures.update(events_per_citizen(args.quick))
+        print()
+    if "pair" in parts:
+        figures.update(pair_figures(args.repeat))
         print()
     if "mmc" in parts:
         figures.update(mmc_figures(n, args.repeat))
@@ -290,7 +347,7 @@ def main() -> None:
             figures.update(sweep_figures(quick=args.quick))
 
     compare_with_last(figures, last)
-    kept = {**last, **figures}  # a partial run keeps the other parts' last figures
+    kept = {**last, **figures, "engine": native.status}  # a partial run keeps the rest
     LAST.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"\nfigures written to {LAST.relative_to(ROOT)} (cores: {os.cpu_count()})")
 
