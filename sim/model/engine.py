@@ -31,18 +31,21 @@ from typing import Any, Final, Literal
 
 from sim.model.clock import Clock, Event, Timeout
 
-SUPPORT, MEETING, CASEWORK, DOCUMENTATION = 0, 1, 2, 3
-CATEGORIES = ("support", "meetings", "casework", "documentation")
+SUPPORT: Final = 0
+MEETING: Final = 1
+CASEWORK: Final = 2
+DOCUMENTATION: Final = 3
+CATEGORIES: Final = ("support", "meetings", "casework", "documentation")
 """Categories of held hours; idle = capacity - held. Support and meetings are citizen-facing."""
 
-MINUTES_PER_HOUR = 60
-DAYS_PER_WEEK = 7.0
-PRIORITY = 1 << 52
+MINUTES_PER_HOUR: Final = 60
+DAYS_PER_WEEK: Final = 7.0
+PRIORITY: Final = 1 << 52
 """Subtracted from a priority booking's sequence number: it sorts before all other waiting
 bookings, and among priority bookings arrival order still holds."""
 
 
-_NEVER = 1 << 62
+_NEVER: Final = 1 << 62
 """More units than any pool has."""
 
 

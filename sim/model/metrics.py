@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
-STAGES = ("intake", "handoff", "support_queue", "support")
+STAGES: Final = ("intake", "handoff", "support_queue", "support")
 """Stages of the pathway: referral to decision, decision to ready, waiting list, in support."""
 
 

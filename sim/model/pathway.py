@@ -14,17 +14,17 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
 from sim.model import eventlog
 from sim.model.citizens import (
     DAYS_PER_WEEK,
-    DRAWN,
     WEEKS_PER_YEAR,
     Citizen,
     CitizenFactory,
+    as_rows,
     referral_times,
 )
 from sim.model.clock import Clock, Event, Timeout
@@ -46,10 +46,13 @@ from sim.model.scenario import Activity, Scenario, VisitationModel
 from sim.model.streams import Buffered, generator
 
 Process = Generator[Event, Any, None]
-INTAKE, HANDOFF, SUPPORT_QUEUE, IN_SUPPORT = range(len(STAGES))
-GAVE_UP = object()
+INTAKE: Final = STAGES.index("intake")
+HANDOFF: Final = STAGES.index("handoff")
+SUPPORT_QUEUE: Final = STAGES.index("support_queue")
+IN_SUPPORT: Final = STAGES.index("support")
+GAVE_UP: Final = object()
 """The value a support start's event carries when the citizen gave up waiting instead."""
-INITIAL_POOL = 50
+INITIAL_POOL: Final = 50
 """Candidates drawn per citizen of the initial caseload in support, to pick them length-biased
 (``Simulation._in_support_at_start``)."""
 
@@ -805,23 +808,21 @@ class Simulation:
         seed = self.scenario.experiment.seed
         pick = generator(seed, self.key, "initial/pick")
         ages = generator(seed, self.key, "initial/elapsed").random(n)
-        pool = init.rows(INITIAL_POOL * n)  # rows, not citizens: only the n chosen are made
-        need, z_error, weeks_to_goal = (
-            np.array([row[DRAWN.index(k)] for row in pool], dtype=float)
-            for k in ("need", "z_error", "weeks_to_goal")
-        )
+        pool = init.columns(INITIAL_POOL * n)  # not citizens: only the n chosen are made
+        need, z_error = pool["need"], pool["z_error"]
         cadence = self.m.review.cadence_weeks
         granted = np.maximum(self._min_granted, need * (1.0 + self._error_sd * z_error))
         rate = np.minimum(1.0, granted / need)  # ``_granted_hours`` over ``need``, per row
-        length = weeks_to_goal / rate
+        length = pool["weeks_to_goal"] / rate
         if cadence > 0:
             length = cadence * np.maximum(np.ceil(length / cadence), 1.0)
         if n == 0:
             return []
-        chosen = pick.choice(len(pool), n, replace=False, p=length / length.sum())
+        chosen = pick.choice(len(length), n, replace=False, p=length / length.sum())
+        rows = as_rows({k: v[chosen] for k, v in pool.items()})
         out = []
-        for i, u in zip(chosen, ages.tolist(), strict=True):
-            c, age = init.citizen(-1, 0.0, pool[int(i)]), u * float(length[i])
+        for i, u, row in zip(chosen, ages.tolist(), rows, strict=True):
+            c, age = init.citizen(-1, 0.0, row), u * float(length[i])
             c.decided_at = 0.0
             c.u_route = 1.0  # already in § 85 support, not on a short course
             first = (cadence - age % cadence) * DAYS_PER_WEEK if cadence > 0 else None
