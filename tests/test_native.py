@@ -3,8 +3,10 @@ built from sources other than the ones on disk."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -13,12 +15,18 @@ from pathlib import Path
 import pytest
 
 from sim.model import native
+from sim.model.metrics import Interval, t_interval
+from sim.model.pathway import Simulation
+from tests.conftest import make_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN = """
 import json, sys
 from sim.model import native
+from sim.model.metrics import Interval, t_interval
+from sim.model.pathway import Simulation
+from tests.conftest import make_scenario
 from sim.cli import main
 modules = {m: __import__(f"sim.model.{m}", fromlist=["x"]).__file__ for m in native.COMPILED}
 with open(sys.argv[1], "w") as f:
@@ -162,3 +170,18 @@ def test_an_edited_source_runs_instead_of_its_stale_build(tmp_path: Path) -> Non
     assert file == str(engine)
     assert mark == "edited", "the edited source is what runs"
     assert err.count("\n") == 1 and "engine.py changed since the build" in err
+
+
+def test_results_cross_processes_compiled_or_not() -> None:
+    """What a worker sends back (a replication's result) and the intervals summaries keep pickle
+    and copy as they are, in whichever form the engine runs here (compiled classes have no
+    ``__dict__``; a frozen one cannot be filled field by field)."""
+    sc = make_scenario(horizon_weeks=30, warmup_weeks=4, replications=2)
+    result = Simulation(sc, "joint", 0, sc.staffing_fte()).run()
+    back = pickle.loads(pickle.dumps(result))
+    assert repr(back.metrics) == repr(result.metrics) and back.model == "joint"  # NaN too
+    assert (back.timeseries == result.timeseries).all()
+    interval = t_interval([1.0, 2.0, 4.0])
+    for twin in (pickle.loads(pickle.dumps(interval)), copy.deepcopy(interval)):
+        assert twin == interval and isinstance(twin, Interval)
+        assert twin.half_width == (interval.high - interval.low) / 2

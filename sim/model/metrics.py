@@ -153,6 +153,11 @@ class Interval:
         """Two or more replications, all with the same value (an interval of width zero)."""
         return self.n >= 2 and self.low == self.high
 
+    def __reduce__(self) -> tuple[type[Interval], tuple[float, float, float, float, int]]:
+        """Pickled as its constructor call: compiled (mypyc), a frozen class has no ``__dict__``
+        for pickle to fill, and setting its fields one by one is what frozen forbids."""
+        return (Interval, (self.mean, self.low, self.high, self.sd, self.n))
+
 
 def t_interval(values: Sequence[float], bounds: Bounds = UNBOUNDED) -> Interval:
     """95 % t-interval of the mean of ``values``, cut to ``bounds``; NaNs (metrics undefined in
