@@ -2,8 +2,8 @@
 
 1. Events per citizen: events scheduled per citizen referred, for one replication of each model
    of Odder (classic, joint) and for the M/M/c configuration, beside the textbook SimPy M/M/c's
-   events per customer (counted by a counting Environment and a counting id source used only
-   here).
+   events per customer (the engine's clock counts its events; SimPy's are counted by a counting
+   Environment used only here).
 2. A bare SimPy M/M/c model (the baseline) against the engine in its M/M/c configuration on the
    same number of customers: customers per second of each and their ratio (target >= 1.0).
 3. Wall time of `sim run` on the shipped scenarios with their defaults (targets: odder <= 3.5 s,
@@ -44,24 +44,6 @@ class CountingEnvironment(simpy.Environment):
     def schedule(self, event: simpy.Event, priority: int = 1, delay: float = 0) -> None:
         self.scheduled += 1
         super().schedule(event, priority, delay)
-
-
-class EventCounter:
-    """An id source for the engine's clock that counts the ids it hands out: every event put on
-    the clock's queue takes one (``sim.model.clock``), so this counts the engine's events the way
-    ``CountingEnvironment`` counts SimPy's (the bench's only)."""
-
-    __slots__ = ("scheduled",)
-
-    def __init__(self) -> None:
-        self.scheduled = 0
-
-    def __iter__(self) -> EventCounter:
-        return self
-
-    def __next__(self) -> int:
-        self.scheduled += 1
-        return self.scheduled
 
 
 def bare_simpy_mmc(
@@ -115,15 +97,14 @@ def engine_mmc(customers: int, rate_per_week: float, servers: int, mean_weeks: f
 
 
 def count_events(sim) -> int:  # type: ignore[no-untyped-def]
-    """Run a Simulation (not yet run) with a counting id source; the events it scheduled."""
-    counter = EventCounter()
-    sim.env._eid = counter  # before anything is scheduled: ids only order events pushed alike
+    """Run a Simulation (not yet run); the events it scheduled (its clock counts every event put
+    on its queue, as ``CountingEnvironment`` counts SimPy's)."""
     sim.run()
-    return counter.scheduled
+    return int(sim.env.scheduled)
 
 
 def counted(sim):  # type: ignore[no-untyped-def]
-    """Run a Simulation with a counting id source; events scheduled per citizen referred."""
+    """Run a Simulation; events scheduled per citizen referred."""
     return count_events(sim) / max(sim.totals["referred"], 1)
 
 

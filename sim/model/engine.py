@@ -165,7 +165,14 @@ class DeferredTimeout(Event):
             callbacks.insert(0, finish)
         self._value = None
         clock = self.clock
-        heappush(clock._queue, (clock._now + delay, next(clock._eid), self))
+        at = clock._now + delay  # ``Clock.schedule`` written out
+        clock.scheduled += 1
+        events = clock._at.get(at)
+        if events is None:
+            clock._at[at] = [self]
+            heappush(clock._times, at)
+        else:
+            events.append(self)
 
 
 def _process_now(event: Event) -> None:
