@@ -33,8 +33,8 @@ _MONTH_ENDS = list(accumulate((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)))
 
 class Drawn:
     """The attributes a citizen gets at referral, each drawn from its own named stream (see
-    ``CitizenFactory._draw``, which fills them by name). A new per-citizen draw is a field here and
-    its line in ``_draw``."""
+    ``CitizenFactory._draw``, which fills them by name). A new per-citizen draw is a field here,
+    its name in ``DRAWN`` and its line in ``_draw``."""
 
     __slots__ = ()
     segment: int  # index into the scenario's segments
@@ -50,8 +50,22 @@ class Drawn:
     patience_weeks: float  # weeks on the waiting list before giving up (inf: never)
 
 
-DRAWN: tuple[str, ...] = tuple(Drawn.__annotations__)
-"""The drawn attributes' names, in declaration order."""
+DRAWN: Final = (
+    "segment",
+    "need",
+    "weeks_to_goal",
+    "goals",
+    "eligible",
+    "z_error",
+    "u_route",
+    "u_rework",
+    "u_reref",
+    "dropout_weeks",
+    "patience_weeks",
+)
+"""The drawn attributes' names, in ``Drawn``'s order. Written out: compiled (mypyc), a class keeps
+no ``__annotations__`` to read them from (tests/test_model_record.py checks they are the same;
+``CitizenFactory._refill`` checks that ``_draw`` fills exactly these)."""
 
 
 class Citizen(Drawn):
