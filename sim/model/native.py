@@ -30,7 +30,7 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
-COMPILED = ("clock", "engine", "metrics", "pathway", "streams")
+COMPILED = ("citizens", "clock", "engine", "metrics", "pathway", "streams")
 """The modules of ``sim.model`` that are compiled (the engine's hot path)."""
 
 HERE = Path(__file__).resolve().parent
