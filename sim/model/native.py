@@ -8,8 +8,9 @@ the hash of the sources now is the one they were built from. Otherwise the sourc
 
 - ``SIM_PURE=1`` in the environment (pure Python on purpose, e.g. to compare);
 - no build (no C compiler, or never built): nothing said;
-- a source edited since the build: one line on stderr, once (child processes inherit the flag
-  that it was said), then the sources run. ``make install`` (or any ``make`` target) rebuilds.
+- a source edited since the build, a build for another Python or a build without all its files:
+  one line on stderr, once (child processes inherit the flag that it was said), then the sources
+  run. ``make install`` (or any ``make`` target) rebuilds.
 
 Every model source is in the hash, not only the compiled ones: compiled code may have inlined
 what it imported. The compiled modules are all or none, as they share one library: a compiled
@@ -102,7 +103,8 @@ def install(build_dir: Path = BUILD_DIR, root: Path = HERE, package: str = "sim.
         status, active = "compiled (mypyc)", True
         return True
     status, active = f"pure Python ({why})", False
-    if why.startswith("stale") and not os.environ.get(_SAID_ENV):
+    quiet = why == "not built" or why.startswith(PURE_ENV)  # nothing to build, or on purpose
+    if not quiet and not os.environ.get(_SAID_ENV):
         os.environ[_SAID_ENV] = "1"  # child processes inherit it: said once per run
         print(f"sim: compiled engine not used, running pure Python: {why}", file=sys.stderr)
     return False
