@@ -83,12 +83,12 @@ class Timeout(Event):
         self._value = None
         at = clock._now + delay  # ``Clock.schedule`` written out
         clock.scheduled += 1
-        events = clock._at.get(at)
-        if events is None:
-            clock._at[at] = [self]
-            heappush(clock._times, at)
+        queued = clock._at
+        if at in queued:
+            queued[at].append(self)
         else:
-            events.append(self)
+            queued[at] = [self]
+            heappush(clock._times, at)
 
 
 class Clock:

@@ -167,12 +167,12 @@ class DeferredTimeout(Event):
         clock = self.clock
         at = clock._now + delay  # ``Clock.schedule`` written out
         clock.scheduled += 1
-        events = clock._at.get(at)
-        if events is None:
-            clock._at[at] = [self]
-            heappush(clock._times, at)
+        queued = clock._at
+        if at in queued:
+            queued[at].append(self)
         else:
-            events.append(self)
+            queued[at] = [self]
+            heappush(clock._times, at)
 
 
 def _process_now(event: Event) -> None:
