@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The engine's hot modules compiled with mypyc (tools/build_native.py, sim/model/native.py):
+# rebuilt when any model source changes; without a C compiler the engine runs as pure Python.
+NATIVE := sim/model/_compiled/manifest.json
 SCENARIO ?= scenarios/odder.yaml
 ARGS ?=
 
@@ -19,31 +22,34 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,dask,images,app]"
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NATIVE): $(STAMP) $(wildcard sim/model/*.py) tools/build_native.py pyproject.toml
+	nice $(BIN)/python tools/build_native.py
 
-run: $(STAMP)
+install: $(STAMP) $(NATIVE)
+
+run: install
 	$(BIN)/sim run $(SCENARIO) $(ARGS)
 
-test: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks
-	$(BIN)/ruff format --check sim tests benchmarks
+test: install
+	$(BIN)/ruff check sim tests benchmarks tools
+	$(BIN)/ruff format --check sim tests benchmarks tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
-bench: $(STAMP)
+bench: install
 	$(BIN)/python -m benchmarks.bench $(ARGS)
 	$(BIN)/python -m benchmarks.bench_uncertainty
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks tools
 
 format: $(STAMP)
-	$(BIN)/ruff format sim tests benchmarks
-	$(BIN)/ruff check --fix sim tests benchmarks
+	$(BIN)/ruff format sim tests benchmarks tools
+	$(BIN)/ruff check --fix sim tests benchmarks tools
 
-docs: $(STAMP)
+docs: install
 	nice $(BIN)/python docs/build.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build/mypyc sim/model/_compiled

@@ -2,8 +2,8 @@
 
 1. Events per citizen: events scheduled per citizen referred, for one replication of each model
    of Odder (classic, joint) and for the M/M/c configuration, beside the textbook SimPy M/M/c's
-   events per customer (counted by a counting Environment and a counting id source used only
-   here).
+   events per customer (the engine's clock counts its events; SimPy's are counted by a counting
+   Environment used only here).
 2. A bare SimPy M/M/c model (the baseline) against the engine in its M/M/c configuration on the
    same number of customers: customers per second of each and their ratio (target >= 1.0).
 3. Wall time of `sim run` on the shipped scenarios with their defaults (targets: odder <= 3.5 s,
@@ -44,24 +44,6 @@ class CountingEnvironment(simpy.Environment):
     def schedule(self, event: simpy.Event, priority: int = 1, delay: float = 0) -> None:
         self.scheduled += 1
         super().schedule(event, priority, delay)
-
-
-class EventCounter:
-    """An id source for the engine's clock that counts the ids it hands out: every event put on
-    the clock's queue takes one (``sim.model.clock``), so this counts the engine's events the way
-    ``CountingEnvironment`` counts SimPy's (the bench's only)."""
-
-    __slots__ = ("scheduled",)
-
-    def __init__(self) -> None:
-        self.scheduled = 0
-
-    def __iter__(self) -> EventCounter:
-        return self
-
-    def __next__(self) -> int:
-        self.scheduled += 1
-        return self.scheduled
 
 
 def bare_simpy_mmc(
@@ -115,15 +97,14 @@ def engine_mmc(customers: int, rate_per_week: float, servers: int, mean_weeks: f
 
 
 def count_events(sim) -> int:  # type: ignore[no-untyped-def]
-    """Run a Simulation (not yet run) with a counting id source; the events it scheduled."""
-    counter = EventCounter()
-    sim.env._eid = counter  # before anything is scheduled: ids only order events pushed alike
+    """Run a Simulation (not yet run); the events it scheduled (its clock counts every event put
+    on its queue, as ``CountingEnvironment`` counts SimPy's)."""
     sim.run()
-    return counter.scheduled
+    return int(sim.env.scheduled)
 
 
 def counted(sim):  # type: ignore[no-untyped-def]
-    """Run a Simulation with a counting id source; events scheduled per citizen referred."""
+    """Run a Simulation; events scheduled per citizen referred."""
     return count_events(sim) / max(sim.totals["referred"], 1)
 
 
@@ -147,6 +128,57 @@ def events_per_citizen(quick: bool) -> dict[str, float]:
     figures["events_per_customer_bare_simpy"] = env.scheduled / n  # type: ignore[attr-defined]
     for k, v in figures.items():
         print(f"{k:36s}: {v:8.2f} events")
+    return figures
+
+
+PAIR_SNIPPET = """
+import sys, time
+from sim.config.loader import load_scenario
+from sim.model import native
+from sim.model.pathway import Simulation
+sc = load_scenario(sys.argv[1], [])
+best = float("inf")
+for _ in range(int(sys.argv[2])):
+    start = time.process_time()
+    for model in ("classic", "joint"):
+        Simulation(sc, model, 0, sc.staffing_fte()).run()
+    best = min(best, time.process_time() - start)
+print(native.active, best)
+"""
+
+
+def pair_seconds(repeat: int, pure: bool) -> tuple[bool, float]:
+    """CPU seconds of one Odder replication pair (classic + joint), best of ``repeat``, in a fresh
+    process (``pure``: with SIM_PURE=1); (whether it ran compiled, seconds)."""
+    env = {**os.environ, "SIM_PURE": "1"} if pure else os.environ.copy()
+    if not pure:
+        env.pop("SIM_PURE", None)
+    out = subprocess.run(
+        [sys.executable, "-c", PAIR_SNIPPET, "scenarios/odder.yaml", str(repeat)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    active, secs = out.stdout.split()
+    return active == "True", float(secs)
+
+
+def pair_figures(repeat: int) -> dict[str, float]:
+    """One Odder replication pair, compiled (when built) and pure Python, side by side."""
+    print("== one Odder replication pair (classic + joint, CPU seconds, best of each)")
+    figures: dict[str, float] = {}
+    for pure in (False, True):
+        active, secs = pair_seconds(repeat, pure)
+        label = "pair_compiled" if active else "pair_pure"
+        if label not in figures:
+            figures[label] = secs
+            print(f"{label:36s}: {secs:8.3f} s")
+    if len(figures) == 2:
+        speedup = figures["pair_pure"] / figures["pair_compiled"]
+        figures["compiled_speedup"] = speedup
+        print(f"{'compiled_speedup':36s}: {speedup:8.2f}x")
     return figures
 
 
@@ -262,17 +294,23 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller figures, for a smoke run")
     parser.add_argument(
         "--only",
-        default="events,mmc,wall,memory,sweep",
-        help="comma-separated parts to run (events, mmc, wall, memory, sweep)",
+        default="events,pair,mmc,wall,memory,sweep",
+        help="comma-separated parts to run (events, pair, mmc, wall, memory, sweep)",
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
     n = 20_000 if args.quick else args.customers
     last = json.loads(LAST.read_text(encoding="utf-8")) if LAST.exists() else {}
     figures: dict[str, float] = {}
+    from sim.model import native
+
+    print(f"engine: {native.status} (SIM_PURE=1 forces pure Python; make install compiles)\n")
     if "events" in parts:
         print("== events per citizen (events scheduled / citizens referred)")
         figures.update(events_per_citizen(args.quick))
+        print()
+    if "pair" in parts:
+        figures.update(pair_figures(args.repeat))
         print()
     if "mmc" in parts:
         figures.update(mmc_figures(n, args.repeat))
@@ -290,7 +328,7 @@ def main() -> None:
             figures.update(sweep_figures(quick=args.quick))
 
     compare_with_last(figures, last)
-    kept = {**last, **figures}  # a partial run keeps the other parts' last figures
+    kept = {**last, **figures, "engine": native.status}  # a partial run keeps the rest
     LAST.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"\nfigures written to {LAST.relative_to(ROOT)} (cores: {os.cpu_count()})")
 

@@ -4,6 +4,7 @@ docs/model.md, and "every mechanism off" is one definition that really switches 
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from pathlib import Path
@@ -25,6 +26,7 @@ from sim.run.explain import differing, mechanism_settings
 from tests.conftest import make_scenario
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "model.md"
+CITIZENS = Path(__file__).resolve().parent.parent / "sim" / "model" / "citizens.py"
 
 UNIFORMS = {"u_route": "route", "u_rework": "rework", "u_reref": "rereferral"}
 
@@ -34,12 +36,26 @@ def _citizens(scenario: Scenario, n: int, seed: int = 5, key: tuple[int, ...] = 
     return [factory.make(i, float(i)) for i in range(n)]
 
 
+def _declared() -> dict[str, str]:
+    """``Drawn``'s fields and their types, in order, as its source declares them (read from the
+    source: the compiled class keeps no ``__annotations__``)."""
+    tree = ast.parse(CITIZENS.read_text(encoding="utf-8"))
+    (cls,) = (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == Drawn.__name__)
+    return {
+        n.target.id: ast.unparse(n.annotation)
+        for n in cls.body
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+    }
+
+
 def test_every_drawn_attribute_is_set_with_its_declared_type() -> None:
     """Across two chunks: each field of ``Drawn`` is on every citizen, of the type it declares."""
     kinds = {"int": int, "float": float, "bool": bool}
+    declared = _declared()
+    assert tuple(declared) == DRAWN
     for c in _citizens(make_scenario(), CHUNK + 7):
         for name in DRAWN:
-            assert isinstance(getattr(c, name), kinds[Drawn.__annotations__[name]]), name
+            assert isinstance(getattr(c, name), kinds[declared[name]]), name
         assert c.need >= MIN_NEED_HOURS_PER_WEEK and c.weeks_to_goal >= MIN_WEEKS_TO_GOAL
         assert c.goals >= 1
     assert not hasattr(Citizen(0, 0.0), "__dict__")  # slots only: a typo cannot add an attribute

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterator
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -26,15 +26,15 @@ from sim.model.scenario import (
 )
 from sim.model.streams import CHUNK, generator
 
-DAYS_PER_WEEK = 7.0
-WEEKS_PER_YEAR = 365.0 / 7.0
+DAYS_PER_WEEK: Final = 7.0
+WEEKS_PER_YEAR: Final = 365.0 / 7.0
 _MONTH_ENDS = list(accumulate((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)))
 
 
 class Drawn:
     """The attributes a citizen gets at referral, each drawn from its own named stream (see
-    ``CitizenFactory._draw``, which fills them by name). A new per-citizen draw is a field here and
-    its line in ``_draw``."""
+    ``CitizenFactory._draw``, which fills them by name). A new per-citizen draw is a field here,
+    its name in ``DRAWN`` and its line in ``_draw``."""
 
     __slots__ = ()
     segment: int  # index into the scenario's segments
@@ -50,8 +50,22 @@ class Drawn:
     patience_weeks: float  # weeks on the waiting list before giving up (inf: never)
 
 
-DRAWN: tuple[str, ...] = tuple(Drawn.__annotations__)
-"""The drawn attributes' names, in declaration order."""
+DRAWN: Final = (
+    "segment",
+    "need",
+    "weeks_to_goal",
+    "goals",
+    "eligible",
+    "z_error",
+    "u_route",
+    "u_rework",
+    "u_reref",
+    "dropout_weeks",
+    "patience_weeks",
+)
+"""The drawn attributes' names, in ``Drawn``'s order. Written out: compiled (mypyc), a class keeps
+no ``__annotations__`` to read them from (tests/test_model_record.py checks they are the same;
+``CitizenFactory._refill`` checks that ``_draw`` fills exactly these)."""
 
 
 class Citizen(Drawn):
@@ -141,8 +155,9 @@ class CitizenFactory:
         self._dropout_scale = 1.0 / rate if rate > 0 else math.inf
         rate = scenario.exits.abandon_waiting_per_year / WEEKS_PER_YEAR
         self._abandon_scale = 1.0 / rate if rate > 0 else math.inf
-        self._rows: list[tuple[Any, ...]] = []
-        self._i = 0
+        self._cols: dict[str, np.ndarray] = {}  # the current chunk, one array per field
+        self._rows: list[tuple[Any, ...]] = []  # the same as rows, made when ``make`` needs them
+        self._i = CHUNK  # rows of the current chunk used: none drawn yet
 
     def _draw(self, n: int) -> dict[str, np.ndarray]:
         """The next ``n`` citizens' attributes, one array per ``Drawn`` field, by name. Each comes
@@ -177,20 +192,53 @@ class CitizenFactory:
         cols = self._draw(CHUNK)
         if cols.keys() != set(DRAWN):
             raise AssertionError(f"_draw fills {sorted(cols)}, Drawn declares {sorted(DRAWN)}")
-        self._rows = list(zip(*(cols[name].tolist() for name in DRAWN), strict=True))
+        self._cols = cols
+        self._rows = []
         self._i = 0
 
     def make(self, cid: int, referred_at: float) -> Citizen:
         """A new citizen with all its attributes drawn."""
-        if self._i >= len(self._rows):
+        if self._i >= CHUNK:
             self._refill()
+        rows = self._rows
+        if not rows:
+            rows = self._rows = as_rows(self._cols)
         c = Citizen(cid, referred_at)
-        _fill(c, self._rows[self._i])
+        _fill(c, rows[self._i])
         self._i += 1
+        return c
+
+    def columns(self, n: int) -> dict[str, np.ndarray]:
+        """The next ``n`` citizens' drawn attributes, one array per ``DRAWN`` field, without
+        making the citizens: the draws ``n`` calls of ``make`` would take (``citizen`` makes one
+        from a row of them, ``as_rows``)."""
+        parts: list[dict[str, np.ndarray]] = []
+        left = n
+        while left > 0:
+            if self._i >= CHUNK:
+                self._refill()
+            take = min(left, CHUNK - self._i)
+            parts.append({k: v[self._i : self._i + take] for k, v in self._cols.items()})
+            self._i += take
+            left -= take
+        if not parts:
+            return {k: np.empty(0) for k in DRAWN}
+        return {k: np.concatenate([p[k] for p in parts]) for k in DRAWN}
+
+    @staticmethod
+    def citizen(cid: int, referred_at: float, row: tuple[Any, ...]) -> Citizen:
+        """A citizen with the drawn attributes of ``row`` (from ``rows``)."""
+        c = Citizen(cid, referred_at)
+        _fill(c, row)
         return c
 
     def segment_name(self, index: int) -> str:
         return self._names[index]
+
+
+def as_rows(cols: dict[str, np.ndarray]) -> list[tuple[Any, ...]]:
+    """Columns of drawn attributes as rows in ``DRAWN`` order, of Python numbers."""
+    return list(zip(*(cols[name].tolist() for name in DRAWN), strict=True))
 
 
 def _scaled(e: np.ndarray, scale: float) -> np.ndarray:

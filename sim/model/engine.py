@@ -27,22 +27,25 @@ from collections import deque
 from collections.abc import Callable, Generator
 from functools import partial
 from heapq import heappush
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from sim.model.clock import Clock, Event, Timeout
 
-SUPPORT, MEETING, CASEWORK, DOCUMENTATION = 0, 1, 2, 3
-CATEGORIES = ("support", "meetings", "casework", "documentation")
+SUPPORT: Final = 0
+MEETING: Final = 1
+CASEWORK: Final = 2
+DOCUMENTATION: Final = 3
+CATEGORIES: Final = ("support", "meetings", "casework", "documentation")
 """Categories of held hours; idle = capacity - held. Support and meetings are citizen-facing."""
 
-MINUTES_PER_HOUR = 60
-DAYS_PER_WEEK = 7.0
-PRIORITY = 1 << 52
+MINUTES_PER_HOUR: Final = 60
+DAYS_PER_WEEK: Final = 7.0
+PRIORITY: Final = 1 << 52
 """Subtracted from a priority booking's sequence number: it sorts before all other waiting
 bookings, and among priority bookings arrival order still holds."""
 
 
-_NEVER = 1 << 62
+_NEVER: Final = 1 << 62
 """More units than any pool has."""
 
 
@@ -157,10 +160,19 @@ class DeferredTimeout(Event):
     def start(self, delay: float, finish: Callable[[Event], None] | None) -> None:
         """Fire ``delay`` days from now; ``finish`` (the release) runs before anyone waiting."""
         if finish is not None:
-            self.callbacks.insert(0, finish)
+            callbacks = self.callbacks
+            assert callbacks is not None, "a waiting activity's event is not processed"
+            callbacks.insert(0, finish)
         self._value = None
         clock = self.clock
-        heappush(clock._queue, (clock._now + delay, next(clock._eid), self))
+        at = clock._now + delay  # ``Clock.schedule`` written out
+        clock.scheduled += 1
+        queued = clock._at
+        if at in queued:
+            queued[at].append(self)
+        else:
+            queued[at] = [self]
+            heappush(clock._times, at)
 
 
 def _process_now(event: Event) -> None:
@@ -169,9 +181,10 @@ def _process_now(event: Event) -> None:
     (its waiters are pathways, which run nothing that could start another support)."""
     event._value = None
     callbacks = event.callbacks
-    event.callbacks = None  # type: ignore[assignment]  # processed
-    for callback in callbacks:
-        callback(event)
+    event.callbacks = None  # processed
+    if callbacks is not None:  # always: a waiting support start is not processed
+        for callback in callbacks:
+            callback(event)
 
 
 class Flow:
@@ -210,13 +223,16 @@ class Flow:
             value = event._value  # already processed: go on at once, as a Process would
 
 
-class _Start:
-    """What a Flow resumes with first: a generator is started by sending None."""
+def _processed_event() -> Event:
+    """An event already processed with the value None: what a Flow resumes with first (a
+    generator is started by sending None)."""
+    event = Event(Clock())
+    event._value = None
+    event.callbacks = None
+    return event
 
-    _value = None
 
-
-_START: Any = _Start()
+_START: Final = _processed_event()
 
 
 class Staff:
@@ -303,9 +319,7 @@ class Staff:
                 pool.free -= units
             if on_start is not None:
                 on_start()
-            t = Timeout(env, days)
-            t.callbacks.append(finish)
-            return t
+            return Timeout(env, days, finish)
         self._seq += 1
         provider = self.provider
         needs_provider = False

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
-STAGES = ("intake", "handoff", "support_queue", "support")
+STAGES: Final = ("intake", "handoff", "support_queue", "support")
 """Stages of the pathway: referral to decision, decision to ready, waiting list, in support."""
 
 
@@ -151,6 +152,11 @@ class Interval:
     def no_spread(self) -> bool:
         """Two or more replications, all with the same value (an interval of width zero)."""
         return self.n >= 2 and self.low == self.high
+
+    def __reduce__(self) -> tuple[type[Interval], tuple[float, float, float, float, int]]:
+        """Pickled as its constructor call: compiled (mypyc), a frozen class has no ``__dict__``
+        for pickle to fill, and setting its fields one by one is what frozen forbids."""
+        return (Interval, (self.mean, self.low, self.high, self.sd, self.n))
 
 
 def t_interval(values: Sequence[float], bounds: Bounds = UNBOUNDED) -> Interval:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from sim.model.citizens import (
     WEEKS_PER_YEAR,
     Citizen,
     CitizenFactory,
+    as_rows,
     referral_times,
 )
 from sim.model.clock import Clock, Event, Timeout
@@ -45,10 +46,13 @@ from sim.model.scenario import Activity, Scenario, VisitationModel
 from sim.model.streams import Buffered, generator
 
 Process = Generator[Event, Any, None]
-INTAKE, HANDOFF, SUPPORT_QUEUE, IN_SUPPORT = range(len(STAGES))
-GAVE_UP = object()
+INTAKE: Final = STAGES.index("intake")
+HANDOFF: Final = STAGES.index("handoff")
+SUPPORT_QUEUE: Final = STAGES.index("support_queue")
+IN_SUPPORT: Final = STAGES.index("support")
+GAVE_UP: Final = object()
 """The value a support start's event carries when the citizen gave up waiting instead."""
-INITIAL_POOL = 50
+INITIAL_POOL: Final = 50
 """Candidates drawn per citizen of the initial caseload in support, to pick them length-biased
 (``Simulation._in_support_at_start``)."""
 
@@ -377,11 +381,10 @@ class Simulation:
         """A pure delay: holds no hours."""
         if days <= 0:
             return None
-        t = Timeout(self.env, days)
-        if self.events is not None:
-            row = self._open(c, name, "")
-            t.callbacks.append(lambda _e: self._close(row))
-        return t
+        if self.events is None:
+            return Timeout(self.env, days)
+        row = self._open(c, name, "")
+        return Timeout(self.env, days, lambda _e: self._close(row))
 
     def _logger(self, c: Citizen, step: Step) -> tuple[Callable[[], None], Callable[[], None]]:
         """Hooks that open an activity's log row when its hours are taken, close it at its end."""
@@ -549,8 +552,7 @@ class Simulation:
         else:
             self._enter(c, SUPPORT_QUEUE)
             if c.patience_weeks != math.inf:
-                give_up = Timeout(env, c.patience_weeks * DAYS_PER_WEEK)
-                give_up.callbacks.append(partial(self._give_up, ev))
+                Timeout(env, c.patience_weeks * DAYS_PER_WEEK, partial(self._give_up, ev))
             if (yield ev) is GAVE_UP:
                 if row is not None:
                     self._close(row)
@@ -717,9 +719,7 @@ class Simulation:
         if step.days <= 0:
             return None
         on_start()
-        t = self.env.timeout(step.days)
-        t.callbacks.append(lambda _e: on_end())
-        return t
+        return Timeout(self.env, step.days, lambda _e: on_end())
 
     def _review_unlogged(self, step: Step, held_units: int, first: bool) -> Event | bool | None:
         """A review step without the event log, allocating no hooks: ``False`` when it needs
@@ -729,12 +729,11 @@ class Simulation:
             return False if pu else self.staff.occupy(step.parts, step.days, first=first)
         if step.days <= 0:
             return None
-        t = Timeout(self.env, step.days)
-        if pu:
-            cat = step.provider_category
-            self.staff.provider.reclassify(self.env.now, pu, SUPPORT, cat)
-            t.callbacks.append(partial(self._reclassify_back, pu, cat))
-        return t
+        if not pu:
+            return Timeout(self.env, step.days)
+        cat = step.provider_category
+        self.staff.provider.reclassify(self.env.now, pu, SUPPORT, cat)
+        return Timeout(self.env, step.days, partial(self._reclassify_back, pu, cat))
 
     def _reclassify_back(self, units: int, category: int, _event: Event) -> None:
         """A review's or start-up's hours inside support end: they are support again."""
@@ -809,18 +808,21 @@ class Simulation:
         seed = self.scenario.experiment.seed
         pick = generator(seed, self.key, "initial/pick")
         ages = generator(seed, self.key, "initial/elapsed").random(n)
-        pool = [init.make(-1, 0.0) for _ in range(INITIAL_POOL * n)]
+        pool = init.columns(INITIAL_POOL * n)  # not citizens: only the n chosen are made
+        need, z_error = pool["need"], pool["z_error"]
         cadence = self.m.review.cadence_weeks
-        rate = np.array([min(1.0, self._granted_hours(c) / c.need) for c in pool])
-        length = np.array([c.weeks_to_goal for c in pool]) / rate
+        granted = np.maximum(self._min_granted, need * (1.0 + self._error_sd * z_error))
+        rate = np.minimum(1.0, granted / need)  # ``_granted_hours`` over ``need``, per row
+        length = pool["weeks_to_goal"] / rate
         if cadence > 0:
             length = cadence * np.maximum(np.ceil(length / cadence), 1.0)
         if n == 0:
             return []
-        chosen = pick.choice(len(pool), n, replace=False, p=length / length.sum())
+        chosen = pick.choice(len(length), n, replace=False, p=length / length.sum())
+        rows = as_rows({k: v[chosen] for k, v in pool.items()})
         out = []
-        for i, u in zip(chosen, ages.tolist(), strict=True):
-            c, age = pool[int(i)], u * float(length[i])
+        for i, u, row in zip(chosen, ages.tolist(), rows, strict=True):
+            c, age = init.citizen(-1, 0.0, row), u * float(length[i])
             c.decided_at = 0.0
             c.u_route = 1.0  # already in § 85 support, not on a short course
             first = (cadence - age % cadence) * DAYS_PER_WEEK if cadence > 0 else None

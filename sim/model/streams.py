@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from typing import Final
 
 import numpy as np
 
-CHUNK = 512
+CHUNK: Final = 512
 
 
 def stream_id(name: str) -> int:
