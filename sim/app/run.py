@@ -93,13 +93,13 @@ def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | N
 
 def run(req: RunRequest) -> None:
     """Check, simulate, write the folder (whole or not at all), print the tables."""
+    sc, day0, pair_list = _load(req)  # first: a refused call imports no more than it needs
     from sim.config.loader import dump_resolved
     from sim.present.console import Progress
     from sim.run.estimate import estimate_scenario
     from sim.store.output import OutputError
     from sim.store.results import new_run_dir, run_to_folder
 
-    sc, day0, pair_list = _load(req)
     n_jobs = common.default_jobs(req.jobs)
     base_dir = req.scenario.resolve().parent
     common.check_size(
