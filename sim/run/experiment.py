@@ -13,13 +13,16 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.model.metrics import Interval, metric_difference, metric_interval
 from sim.model.pathway import TIMESERIES_COLUMNS, RepResult, Simulation
 from sim.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.run.workers import Batch, WorkerPool
 
 
 @dataclass(frozen=True)
@@ -62,25 +65,34 @@ def execute(
     tasks: Sequence[RepTask],
     jobs: int,
     progress: Callable[[int, int], None] | None = None,
+    pool: WorkerPool | None = None,
 ) -> list[list[RepResult]]:
     """Run tasks serially (``jobs == 1``) or on local worker processes; results in task order.
 
     The workers are those of ``sim.run.workers.WorkerPool``: stopped at once on Ctrl-C or SIGTERM,
     gone when this process dies, and tasks lost with a killed worker run once more (then
-    ``WorkerLost``). An exception in a task is raised here.
+    ``WorkerLost``). An exception in a task is raised here. With ``pool`` (already started, kept
+    open for the caller's next tasks) ``jobs`` is the pool's, not a new pool's.
     """
+    if pool is not None:
+        return collect(pool.submit(run_task, tasks), progress)
     from sim.run.workers import WorkerPool
 
-    results: list[list[RepResult] | None] = [None] * len(tasks)
-    done = 0
-    with WorkerPool(min(jobs, len(tasks))) as pool:
-        for i, out in pool.imap_unordered(run_task, tasks):
-            if isinstance(out, BaseException):
-                raise out
-            results[i] = out
-            done += 1
-            if progress:
-                progress(done, len(tasks))
+    with WorkerPool(min(jobs, len(tasks))) as own:
+        return collect(own.submit(run_task, tasks), progress)
+
+
+def collect(
+    batch: Batch[RepTask, list[RepResult]], progress: Callable[[int, int], None] | None = None
+) -> list[list[RepResult]]:
+    """The results of submitted replication tasks, in task order (an exception is raised here)."""
+    results: list[list[RepResult] | None] = [None] * batch.size
+    for done, (i, out) in enumerate(batch.results(), start=1):
+        if isinstance(out, BaseException):
+            raise out
+        results[i] = out
+        if progress:
+            progress(done, batch.size)
     return [r for r in results if r is not None]
 
 
@@ -217,11 +229,12 @@ def run_experiment(
     key_prefix: tuple[int, ...] = (),
     progress: Callable[[int, int], None] | None = None,
     pairs: list[tuple[str, str]] | None = None,
+    pool: WorkerPool | None = None,
 ) -> ExperimentResult:
     """Run ``replications`` of each model on common random numbers and collect the results.
 
     ``pairs`` names the (model, baseline) differences to report; by default each model minus the
-    first.
+    first. ``pool``: an open ``WorkerPool`` to run on (kept open for the caller's next tasks).
     """
     names = tuple(models or scenario.compare)
     staff = fte or resolve_fte(scenario, names)
@@ -234,7 +247,7 @@ def run_experiment(
         record_events=record_events,
         key_prefix=key_prefix,
     )
-    per_task = execute(tasks, jobs, progress)
+    per_task = execute(tasks, jobs, progress, pool)
     flat = [res for task_results in per_task for res in task_results]
     events: list[Any] = []  # one raw event table per replication and model
     if record_events:
