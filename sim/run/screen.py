@@ -275,18 +275,17 @@ class PendingScreen:
         from sim.run.experiment import run_task
 
         self.plan = plan
-        self.started = time.perf_counter()
         self._batch = pool.submit(run_task, _tasks(plan, base_dir))
 
     def result(self) -> Screen:
-        """The finished screen; its seconds run from the start to its last replication's end (not
-        to when it was collected)."""
+        """The finished screen; its seconds run from its start to its last replication's end
+        (not to when it was collected)."""
         from sim.run.experiment import collect
 
         got = _values(self.plan, collect(self._batch))
         end = self._batch.finished_at
-        return _screen(self.plan, got, (end if math.isfinite(end) else time.perf_counter())
-                       - self.started)  # fmt: skip
+        end = end if math.isfinite(end) else time.monotonic()
+        return _screen(self.plan, got, end - self._batch.started_at)
 
 
 def start_screen(plan: ScreenPlan, pool: WorkerPool, base_dir: Path | None = None) -> PendingScreen:

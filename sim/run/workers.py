@@ -207,10 +207,7 @@ class WorkerPool:
         one job, nothing runs until ``results()``, which runs the tasks here."""
         return Batch(self, fn, items)
 
-    def _submit(
-        self, fn: Callable[[T], R], items: Sequence[T], todo: Sequence[int],
-        on_done: Callable[[Future[Any]], None],
-    ) -> _Round[R]:  # fmt: skip
+    def _submit(self, fn: Callable[[T], R], items: Sequence[T], todo: Sequence[int]) -> _Round[R]:
         """Submit ``todo`` to the current pool; tasks refused because it broke meanwhile are
         marked lost (a ``BrokenProcessPool``) at once."""
         pool = self._pool
@@ -225,14 +222,12 @@ class WorkerPool:
                     raise
                 failed = [(j, BrokenProcessPool(str(exc))) for j in todo[n:]]
                 break
-            fut.add_done_callback(on_done)
             futures[fut] = i
         return _Round(pool, futures, failed)
 
     def _collect(
-        self, fn: Callable[[T], R], items: Sequence[T], first: _Round[R],
-        on_done: Callable[[Future[Any]], None],
-    ) -> Iterator[tuple[int, R | BaseException]]:  # fmt: skip
+        self, fn: Callable[[T], R], items: Sequence[T], first: _Round[R]
+    ) -> Iterator[tuple[int, R | BaseException]]:
         """The results of a submitted batch; what a dead worker lost runs once more in a fresh
         pool, and lost twice is a :class:`WorkerLost`."""
         todo, current = list(range(len(items))), first
@@ -250,7 +245,7 @@ class WorkerPool:
             if attempt == 1:
                 self.notice(f"warning: {why}; running the {len(todo)} unfinished tasks again")
                 self._start()
-                current = self._submit(fn, items, todo, on_done)
+                current = self._submit(fn, items, todo)
         error = WorkerLost(f"{why}, on the second try too; {len(todo)} of {len(items)} tasks lost")
         for i in todo:
             yield i, error
@@ -290,31 +285,53 @@ class _Round(Generic[R]):
                 return
 
 
+class _Timed(Generic[T, R]):
+    """``fn`` that also says when it finished (``time.monotonic()``, one clock for all processes
+    of the machine). Timed in the worker, not by a callback on the future here: a callback takes
+    the future's lock, and a SIGTERM raised while this process holds it leaves the pool's thread
+    waiting for it at exit."""
+
+    def __init__(self, fn: Callable[[T], R]) -> None:
+        self.fn = fn
+
+    def __call__(self, item: T) -> tuple[R, float]:
+        out = self.fn(item)
+        return out, time.monotonic()
+
+
 class Batch(Generic[T, R]):
     """Tasks handed to a pool at once (``WorkerPool.submit``), collected with ``results()``.
 
-    ``finished_at`` is when the last task finished (``time.perf_counter()``), so a batch collected
-    after other work still says how long its own computation took."""
+    ``started_at`` and ``finished_at`` (``time.monotonic()``) are when the tasks began (handed
+    to the workers, or for one job when collected) and when the last one ended, so a batch
+    collected after other work still says how long its own computation took."""
 
     def __init__(self, owner: WorkerPool, fn: Callable[[T], R], items: Sequence[T]) -> None:
         self._owner, self._fn, self._items = owner, fn, items
         self.size = len(items)
+        self.started_at = time.monotonic()
         self.finished_at = math.nan
         self._first = None if owner._pool is None else owner._submit(
-            fn, items, range(len(items)), self._stamp
+            _Timed(fn), items, range(len(items))
         )  # fmt: skip
-
-    def _stamp(self, fut: Future[Any]) -> None:
-        self.finished_at = time.perf_counter()
 
     def results(self) -> Iterator[tuple[int, R | BaseException]]:
         """Yield (index, result or exception) as each task finishes (see ``imap_unordered``)."""
         if self._first is None:
+            self.started_at = time.monotonic()
             for i, out in _serial(self._fn, self._items):
-                self.finished_at = time.perf_counter()
+                self.finished_at = time.monotonic()
                 yield i, out
             return
-        yield from self._owner._collect(self._fn, self._items, self._first, self._stamp)
+        ends: list[float] = []
+        for i, out in self._owner._collect(_Timed(self._fn), self._items, self._first):
+            if isinstance(out, BaseException):
+                yield i, out
+                continue
+            result, end = out
+            ends.append(end)
+            self.finished_at = max(ends)
+            yield i, result
 
 
 def _outcome(fut: Future[Any]) -> Any:
