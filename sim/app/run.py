@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from sim.model.scenario import Scenario
     from sim.run.experiment import ExperimentResult
+    from sim.run.workers import WorkerPool
 
 
 @dataclass(frozen=True)
@@ -92,33 +93,62 @@ def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | N
 
 
 def run(req: RunRequest) -> None:
-    """Check, simulate, write the folder (whole or not at all), print the tables."""
-    sc, day0, pair_list = _load(req)  # first: a refused call imports no more than it needs
-    from sim.config.loader import dump_resolved
-    from sim.present.console import Progress
-    from sim.run.estimate import estimate_scenario
-    from sim.store.output import OutputError
-    from sim.store.results import new_run_dir, run_to_folder
+    """Check, simulate, write the folder (whole or not at all), print the tables.
 
-    n_jobs = common.default_jobs(req.jobs)
+    One pool of workers serves the replications and the screen: it is started as soon as the run
+    is accepted (its fork server imports the model while this process goes on), and the
+    screen's replications are handed to it before tables.xlsx is written, so that they compute
+    while this process writes."""
+    sc, day0, pair_list = _load(req)  # first: a refused call imports no more than it needs
+    folder, base_dir = _check_place(sc, req)
+    from sim.run.workers import WorkerPool
+
+    with WorkerPool(common.default_jobs(req.jobs)) as pool:  # its fork server starts now
+        folder, result = _run_on(pool, sc, day0, pair_list, req, folder, base_dir)
+    _show(result, folder, req.report, req.lang)
+    _show_carriers(folder, req.lang)
+
+
+def _check_place(sc: Scenario, req: RunRequest) -> tuple[Path, Path]:
+    """The results folder and the scenario's folder, once the run's size and the folder's place
+    are accepted (exit 2 before any worker starts)."""
+    from sim.run.estimate import estimate_scenario
+    from sim.store.results import new_run_dir
+
     base_dir = req.scenario.resolve().parent
+    jobs = common.default_jobs(req.jobs)
     common.check_size(
-        estimate_scenario(sc, jobs=n_jobs, events=req.events, base_dir=base_dir), req.force
+        estimate_scenario(sc, jobs=jobs, events=req.events, base_dir=base_dir), req.force
     )
     folder = req.out if req.out is not None else new_run_dir(Path("results"), sc.name)
     common.check_out(folder)
-    writers = [workbook_writer(req.lang)]  # before the report, which links to it
-    writers += [carriers_writer(sc, req, n_jobs, base_dir, pair_list)]
-    writers += [report_writer(req.lang, req.png)] if req.report else []
+    return folder, base_dir
+
+
+def _run_on(
+    pool: WorkerPool, sc: Scenario, day0: dt.date, pair_list: list[tuple[str, str]] | None,
+    req: RunRequest, folder: Path, base_dir: Path,
+) -> tuple[Path, ExperimentResult]:  # fmt: skip
+    """The replications on ``pool`` and the folder's writing: the screen starts on the workers
+    (``carriers_writers``) before the workbook is written. What is imported here is imported
+    while the pool's fork server starts."""
+    from sim.config.loader import dump_resolved
+    from sim.present.console import Progress
+    from sim.store.output import OutputError
+    from sim.store.results import run_to_folder
+
+    start_screen, write_carriers = carriers_writers(sc, req, pool, base_dir, pair_list)
+    writers = [start_screen, workbook_writer(req.lang), write_carriers]  # the workbook before
+    writers += [report_writer(req.lang, req.png)] if req.report else []  # the report links to it
     with common.claim(folder), Progress(f"{sc.name}: replications") as progress:
         if folder.exists():  # another command wrote it since the check above
             common.refuse(f"{folder} already exists; choose another --out")
         try:
-            folder, result = run_to_folder(
+            return run_to_folder(
                 sc,
                 resolved_yaml=dump_resolved(sc.with_presets_spelled_out()),
                 out=folder,
-                jobs=n_jobs,
+                jobs=pool.jobs,
                 command=list(req.command),
                 base_dir=base_dir,
                 events_start=day0,
@@ -126,11 +156,10 @@ def run(req: RunRequest) -> None:
                 writers=writers,
                 pairs=pair_list,
                 progress=progress,
+                pool=pool,
             )
         except OutputError as exc:
             common.write_failed(exc)
-    _show(result, folder, req.report, req.lang)
-    _show_carriers(folder, req.lang)
 
 
 def _show(result: ExperimentResult, folder: Path, report: bool, lang: str) -> None:
@@ -164,23 +193,16 @@ def _check_uncertainty(folder: Path) -> None:
 
 
 def carriers_for(
-    sc: Scenario, req: RunRequest, jobs: int, base_dir: Path,
+    sc: Scenario, req: RunRequest, pool: WorkerPool, base_dir: Path,
     pairs: list[tuple[str, str]] | None, run_seconds: float = float("nan"),
 ) -> Any:  # fmt: skip
     """The Screen of what carries the first comparison's difference, or None (one model, or
-    ``--no-screen`` with no stored uncertainty run). With ``--screen`` left to its default, a
-    screen that would cost more than ``SCREEN_COST_MULTIPLE`` times the run (``run_seconds``) is
-    left out: the Screen then records its estimated cost and the inputs it would have moved."""
+    ``--no-screen`` with no stored uncertainty run), or a ``PendingScreen`` whose replications
+    are running on ``pool``'s workers. With ``--screen`` left to its default, a screen that would
+    cost more than ``SCREEN_COST_MULTIPLE`` times the run (``run_seconds``) is left out: the
+    Screen then records its estimated cost and the inputs it would have moved."""
     from sim.model.provenance import uncertain_inputs
-    from sim.run.screen import (
-        SCREEN_COST_MULTIPLE,
-        Screen,
-        estimate_seconds,
-        plan_screen,
-        run_screen,
-        skipped_screen,
-        too_costly,
-    )  # fmt: skip
+    from sim.run.screen import Screen, plan_screen, skipped_screen, start_screen, too_costly
     from sim.store.carriers import find_uncertainty_run, screen_from_uncertainty
 
     pair = pairs[0] if pairs else (sc.compare[1], sc.compare[0]) if len(sc.compare) > 1 else None
@@ -200,8 +222,16 @@ def carriers_for(
     plan = plan_screen(sc, inputs, model=model, baseline=baseline)
     if req.screen is None and too_costly(plan):
         return skipped_screen(plan, run_seconds, str(req.scenario))
-    done = run_screen(plan, jobs=jobs, base_dir=base_dir)
-    return replace(done, estimate_seconds=estimate_seconds(plan, run_seconds),
+    return start_screen(plan, pool, base_dir)
+
+
+def _finished(found: Any, run_seconds: float) -> Any:
+    """The Screen of ``carriers_for``: a pending one waited for, with its estimate beside it."""
+    from sim.run.screen import SCREEN_COST_MULTIPLE, PendingScreen, estimate_seconds
+
+    if not isinstance(found, PendingScreen):
+        return found
+    return replace(found.result(), estimate_seconds=estimate_seconds(found.plan, run_seconds),
                    run_seconds=run_seconds, multiple=SCREEN_COST_MULTIPLE)  # fmt: skip
 
 
@@ -216,20 +246,26 @@ def _run_seconds(folder: Path) -> float:
         return float("nan")
 
 
-def carriers_writer(
-    sc: Scenario, req: RunRequest, jobs: int, base_dir: Path,
+def carriers_writers(
+    sc: Scenario, req: RunRequest, pool: WorkerPool, base_dir: Path,
     pairs: list[tuple[str, str]] | None,
-) -> Callable[[Path], None]:  # fmt: skip
-    """A writer that adds carriers.json to the results folder (before its report is written)."""
+) -> tuple[Callable[[Path], None], Callable[[Path], None]]:  # fmt: skip
+    """Two writers around the workbook's: the first starts the screen on ``pool``'s workers (or
+    finds the stored carriers), the second waits for it and adds carriers.json to the results
+    folder (before its report is written)."""
+    found: list[Any] = []
+
+    def start(folder: Path) -> None:
+        found.append(carriers_for(sc, req, pool, base_dir, pairs, _run_seconds(folder)))
 
     def write(folder: Path) -> None:
         from sim.store.carriers import write_carriers
 
-        screen = carriers_for(sc, req, jobs, base_dir, pairs, _run_seconds(folder))
+        screen = _finished(found.pop(), _run_seconds(folder))
         if screen is not None:
             write_carriers(folder, screen)
 
-    return write
+    return start, write
 
 
 def _show_carriers(folder: Path, lang: str) -> None:

@@ -278,11 +278,13 @@ def run_to_folder(
     progress: Callable[[int, int], None] | None = None,
     pairs: list[tuple[str, str]] | None = None,
     events_start: dt.date | None = None,
+    pool: Any = None,
 ) -> tuple[Path, ExperimentResult]:
     """Run the scenario's experiment and write its results folder atomically at ``out``.
 
     When ``out`` cannot be written after the work, the results go to a rescue folder and
     ``sim.store.output.OutputError`` names it (nothing computed is lost to a full disk).
+    ``pool``: an open ``sim.run.workers.WorkerPool`` to run on, kept open for the writers.
     """
     import time
 
@@ -297,6 +299,7 @@ def run_to_folder(
         record_events=events_format is not None,
         progress=progress,
         pairs=pairs,
+        pool=pool,
     )
     wall = time.perf_counter() - start
     events = None
