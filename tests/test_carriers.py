@@ -317,8 +317,8 @@ def test_no_screen_says_nothing_of_a_screen_even_when_it_would_be_cheap(tmp_path
 
 def test_run_and_its_screen_share_one_pool_and_the_screen_is_unchanged(tmp_path, monkeypatch):
     """o1-overhead: `sim run --jobs 2` starts its workers once, for the replications and the
-    screen (started before the workbook is written); the screen's figures are those of the same
-    screen run on its own, serially."""
+    screen (queued behind the replications, before any table is written); the screen's figures
+    are those of the same screen run on its own, serially."""
     from sim.config.loader import load_scenario
     from sim.run import screen
     from sim.run.workers import WorkerPool
@@ -331,12 +331,20 @@ def test_run_and_its_screen_share_one_pool_and_the_screen_is_unchanged(tmp_path,
         return real_start(self)
 
     monkeypatch.setattr(WorkerPool, "_start", counting)
+    queued = []
+    real_queue = screen.start_screen
+
+    def queueing(plan, *args, **kw):  # the run's tables are not written yet
+        queued.append(sorted(p.name for p in tmp_path.rglob("*.csv")))
+        return real_queue(plan, *args, **kw)
+
+    monkeypatch.setattr(screen, "start_screen", queueing)
     small = [p for p in uncertain_inputs(make_scenario()) if p.path == SHORT_COURSE]
     monkeypatch.setattr("sim.model.provenance.uncertain_inputs", lambda sc: small)
     path, out = _scenario_file(tmp_path), tmp_path / "run"
     res = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--jobs", "2", "--screen"])
     assert res.exit_code == 0, res.output
-    assert starts == [2]
+    assert starts == [2] and queued == [[]]
     data = json.loads((out / "carriers.json").read_text())
     sc = load_scenario(path)
     alone = screen.run_screen(

@@ -129,17 +129,18 @@ def _run_on(
     pool: WorkerPool, sc: Scenario, day0: dt.date, pair_list: list[tuple[str, str]] | None,
     req: RunRequest, folder: Path, base_dir: Path,
 ) -> tuple[Path, ExperimentResult]:  # fmt: skip
-    """The replications on ``pool`` and the folder's writing: the screen starts on the workers
-    (``carriers_writers``) before the workbook is written. What is imported here is imported
-    while the pool's fork server starts."""
+    """The replications on ``pool`` and the folder's writing. The screen's replications are
+    queued behind the run's (``carriers_writers``): no worker idles between the two, and the
+    screen computes while this process writes the tables and the workbook. What is imported here
+    is imported while the pool's fork server starts."""
     from sim.config.loader import dump_resolved
     from sim.present.console import Progress
     from sim.store.output import OutputError
     from sim.store.results import run_to_folder
 
     start_screen, write_carriers = carriers_writers(sc, req, pool, base_dir, pair_list)
-    writers = [start_screen, workbook_writer(req.lang), write_carriers]  # the workbook before
-    writers += [report_writer(req.lang, req.png)] if req.report else []  # the report links to it
+    writers = [workbook_writer(req.lang), write_carriers]  # the workbook before the report,
+    writers += [report_writer(req.lang, req.png)] if req.report else []  # which links to it
     with common.claim(folder), Progress(f"{sc.name}: replications") as progress:
         if folder.exists():  # another command wrote it since the check above
             common.refuse(f"{folder} already exists; choose another --out")
@@ -157,6 +158,7 @@ def _run_on(
                 pairs=pair_list,
                 progress=progress,
                 pool=pool,
+                submitted=start_screen,
             )
         except OutputError as exc:
             common.write_failed(exc)
@@ -194,15 +196,16 @@ def _check_uncertainty(folder: Path) -> None:
 
 def carriers_for(
     sc: Scenario, req: RunRequest, pool: WorkerPool, base_dir: Path,
-    pairs: list[tuple[str, str]] | None, run_seconds: float = float("nan"),
+    pairs: list[tuple[str, str]] | None,
 ) -> Any:  # fmt: skip
-    """The Screen of what carries the first comparison's difference, or None (one model, or
-    ``--no-screen`` with no stored uncertainty run), or a ``PendingScreen`` whose replications
-    are running on ``pool``'s workers. With ``--screen`` left to its default, a screen that would
-    cost more than ``SCREEN_COST_MULTIPLE`` times the run (``run_seconds``) is left out: the
-    Screen then records its estimated cost and the inputs it would have moved."""
+    """What carries the first comparison's difference, decided before the run's replications are
+    waited for: None (one model, or ``--no-screen`` with no stored uncertainty run), a Screen
+    (from a stored uncertainty run, or of no uncertain input), a ``PendingScreen`` whose
+    replications are queued on ``pool``, or - with ``--screen`` left to its default, for a screen
+    that would cost more than ``SCREEN_COST_MULTIPLE`` times the run - its ``ScreenPlan``, left
+    out (``_finished`` records its estimated cost from the run's seconds)."""
     from sim.model.provenance import uncertain_inputs
-    from sim.run.screen import Screen, plan_screen, skipped_screen, start_screen, too_costly
+    from sim.run.screen import Screen, plan_screen, start_screen, too_costly
     from sim.store.carriers import find_uncertainty_run, screen_from_uncertainty
 
     pair = pairs[0] if pairs else (sc.compare[1], sc.compare[0]) if len(sc.compare) > 1 else None
@@ -221,14 +224,23 @@ def carriers_for(
         return Screen(model, baseline, float("nan"), [], 0, 0, 0.0)
     plan = plan_screen(sc, inputs, model=model, baseline=baseline)
     if req.screen is None and too_costly(plan):
-        return skipped_screen(plan, run_seconds, str(req.scenario))
+        return plan
     return start_screen(plan, pool, base_dir)
 
 
-def _finished(found: Any, run_seconds: float) -> Any:
-    """The Screen of ``carriers_for``: a pending one waited for, with its estimate beside it."""
-    from sim.run.screen import SCREEN_COST_MULTIPLE, PendingScreen, estimate_seconds
+def _finished(found: Any, run_seconds: float, scenario_file: str) -> Any:
+    """The Screen of ``carriers_for``: a pending one waited for, with its estimate beside it; a
+    plan left out, as the record of what it would have cost against the run."""
+    from sim.run.screen import (
+        SCREEN_COST_MULTIPLE,
+        PendingScreen,
+        ScreenPlan,
+        estimate_seconds,
+        skipped_screen,
+    )  # fmt: skip
 
+    if isinstance(found, ScreenPlan):
+        return skipped_screen(found, run_seconds, scenario_file)
     if not isinstance(found, PendingScreen):
         return found
     return replace(found.result(), estimate_seconds=estimate_seconds(found.plan, run_seconds),
@@ -249,19 +261,19 @@ def _run_seconds(folder: Path) -> float:
 def carriers_writers(
     sc: Scenario, req: RunRequest, pool: WorkerPool, base_dir: Path,
     pairs: list[tuple[str, str]] | None,
-) -> tuple[Callable[[Path], None], Callable[[Path], None]]:  # fmt: skip
-    """Two writers around the workbook's: the first starts the screen on ``pool``'s workers (or
-    finds the stored carriers), the second waits for it and adds carriers.json to the results
-    folder (before its report is written)."""
+) -> tuple[Callable[[], None], Callable[[Path], None]]:  # fmt: skip
+    """A starter, called once the run's replications are with the workers, that queues the
+    screen's behind them (or finds the stored carriers), and a writer that waits for it and adds
+    carriers.json to the results folder (before its report is written)."""
     found: list[Any] = []
 
-    def start(folder: Path) -> None:
-        found.append(carriers_for(sc, req, pool, base_dir, pairs, _run_seconds(folder)))
+    def start() -> None:
+        found.append(carriers_for(sc, req, pool, base_dir, pairs))
 
     def write(folder: Path) -> None:
         from sim.store.carriers import write_carriers
 
-        screen = _finished(found.pop(), _run_seconds(folder))
+        screen = _finished(found.pop(), _run_seconds(folder), str(req.scenario))
         if screen is not None:
             write_carriers(folder, screen)
 

@@ -66,20 +66,33 @@ def execute(
     jobs: int,
     progress: Callable[[int, int], None] | None = None,
     pool: WorkerPool | None = None,
+    submitted: Callable[[], None] | None = None,
 ) -> list[list[RepResult]]:
     """Run tasks serially (``jobs == 1``) or on local worker processes; results in task order.
 
     The workers are those of ``sim.run.workers.WorkerPool``: stopped at once on Ctrl-C or SIGTERM,
     gone when this process dies, and tasks lost with a killed worker run once more (then
     ``WorkerLost``). An exception in a task is raised here. With ``pool`` (already started, kept
-    open for the caller's next tasks) ``jobs`` is the pool's, not a new pool's.
+    open for the caller's next tasks) ``jobs`` is the pool's, not a new pool's. ``submitted`` is
+    called once the tasks are with the workers, before they are waited for (to queue more work
+    behind them, so no worker idles between the two).
     """
     if pool is not None:
-        return collect(pool.submit(run_task, tasks), progress)
+        return _submit_and_collect(pool, tasks, progress, submitted)
     from sim.run.workers import WorkerPool
 
     with WorkerPool(min(jobs, len(tasks))) as own:
-        return collect(own.submit(run_task, tasks), progress)
+        return _submit_and_collect(own, tasks, progress, submitted)
+
+
+def _submit_and_collect(
+    pool: WorkerPool, tasks: Sequence[RepTask], progress: Callable[[int, int], None] | None,
+    submitted: Callable[[], None] | None,
+) -> list[list[RepResult]]:  # fmt: skip
+    batch = pool.submit(run_task, tasks)
+    if submitted is not None:
+        submitted()
+    return collect(batch, progress)
 
 
 def collect(
@@ -230,11 +243,13 @@ def run_experiment(
     progress: Callable[[int, int], None] | None = None,
     pairs: list[tuple[str, str]] | None = None,
     pool: WorkerPool | None = None,
+    submitted: Callable[[], None] | None = None,
 ) -> ExperimentResult:
     """Run ``replications`` of each model on common random numbers and collect the results.
 
     ``pairs`` names the (model, baseline) differences to report; by default each model minus the
-    first. ``pool``: an open ``WorkerPool`` to run on (kept open for the caller's next tasks).
+    first. ``pool``: an open ``WorkerPool`` to run on (kept open for the caller's next tasks);
+    ``submitted``: called once the replications are with the workers (see ``execute``).
     """
     names = tuple(models or scenario.compare)
     staff = fte or resolve_fte(scenario, names)
@@ -247,7 +262,7 @@ def run_experiment(
         record_events=record_events,
         key_prefix=key_prefix,
     )
-    per_task = execute(tasks, jobs, progress, pool)
+    per_task = execute(tasks, jobs, progress, pool, submitted)
     flat = [res for task_results in per_task for res in task_results]
     events: list[Any] = []  # one raw event table per replication and model
     if record_events:

@@ -290,25 +290,27 @@ class _Round(Generic[R]):
 
 
 class _Timed(Generic[T, R]):
-    """``fn`` that also says when it finished (``time.monotonic()``, one clock for all processes
-    of the machine). Timed in the worker, not by a callback on the future here: a callback takes
-    the future's lock, and a SIGTERM raised while this process holds it leaves the pool's thread
-    waiting for it at exit."""
+    """``fn`` that also says when it started and finished (``time.monotonic()``, one clock for
+    all processes of the machine). Timed in the worker, not by a callback on the future here: a
+    callback takes the future's lock, and a SIGTERM raised while this process holds it leaves the
+    pool's thread waiting for it at exit; and a batch queued behind another starts when a worker
+    takes its first task, not when it was handed over."""
 
     def __init__(self, fn: Callable[[T], R]) -> None:
         self.fn = fn
 
-    def __call__(self, item: T) -> tuple[R, float]:
+    def __call__(self, item: T) -> tuple[R, float, float]:
+        start = time.monotonic()
         out = self.fn(item)
-        return out, time.monotonic()
+        return out, start, time.monotonic()
 
 
 class Batch(Generic[T, R]):
     """Tasks handed to a pool at once (``WorkerPool.submit``), collected with ``results()``.
 
-    ``started_at`` and ``finished_at`` (``time.monotonic()``) are when the tasks began (handed
-    to the workers, or for one job when collected) and when the last one ended, so a batch
-    collected after other work still says how long its own computation took."""
+    ``started_at`` and ``finished_at`` (``time.monotonic()``) are when its first task began (on a
+    worker, or for one job when collected) and when its last one ended, so a batch queued behind
+    another, or collected after other work, still says how long its own computation took."""
 
     def __init__(self, owner: WorkerPool, fn: Callable[[T], R], items: Sequence[T]) -> None:
         self._owner, self._fn, self._items = owner, fn, items
@@ -327,14 +329,16 @@ class Batch(Generic[T, R]):
                 self.finished_at = time.monotonic()
                 yield i, out
             return
+        starts: list[float] = []
         ends: list[float] = []
         for i, out in self._owner._collect(_Timed(self._fn), self._items, self._first):
             if isinstance(out, BaseException):
                 yield i, out
                 continue
-            result, end = out
+            result, start, end = out
+            starts.append(start)
             ends.append(end)
-            self.finished_at = max(ends)
+            self.started_at, self.finished_at = min(starts), max(ends)
             yield i, result
 
 

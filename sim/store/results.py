@@ -279,12 +279,14 @@ def run_to_folder(
     pairs: list[tuple[str, str]] | None = None,
     events_start: dt.date | None = None,
     pool: Any = None,
+    submitted: Callable[[], None] | None = None,
 ) -> tuple[Path, ExperimentResult]:
     """Run the scenario's experiment and write its results folder atomically at ``out``.
 
     When ``out`` cannot be written after the work, the results go to a rescue folder and
     ``sim.store.output.OutputError`` names it (nothing computed is lost to a full disk).
-    ``pool``: an open ``sim.run.workers.WorkerPool`` to run on, kept open for the writers.
+    ``pool``: an open ``sim.run.workers.WorkerPool`` to run on, kept open for the writers;
+    ``submitted``: called once the replications are with its workers (``run_experiment``).
     """
     import time
 
@@ -300,6 +302,7 @@ def run_to_folder(
         progress=progress,
         pairs=pairs,
         pool=pool,
+        submitted=submitted,
     )
     wall = time.perf_counter() - start
     events = None
