@@ -58,6 +58,22 @@ def report_writer(lang: str, png: bool = False) -> Callable[[Path], None]:
     return write
 
 
+def report_writers(lang: str, png: bool = False) -> tuple[Callable[[Path], None], ...]:
+    """``report_writer`` in two steps: the first builds the report's figures (while a screen still
+    computes), the second writes report.html once carriers.json is in the folder."""
+    finish: list[Callable[[], Path]] = []
+
+    def prepare(folder: Path) -> None:
+        from sim.present.report import prepare_report
+
+        finish.append(prepare_report(folder, lang=lang, png=png))
+
+    def write(folder: Path) -> None:
+        finish.pop()()
+
+    return prepare, write
+
+
 def workbook_writer(lang: str) -> Callable[[Path], None]:
     """A writer that adds tables.xlsx (the tables for people, in ``lang``) to a results folder."""
 
@@ -139,8 +155,9 @@ def _run_on(
     from sim.store.results import run_to_folder
 
     start_screen, write_carriers = carriers_writers(sc, req, pool, base_dir, pair_list)
-    writers = [workbook_writer(req.lang), write_carriers]  # the workbook before the report,
-    writers += [report_writer(req.lang, req.png)] if req.report else []  # which links to it
+    prepare, write = report_writers(req.lang, req.png) if req.report else (None, None)
+    writers = [workbook_writer(req.lang)]  # the workbook before the report, which links to it
+    writers += [w for w in (prepare, write_carriers, write) if w is not None]
     with common.claim(folder), Progress(f"{sc.name}: replications") as progress:
         if folder.exists():  # another command wrote it since the check above
             common.refuse(f"{folder} already exists; choose another --out")
