@@ -87,7 +87,10 @@ def workbook_writer(lang: str) -> Callable[[Path], None]:
 
 def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | None]:
     """The scenario with the options laid on it, day 0 of the event log and the pairs to report;
-    exit 2 on any bad option."""
+    exit 2 on any bad option. A taken ``--out`` is refused first: it needs no scenario, and a
+    call that fails at once should not wait for the schema's import."""
+    if req.out is not None and req.out.exists():
+        common.refuse(f"{req.out} already exists; choose another --out")
     from sim.config.loader import Override
 
     sets = common.settings(req.overrides, reps=req.reps, seed=req.seed)
@@ -103,8 +106,6 @@ def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | N
     pair_list = common.parse_pairs(req.pairs, sc.compare) if req.pairs else None
     if req.uncertainty is not None:
         _check_uncertainty(req.uncertainty)
-    if req.out is not None and req.out.exists():
-        common.refuse(f"{req.out} already exists; choose another --out")
     return sc, day0, pair_list
 
 
