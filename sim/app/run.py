@@ -69,7 +69,7 @@ def report_writers(lang: str, png: bool = False) -> tuple[Callable[[Path], None]
         finish.append(prepare_report(folder, lang=lang, png=png))
 
     def write(folder: Path) -> None:
-        finish.pop()()
+        finish[-1]()  # the last prepared: a rescue folder's, when the first place failed
 
     return prepare, write
 
@@ -114,8 +114,8 @@ def run(req: RunRequest) -> None:
 
     One pool of workers serves the replications and the screen: it is started as soon as the run
     is accepted (its fork server imports the model while this process goes on), and the
-    screen's replications are handed to it before tables.xlsx is written, so that they compute
-    while this process writes."""
+    screen's replications are queued behind the run's, so that they compute while this process
+    writes the tables, the workbook and the report's figures."""
     sc, day0, pair_list = _load(req)  # first: a refused call imports no more than it needs
     folder, base_dir = _check_place(sc, req)
     from sim.run.workers import WorkerPool
@@ -291,7 +291,8 @@ def carriers_writers(
     def write(folder: Path) -> None:
         from sim.store.carriers import write_carriers
 
-        screen = _finished(found.pop(), _run_seconds(folder), str(req.scenario))
+        found[:] = [_finished(found[-1], _run_seconds(folder), str(req.scenario))]
+        screen = found[0]  # kept: a rescue folder is written with the same
         if screen is not None:
             write_carriers(folder, screen)
 
