@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -262,7 +262,10 @@ def run_experiment(
         record_events=record_events,
         key_prefix=key_prefix,
     )
-    per_task = execute(tasks, jobs, progress, pool, submitted)
+    workers = pool.jobs if pool is not None else jobs
+    split = per_model(tasks) if workers > 1 and len(names) > 1 else tasks
+    step = len(split) // max(1, len(tasks))
+    per_task = execute(split, jobs, _in_replications(progress, step), pool, submitted)
     flat = [res for task_results in per_task for res in task_results]
     events: list[Any] = []  # one raw event table per replication and model
     if record_events:
@@ -271,6 +274,27 @@ def run_experiment(
                 events.append(res.events)
             res.events = None
     return ExperimentResult(scenario, names, staff, flat, events, pairs)
+
+
+def per_model(tasks: Sequence[RepTask]) -> list[RepTask]:
+    """Each task as one task per model, in the same order (replication, then model): the results
+    flattened are the same (each model's simulation is its own, on the replication's stream key),
+    and on several workers the last task leaves the others idle half as long."""
+    return [replace(t, models=(m,)) for t in tasks for m in t.models]
+
+
+def _in_replications(
+    progress: Callable[[int, int], None] | None, step: int
+) -> Callable[[int, int], None] | None:
+    """``progress`` counted in replications when each is ``step`` tasks (one per model)."""
+    if progress is None or step == 1:
+        return progress
+
+    def update(done: int, total: int) -> None:
+        if done % step == 0:
+            progress(done // step, total // step)
+
+    return update
 
 
 def fmt_interval(iv: Interval, digits: int = 1) -> str:
