@@ -238,7 +238,7 @@ def test_auto_screen_is_left_out_when_it_costs_more_than_the_run_and_says_so(tmp
     def must_not_run(*args, **kwargs):
         raise AssertionError("the screen ran although the cap should have left it out")
 
-    monkeypatch.setattr(screen, "run_screen", must_not_run, raising=False)
+    monkeypatch.setattr(screen, "start_screen", must_not_run)
     scenario = _scenario_file(tmp_path)
     out = tmp_path / "run"
     res = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--jobs", "1"])
@@ -286,13 +286,13 @@ def test_auto_screen_runs_when_the_cap_allows_it(tmp_path, monkeypatch):
 
     monkeypatch.setattr(screen, "SCREEN_COST_MULTIPLE", 1e9)
     seen = []
-    real = screen.run_screen
+    real = screen.start_screen
 
-    def counting(plan, **kw):
+    def counting(plan, *args, **kw):
         seen.append(plan.runs)
-        return real(plan, **kw)
+        return real(plan, *args, **kw)
 
-    monkeypatch.setattr(screen, "run_screen", counting)
+    monkeypatch.setattr(screen, "start_screen", counting)
     small = [p for p in uncertain_inputs(make_scenario()) if p.path == SHORT_COURSE]
     monkeypatch.setattr("sim.model.provenance.uncertain_inputs", lambda sc: small)
     out = tmp_path / "run"
@@ -313,3 +313,45 @@ def test_no_screen_says_nothing_of_a_screen_even_when_it_would_be_cheap(tmp_path
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert not (out / "carriers.json").exists() and "screen" not in _headline(out)
+
+
+def test_run_and_its_screen_share_one_pool_and_the_screen_is_unchanged(tmp_path, monkeypatch):
+    """o1-overhead: `sim run --jobs 2` starts its workers once, for the replications and the
+    screen (queued behind the replications, before any table is written); the screen's figures
+    are those of the same screen run on its own, serially."""
+    from sim.config.loader import load_scenario
+    from sim.run import screen
+    from sim.run.workers import WorkerPool
+
+    starts = []
+    real_start = WorkerPool._start
+
+    def counting(self):
+        starts.append(self.jobs)
+        return real_start(self)
+
+    monkeypatch.setattr(WorkerPool, "_start", counting)
+    queued = []
+    real_queue = screen.start_screen
+
+    def queueing(plan, *args, **kw):  # the run's tables are not written yet
+        queued.append(sorted(p.name for p in tmp_path.rglob("*.csv")))
+        return real_queue(plan, *args, **kw)
+
+    monkeypatch.setattr(screen, "start_screen", queueing)
+    small = [p for p in uncertain_inputs(make_scenario()) if p.path == SHORT_COURSE]
+    monkeypatch.setattr("sim.model.provenance.uncertain_inputs", lambda sc: small)
+    path, out = _scenario_file(tmp_path), tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--jobs", "2", "--screen"])
+    assert res.exit_code == 0, res.output
+    assert starts == [2] and queued == [[]]
+    data = json.loads((out / "carriers.json").read_text())
+    sc = load_scenario(path)
+    alone = screen.run_screen(
+        screen.plan_screen(sc, small, model="joint", baseline="classic"),
+        jobs=1, base_dir=path.parent,
+    )  # fmt: skip
+    assert data["base_difference"] == alone.base_difference and data["runs"] == alone.runs == 3
+    assert [(c["path"], c["low_change"], c["high_change"]) for c in data["carriers"]] == [
+        (c.path, c.low_change, c.high_change) for c in alone.carriers
+    ]

@@ -473,3 +473,68 @@ def test_sweep_on_a_local_dask_cluster_killed_leaves_no_process(
     sim.signal(signal.SIGKILL)
     assert sim.wait() == -signal.SIGKILL
     no_session_left(sim)
+
+
+# --------------------------------------------------------------------------- o1-overhead: batches
+
+
+def _marks(item: tuple[int, str]) -> int:
+    """In a worker: leave a file saying this task ran, return the square."""
+    value, folder = item
+    Path(folder, f"ran-{value}").write_text("ran")
+    return value * value
+
+
+def _wait_for(paths: list[Path], seconds: float = 120.0) -> None:
+    import time
+
+    end = time.monotonic() + seconds
+    while not all(p.exists() for p in paths):
+        assert time.monotonic() < end, "the workers never ran the submitted tasks"
+        time.sleep(0.05)
+
+
+def test_submitted_tasks_run_while_this_process_does_other_work(tmp_path: Path) -> None:
+    """``submit`` hands the tasks to the workers at once: they run before anyone collects them
+    (this process only waits for their files), and ``finished_at`` is when the last one finished,
+    not when they were collected."""
+    import time
+
+    from sim.run.workers import WorkerPool
+
+    items = [(v, str(tmp_path)) for v in range(6)]
+    with WorkerPool(2, preload=[]) as pool:
+        batch = pool.submit(_marks, items)
+        _wait_for([tmp_path / f"ran-{v}" for v in range(6)])
+        time.sleep(0.2)  # the pool's thread marks the last future done
+        before = time.monotonic()
+        got = dict(batch.results())
+        assert batch.finished_at <= before
+        assert dict(pool.submit(_marks, items[:2]).results()) == {0: 0, 1: 1}  # the same pool
+    assert got == {v: v * v for v in range(6)}
+
+
+def test_serial_batch_runs_when_collected(tmp_path: Path) -> None:
+    """With one job nothing runs in the background: the tasks run here, as they are collected."""
+    from sim.run.workers import WorkerPool
+
+    with WorkerPool(1) as pool:
+        batch = pool.submit(_marks, [(v, str(tmp_path)) for v in range(3)])
+        assert not list(tmp_path.iterdir())
+        assert dict(batch.results()) == {0: 0, 1: 1, 2: 4}
+
+
+def test_worker_killed_before_the_batch_is_collected(tmp_path: Path) -> None:
+    """A worker that dies while this process is busy elsewhere: its tasks run again when the
+    batch is collected, on a fresh pool, with the same results."""
+    from sim.run.workers import WorkerPool
+
+    notes: list[str] = []
+    marker = tmp_path / "marker"
+    items = [(v, str(marker) if v == 2 else "") for v in range(6)]
+    with WorkerPool(2, preload=[], notice=notes.append) as pool:
+        batch = pool.submit(_dies_once, items)
+        _wait_for([marker])
+        got = dict(batch.results())
+    assert got == {v: v * v for v in range(6)}
+    assert len(notes) == 1 and "SIGKILL" in notes[0]

@@ -244,3 +244,46 @@ def test_two_runs_into_one_out(tmp_path: Path) -> None:
     assert "being written by another sim command" in line or "already exists" in line
     assert pl.read_csv(out / "summary.csv").height > 0
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_report_write_error_keeps_the_screen_and_the_report_in_the_rescue_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """o1-overhead: the screen is queued before the folder is written and the report prepared in
+    two steps; when the report cannot be written in place, the rescue folder still gets the same
+    carriers.json and a report (each step's result is kept for the second place)."""
+    import json
+
+    import sim.present.report as report
+    from sim.model.provenance import uncertain_inputs
+    from sim.run import screen
+
+    from .conftest import make_scenario
+
+    monkeypatch.setattr(screen, "SCREEN_COST_MULTIPLE", 1e9)
+    path = "models.joint.routing.short_course_share"
+    small = [p for p in uncertain_inputs(make_scenario()) if p.path == path]
+    assert small
+    monkeypatch.setattr("sim.model.provenance.uncertain_inputs", lambda sc: small)
+    real = report.render_report
+
+    def render(res, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if tmp_path in res.folder.parents:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(res, *args, **kwargs)
+
+    monkeypatch.setattr(report, "render_report", render)
+    out = tmp_path / "r"
+    short = ["--reps", "2", "--set", "experiment.horizon_weeks=104",
+             "--set", "experiment.warmup_weeks=26", "--jobs", "2"]  # fmt: skip
+    code, output = cli("run", ODDER, *short, "--out", str(out))
+    assert code == 1, output
+    rescue = _rescued(one_line_error(output))
+    try:
+        assert not out.exists()
+        data = json.loads((rescue / "carriers.json").read_text(encoding="utf-8"))
+        assert data["origin"] == "screen" and data["runs"] == 3
+        assert [c["path"] for c in data["carriers"]] == [small[0].path]
+        assert "one-way screen" in (rescue / "report.html").read_text(encoding="utf-8")
+    finally:
+        subprocess.run(["rm", "-rf", str(rescue)], check=False)

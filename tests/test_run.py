@@ -186,3 +186,42 @@ def test_saved_scenario_spells_out_presets(tmp_path: Path) -> None:
     assert changed != text
     (out / "later.yaml").write_text(changed, encoding="utf-8")
     assert load_scenario(out / "later.yaml").model("joint").review.cadence_weeks == 12
+
+
+def test_replications_split_per_model_give_the_same_results_and_count_in_replications() -> None:
+    """o1-overhead: on several workers each replication runs as one task per model (the last
+    task idles a worker half as long). Each model's results are those of the pair task, field by
+    field, and the progress still counts replications."""
+    import numpy as np
+
+    from sim.run.experiment import (
+        per_model,
+        replication_tasks,
+        resolve_fte,
+        run_experiment,
+        run_task,
+    )  # fmt: skip
+
+    from .conftest import make_scenario
+
+    sc = make_scenario(replications=3, horizon_weeks=60, warmup_weeks=10)
+    names = tuple(sc.compare)
+    pairs = replication_tasks(sc, names, 3, resolve_fte(sc, names))
+    split = per_model(pairs)
+    assert [(t.replication, t.models) for t in split] == [
+        (r, (m,)) for r in range(3) for m in names
+    ]
+    together = [res for t in pairs for res in run_task(t)]
+    alone = [res for t in split for res in run_task(t)]
+    assert [(r.replication, r.model, r.metrics) for r in alone] == [
+        (r.replication, r.model, r.metrics) for r in together
+    ]
+    assert all(
+        np.array_equal(a.timeseries, b.timeseries) for a, b in zip(alone, together, strict=True)
+    )
+    seen: list[tuple[int, int]] = []
+    res = run_experiment(sc, jobs=2, progress=lambda d, n: seen.append((d, n)))
+    assert seen == [(k, 3) for k in range(1, 4)]
+    assert [(r.replication, r.model, r.metrics) for r in res.replications] == [
+        (r.replication, r.model, r.metrics) for r in together
+    ]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from sim.model.scenario import Scenario
     from sim.run.experiment import ExperimentResult
+    from sim.run.workers import WorkerPool
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,22 @@ def report_writer(lang: str, png: bool = False) -> Callable[[Path], None]:
     return write
 
 
+def report_writers(lang: str, png: bool = False) -> tuple[Callable[[Path], None], ...]:
+    """``report_writer`` in two steps: the first builds the report's figures (while a screen still
+    computes), the second writes report.html once carriers.json is in the folder."""
+    finish: list[Callable[[], Path]] = []
+
+    def prepare(folder: Path) -> None:
+        from sim.present.report import prepare_report
+
+        finish.append(prepare_report(folder, lang=lang, png=png))
+
+    def write(folder: Path) -> None:
+        finish[-1]()  # the last prepared: a rescue folder's, when the first place failed
+
+    return prepare, write
+
+
 def workbook_writer(lang: str) -> Callable[[Path], None]:
     """A writer that adds tables.xlsx (the tables for people, in ``lang``) to a results folder."""
 
@@ -70,7 +87,10 @@ def workbook_writer(lang: str) -> Callable[[Path], None]:
 
 def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | None]:
     """The scenario with the options laid on it, day 0 of the event log and the pairs to report;
-    exit 2 on any bad option."""
+    exit 2 on any bad option. A taken ``--out`` is refused first: it needs no scenario, and a
+    call that fails at once should not wait for the schema's import."""
+    if req.out is not None and req.out.exists():
+        common.refuse(f"{req.out} already exists; choose another --out")
     from sim.config.loader import Override
 
     sets = common.settings(req.overrides, reps=req.reps, seed=req.seed)
@@ -86,39 +106,68 @@ def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | N
     pair_list = common.parse_pairs(req.pairs, sc.compare) if req.pairs else None
     if req.uncertainty is not None:
         _check_uncertainty(req.uncertainty)
-    if req.out is not None and req.out.exists():
-        common.refuse(f"{req.out} already exists; choose another --out")
     return sc, day0, pair_list
 
 
 def run(req: RunRequest) -> None:
-    """Check, simulate, write the folder (whole or not at all), print the tables."""
-    from sim.config.loader import dump_resolved
-    from sim.present.console import Progress
-    from sim.run.estimate import estimate_scenario
-    from sim.store.output import OutputError
-    from sim.store.results import new_run_dir, run_to_folder
+    """Check, simulate, write the folder (whole or not at all), print the tables.
 
-    sc, day0, pair_list = _load(req)
-    n_jobs = common.default_jobs(req.jobs)
+    One pool of workers serves the replications and the screen: it is started as soon as the run
+    is accepted (its fork server imports the model while this process goes on), and the
+    screen's replications are queued behind the run's, so that they compute while this process
+    writes the tables, the workbook and the report's figures."""
+    sc, day0, pair_list = _load(req)  # first: a refused call imports no more than it needs
+    folder, base_dir = _check_place(sc, req)
+    from sim.run.workers import WorkerPool
+
+    with WorkerPool(common.default_jobs(req.jobs)) as pool:  # its fork server starts now
+        folder, result = _run_on(pool, sc, day0, pair_list, req, folder, base_dir)
+    _show(result, folder, req.report, req.lang)
+    _show_carriers(folder, req.lang)
+
+
+def _check_place(sc: Scenario, req: RunRequest) -> tuple[Path, Path]:
+    """The results folder and the scenario's folder, once the run's size and the folder's place
+    are accepted (exit 2 before any worker starts)."""
+    from sim.run.estimate import estimate_scenario
+    from sim.store.results import new_run_dir
+
     base_dir = req.scenario.resolve().parent
+    jobs = common.default_jobs(req.jobs)
     common.check_size(
-        estimate_scenario(sc, jobs=n_jobs, events=req.events, base_dir=base_dir), req.force
+        estimate_scenario(sc, jobs=jobs, events=req.events, base_dir=base_dir), req.force
     )
     folder = req.out if req.out is not None else new_run_dir(Path("results"), sc.name)
     common.check_out(folder)
-    writers = [workbook_writer(req.lang)]  # before the report, which links to it
-    writers += [carriers_writer(sc, req, n_jobs, base_dir, pair_list)]
-    writers += [report_writer(req.lang, req.png)] if req.report else []
+    return folder, base_dir
+
+
+def _run_on(
+    pool: WorkerPool, sc: Scenario, day0: dt.date, pair_list: list[tuple[str, str]] | None,
+    req: RunRequest, folder: Path, base_dir: Path,
+) -> tuple[Path, ExperimentResult]:  # fmt: skip
+    """The replications on ``pool`` and the folder's writing. The screen's replications are
+    queued behind the run's (``carriers_writers``): no worker idles between the two, and the
+    screen computes while this process writes the tables and the workbook. What is imported here
+    is imported while the pool's fork server starts."""
+    from sim.config.loader import dump_resolved
+    from sim.present.console import Progress
+    from sim.store.output import OutputError
+    from sim.store.results import run_to_folder
+
+    start_screen, write_carriers = carriers_writers(sc, req, pool, base_dir, pair_list)
+    prepare, write = report_writers(req.lang, req.png) if req.report else (None, None)
+    writers = [workbook_writer(req.lang)]  # the workbook before the report, which links to it
+    writers += [w for w in (prepare, write_carriers, write) if w is not None]
     with common.claim(folder), Progress(f"{sc.name}: replications") as progress:
         if folder.exists():  # another command wrote it since the check above
             common.refuse(f"{folder} already exists; choose another --out")
         try:
-            folder, result = run_to_folder(
+            return run_to_folder(
                 sc,
                 resolved_yaml=dump_resolved(sc.with_presets_spelled_out()),
                 out=folder,
-                jobs=n_jobs,
+                jobs=pool.jobs,
                 command=list(req.command),
                 base_dir=base_dir,
                 events_start=day0,
@@ -126,11 +175,11 @@ def run(req: RunRequest) -> None:
                 writers=writers,
                 pairs=pair_list,
                 progress=progress,
+                pool=pool,
+                submitted=start_screen,
             )
         except OutputError as exc:
             common.write_failed(exc)
-    _show(result, folder, req.report, req.lang)
-    _show_carriers(folder, req.lang)
 
 
 def _show(result: ExperimentResult, folder: Path, report: bool, lang: str) -> None:
@@ -164,23 +213,17 @@ def _check_uncertainty(folder: Path) -> None:
 
 
 def carriers_for(
-    sc: Scenario, req: RunRequest, jobs: int, base_dir: Path,
-    pairs: list[tuple[str, str]] | None, run_seconds: float = float("nan"),
+    sc: Scenario, req: RunRequest, pool: WorkerPool, base_dir: Path,
+    pairs: list[tuple[str, str]] | None,
 ) -> Any:  # fmt: skip
-    """The Screen of what carries the first comparison's difference, or None (one model, or
-    ``--no-screen`` with no stored uncertainty run). With ``--screen`` left to its default, a
-    screen that would cost more than ``SCREEN_COST_MULTIPLE`` times the run (``run_seconds``) is
-    left out: the Screen then records its estimated cost and the inputs it would have moved."""
+    """What carries the first comparison's difference, decided before the run's replications are
+    waited for: None (one model, or ``--no-screen`` with no stored uncertainty run), a Screen
+    (from a stored uncertainty run, or of no uncertain input), a ``PendingScreen`` whose
+    replications are queued on ``pool``, or - with ``--screen`` left to its default, for a screen
+    that would cost more than ``SCREEN_COST_MULTIPLE`` times the run - its ``ScreenPlan``, left
+    out (``_finished`` records its estimated cost from the run's seconds)."""
     from sim.model.provenance import uncertain_inputs
-    from sim.run.screen import (
-        SCREEN_COST_MULTIPLE,
-        Screen,
-        estimate_seconds,
-        plan_screen,
-        run_screen,
-        skipped_screen,
-        too_costly,
-    )  # fmt: skip
+    from sim.run.screen import Screen, plan_screen, start_screen, too_costly
     from sim.store.carriers import find_uncertainty_run, screen_from_uncertainty
 
     pair = pairs[0] if pairs else (sc.compare[1], sc.compare[0]) if len(sc.compare) > 1 else None
@@ -199,9 +242,26 @@ def carriers_for(
         return Screen(model, baseline, float("nan"), [], 0, 0, 0.0)
     plan = plan_screen(sc, inputs, model=model, baseline=baseline)
     if req.screen is None and too_costly(plan):
-        return skipped_screen(plan, run_seconds, str(req.scenario))
-    done = run_screen(plan, jobs=jobs, base_dir=base_dir)
-    return replace(done, estimate_seconds=estimate_seconds(plan, run_seconds),
+        return plan
+    return start_screen(plan, pool, base_dir)
+
+
+def _finished(found: Any, run_seconds: float, scenario_file: str) -> Any:
+    """The Screen of ``carriers_for``: a pending one waited for, with its estimate beside it; a
+    plan left out, as the record of what it would have cost against the run."""
+    from sim.run.screen import (
+        SCREEN_COST_MULTIPLE,
+        PendingScreen,
+        ScreenPlan,
+        estimate_seconds,
+        skipped_screen,
+    )  # fmt: skip
+
+    if isinstance(found, ScreenPlan):
+        return skipped_screen(found, run_seconds, scenario_file)
+    if not isinstance(found, PendingScreen):
+        return found
+    return replace(found.result(), estimate_seconds=estimate_seconds(found.plan, run_seconds),
                    run_seconds=run_seconds, multiple=SCREEN_COST_MULTIPLE)  # fmt: skip
 
 
@@ -216,20 +276,27 @@ def _run_seconds(folder: Path) -> float:
         return float("nan")
 
 
-def carriers_writer(
-    sc: Scenario, req: RunRequest, jobs: int, base_dir: Path,
+def carriers_writers(
+    sc: Scenario, req: RunRequest, pool: WorkerPool, base_dir: Path,
     pairs: list[tuple[str, str]] | None,
-) -> Callable[[Path], None]:  # fmt: skip
-    """A writer that adds carriers.json to the results folder (before its report is written)."""
+) -> tuple[Callable[[], None], Callable[[Path], None]]:  # fmt: skip
+    """A starter, called once the run's replications are with the workers, that queues the
+    screen's behind them (or finds the stored carriers), and a writer that waits for it and adds
+    carriers.json to the results folder (before its report is written)."""
+    found: list[Any] = []
+
+    def start() -> None:
+        found.append(carriers_for(sc, req, pool, base_dir, pairs))
 
     def write(folder: Path) -> None:
         from sim.store.carriers import write_carriers
 
-        screen = carriers_for(sc, req, jobs, base_dir, pairs, _run_seconds(folder))
+        found[:] = [_finished(found[-1], _run_seconds(folder), str(req.scenario))]
+        screen = found[0]  # kept: a rescue folder is written with the same
         if screen is not None:
             write_carriers(folder, screen)
 
-    return write
+    return start, write
 
 
 def _show_carriers(folder: Path, lang: str) -> None:

@@ -16,7 +16,6 @@ from sim.model import registry
 from sim.model.metrics import Interval, unspent_dkk
 from sim.present import i18n
 from sim.present.i18n import t
-from sim.present.report import unspent_notes
 from sim.run.experiment import ExperimentResult
 
 TABLE_METRICS: tuple[str, ...] = registry.shown_in("console")
@@ -159,6 +158,8 @@ def print_result(
                 unspent=i18n.fmt_num(unspent_dkk(budget, cost), lang, 0),
             )
         )
+    from sim.present.report import unspent_notes  # the report (plotly, polars) only when printing
+
     for note in unspent_notes(budget, staff, lang) if warnings is None else ():
         console.print(f"[bold]{escape(t('console.note', lang))}[/bold] {escape(note)}")
     queue = sc.support_queue

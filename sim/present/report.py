@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1037,19 +1037,31 @@ def write_report(folder: Path, lang: str = "en", png: bool = False) -> Path:
 
     PNG export is checked before anything is written, so a missing browser fails fast.
     """
+    return prepare_report(folder, lang, png)()
+
+
+def prepare_report(folder: Path, lang: str = "en", png: bool = False) -> Callable[[], Path]:
+    """``write_report`` in two steps (o1-overhead): the results and their figures now, which do
+    not depend on ``carriers.json``; the returned function writes the page (and the PNGs), to be
+    called once ``carriers.json`` is in the folder. ``sim run`` builds the figures while its
+    screen still computes."""
     folder = Path(folder)
     i18n.check_lang(lang)
     if png:
         ensure_image_export()
     res = load_results(folder)
     figs = report_figures(res, lang)
-    out = folder / REPORT_NAME
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(render_report(res, lang, figs), encoding="utf-8")
-    os.replace(tmp, out)
-    if png:
-        export_pngs(figs, folder / FIGURES_DIR)
-    return out
+
+    def finish() -> Path:
+        out = folder / REPORT_NAME
+        tmp = out.with_suffix(".html.tmp")
+        tmp.write_text(render_report(res, lang, figs), encoding="utf-8")
+        os.replace(tmp, out)
+        if png:
+            export_pngs(figs, folder / FIGURES_DIR)
+        return out
+
+    return finish
 
 
 # --------------------------------------------------------------------------- several runs

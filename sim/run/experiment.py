@@ -11,15 +11,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.model.metrics import Interval, metric_difference, metric_interval
 from sim.model.pathway import TIMESERIES_COLUMNS, RepResult, Simulation
 from sim.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.run.workers import Batch, WorkerPool
 
 
 @dataclass(frozen=True)
@@ -62,25 +65,47 @@ def execute(
     tasks: Sequence[RepTask],
     jobs: int,
     progress: Callable[[int, int], None] | None = None,
+    pool: WorkerPool | None = None,
+    submitted: Callable[[], None] | None = None,
 ) -> list[list[RepResult]]:
     """Run tasks serially (``jobs == 1``) or on local worker processes; results in task order.
 
     The workers are those of ``sim.run.workers.WorkerPool``: stopped at once on Ctrl-C or SIGTERM,
     gone when this process dies, and tasks lost with a killed worker run once more (then
-    ``WorkerLost``). An exception in a task is raised here.
+    ``WorkerLost``). An exception in a task is raised here. With ``pool`` (already started, kept
+    open for the caller's next tasks) ``jobs`` is the pool's, not a new pool's. ``submitted`` is
+    called once the tasks are with the workers, before they are waited for (to queue more work
+    behind them, so no worker idles between the two).
     """
+    if pool is not None:
+        return _submit_and_collect(pool, tasks, progress, submitted)
     from sim.run.workers import WorkerPool
 
-    results: list[list[RepResult] | None] = [None] * len(tasks)
-    done = 0
-    with WorkerPool(min(jobs, len(tasks))) as pool:
-        for i, out in pool.imap_unordered(run_task, tasks):
-            if isinstance(out, BaseException):
-                raise out
-            results[i] = out
-            done += 1
-            if progress:
-                progress(done, len(tasks))
+    with WorkerPool(min(jobs, len(tasks))) as own:
+        return _submit_and_collect(own, tasks, progress, submitted)
+
+
+def _submit_and_collect(
+    pool: WorkerPool, tasks: Sequence[RepTask], progress: Callable[[int, int], None] | None,
+    submitted: Callable[[], None] | None,
+) -> list[list[RepResult]]:  # fmt: skip
+    batch = pool.submit(run_task, tasks)
+    if submitted is not None:
+        submitted()
+    return collect(batch, progress)
+
+
+def collect(
+    batch: Batch[RepTask, list[RepResult]], progress: Callable[[int, int], None] | None = None
+) -> list[list[RepResult]]:
+    """The results of submitted replication tasks, in task order (an exception is raised here)."""
+    results: list[list[RepResult] | None] = [None] * batch.size
+    for done, (i, out) in enumerate(batch.results(), start=1):
+        if isinstance(out, BaseException):
+            raise out
+        results[i] = out
+        if progress:
+            progress(done, batch.size)
     return [r for r in results if r is not None]
 
 
@@ -217,11 +242,14 @@ def run_experiment(
     key_prefix: tuple[int, ...] = (),
     progress: Callable[[int, int], None] | None = None,
     pairs: list[tuple[str, str]] | None = None,
+    pool: WorkerPool | None = None,
+    submitted: Callable[[], None] | None = None,
 ) -> ExperimentResult:
     """Run ``replications`` of each model on common random numbers and collect the results.
 
     ``pairs`` names the (model, baseline) differences to report; by default each model minus the
-    first.
+    first. ``pool``: an open ``WorkerPool`` to run on (kept open for the caller's next tasks);
+    ``submitted``: called once the replications are with the workers (see ``execute``).
     """
     names = tuple(models or scenario.compare)
     staff = fte or resolve_fte(scenario, names)
@@ -234,7 +262,10 @@ def run_experiment(
         record_events=record_events,
         key_prefix=key_prefix,
     )
-    per_task = execute(tasks, jobs, progress)
+    workers = pool.jobs if pool is not None else jobs
+    split = per_model(tasks) if workers > 1 and len(names) > 1 else tasks
+    step = len(split) // max(1, len(tasks))
+    per_task = execute(split, jobs, _in_replications(progress, step), pool, submitted)
     flat = [res for task_results in per_task for res in task_results]
     events: list[Any] = []  # one raw event table per replication and model
     if record_events:
@@ -243,6 +274,27 @@ def run_experiment(
                 events.append(res.events)
             res.events = None
     return ExperimentResult(scenario, names, staff, flat, events, pairs)
+
+
+def per_model(tasks: Sequence[RepTask]) -> list[RepTask]:
+    """Each task as one task per model, in the same order (replication, then model): the results
+    flattened are the same (each model's simulation is its own, on the replication's stream key),
+    and on several workers the last task leaves the others idle half as long."""
+    return [replace(t, models=(m,)) for t in tasks for m in t.models]
+
+
+def _in_replications(
+    progress: Callable[[int, int], None] | None, step: int
+) -> Callable[[int, int], None] | None:
+    """``progress`` counted in replications when each is ``step`` tasks (one per model)."""
+    if progress is None or step == 1:
+        return progress
+
+    def update(done: int, total: int) -> None:
+        if done % step == 0:
+            progress(done // step, total // step)
+
+    return update
 
 
 def fmt_interval(iv: Interval, digits: int = 1) -> str:

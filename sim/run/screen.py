@@ -33,8 +33,11 @@ import numpy as np
 from sim.run import uncertainty_stats as us
 
 if TYPE_CHECKING:
+    from sim.model.pathway import RepResult
     from sim.model.provenance import Provenance
     from sim.model.scenario import Scenario
+    from sim.run.experiment import RepTask
+    from sim.run.workers import WorkerPool
 
 SCREEN_REPS = 2
 """Replications per screened value (paired on common random numbers)."""
@@ -235,43 +238,73 @@ def one_way_screen(
     return run_screen(plan, jobs=jobs, base_dir=base_dir)
 
 
-def _values(plan: ScreenPlan, jobs: int, base_dir: Path | None) -> list[dict[str, list[float]]]:
-    """The metric of each plan item's models, replication by replication: every simulated
-    replication goes to the workers in one batch (one pool), each on the base's stream keys; an
-    item without a scenario takes the base's numbers."""
-    from sim.run.experiment import (
-        RepTask,
-        execute,
-        replication_key,
-        resolve_fte,
-        stream_prefix,
-    )  # fmt: skip
+def _tasks(plan: ScreenPlan, base_dir: Path | None) -> list[RepTask]:
+    """Every simulated replication of the plan, each on the base's stream keys (common random
+    numbers), in plan order: items without a scenario take the base's numbers, not a task."""
+    from sim.run.experiment import RepTask, replication_key, resolve_fte, stream_prefix
 
-    reps = plan.reps
     prefix = stream_prefix(plan.scenario)
     simulated = [(sc, names) for _, _, sc, names in plan.items if sc is not None]
-    tasks = [
+    return [
         RepTask(sc.model_dump_json(by_alias=True), names, r, replication_key(prefix, r),
                 str(base_dir) if base_dir else None, resolve_fte(sc, names))
         for sc, names in simulated
-        for r in range(reps)
+        for r in range(plan.reps)
     ]  # fmt: skip
-    out = iter(execute(tasks, jobs))
+
+
+def _values(plan: ScreenPlan, per_task: list[list[RepResult]]) -> list[dict[str, list[float]]]:
+    """The metric of each plan item's models, replication by replication, from the tasks'
+    results (in ``_tasks`` order); an item without a scenario takes the base's numbers."""
+    out = iter(per_task)
     got: list[dict[str, list[float]]] = []
     for _, _, sc, names in plan.items:
         if sc is None:
             got.append({m: got[0][m] for m in names})
             continue
-        flat = [res for _ in range(reps) for res in next(out)]
+        flat = [res for _ in range(plan.reps) for res in next(out)]
         got.append({m: [x.metrics[METRIC] for x in flat if x.model == m] for m in names})
     return got
 
 
+class PendingScreen:
+    """A screen whose replications are with the workers (``start_screen``): this process can
+    write the run's tables meanwhile; ``result()`` waits for them and orders the inputs."""
+
+    def __init__(self, plan: ScreenPlan, pool: WorkerPool, base_dir: Path | None) -> None:
+        from sim.run.experiment import run_task
+
+        self.plan = plan
+        self._batch = pool.submit(run_task, _tasks(plan, base_dir))
+
+    def result(self) -> Screen:
+        """The finished screen; its seconds run from its start to its last replication's end
+        (not to when it was collected)."""
+        from sim.run.experiment import collect
+
+        got = _values(self.plan, collect(self._batch))
+        end = self._batch.finished_at
+        end = end if math.isfinite(end) else time.monotonic()
+        return _screen(self.plan, got, end - self._batch.started_at)
+
+
+def start_screen(plan: ScreenPlan, pool: WorkerPool, base_dir: Path | None = None) -> PendingScreen:
+    """Hand the screen's replications to ``pool``'s workers and return at once."""
+    return PendingScreen(plan, pool, base_dir)
+
+
 def run_screen(plan: ScreenPlan, *, jobs: int = 1, base_dir: Path | None = None) -> Screen:
-    """Run the screen's plan and order its inputs by how much they move the difference."""
-    start = time.perf_counter()
+    """Run the screen's plan (on a pool of its own) and order its inputs by how much they move
+    the difference."""
+    from sim.run.workers import WorkerPool
+
+    with WorkerPool(min(jobs, len(_tasks(plan, base_dir)))) as pool:
+        return start_screen(plan, pool, base_dir).result()
+
+
+def _screen(plan: ScreenPlan, got: list[dict[str, list[float]]], seconds: float) -> Screen:
+    """The inputs ordered by how much they move the difference (``got``: ``_values``)."""
     model, baseline = plan.model, plan.baseline
-    got = _values(plan, jobs, base_dir)
     base = _diffs(got[0], model, baseline)
     low: dict[str, np.ndarray] = {}
     high: dict[str, np.ndarray] = {}
@@ -289,7 +322,6 @@ def run_screen(plan: ScreenPlan, *, jobs: int = 1, base_dir: Path | None = None)
         )
         for b in us.tornado(base, low, high)
     ]  # fmt: skip
-    seconds = time.perf_counter() - start
     return Screen(model, baseline, float(np.mean(base)), carriers, plan.runs, plan.reps, seconds)
 
 

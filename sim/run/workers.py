@@ -20,15 +20,19 @@ One pool for every command that runs tasks on local processes (``run``, ``explai
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -155,6 +159,9 @@ class WorkerPool:
     def _start(self) -> None:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(self.preload)
+        # Start the fork server now, without waiting for it: it imports ``preload`` (~0.3 s) while
+        # this process goes on (loading, importing what it writes with) until the first task.
+        multiprocessing.forkserver.ensure_running()
         reader, writer = ctx.Pipe(duplex=False)
         self._alive = (reader, writer)
         self._pool = ProcessPoolExecutor(
@@ -196,13 +203,41 @@ class WorkerPool:
     ) -> Iterator[tuple[int, R | BaseException]]:
         """Yield (index, result or exception) as each task finishes. Tasks lost with a dead worker
         run once more in a fresh pool; lost twice, their result is a :class:`WorkerLost`."""
-        if self._pool is None:
-            yield from _serial(fn, items)
-            return
-        todo = list(range(len(items)))
+        yield from self.submit(fn, items).results()
+
+    def submit(self, fn: Callable[[T], R], items: Sequence[T]) -> Batch[T, R]:
+        """Hand every task to the workers now and return at once; ``results()`` collects them.
+        This process can do other work meanwhile (write tables while the workers compute). With
+        one job, nothing runs until ``results()``, which runs the tasks here."""
+        return Batch(self, fn, items)
+
+    def _submit(self, fn: Callable[[T], R], items: Sequence[T], todo: Sequence[int]) -> _Round[R]:
+        """Submit ``todo`` to the current pool; tasks refused because it broke meanwhile are
+        marked lost (a ``BrokenProcessPool``) at once."""
+        pool = self._pool
+        assert pool is not None
+        futures: dict[Future[R], int] = {}
+        failed: list[tuple[int, BaseException]] = []
+        for n, i in enumerate(todo):
+            try:
+                fut = pool.submit(fn, items[i])
+            except (BrokenProcessPool, RuntimeError) as exc:  # broke while tasks were submitted
+                if not _broken(pool):
+                    raise
+                failed = [(j, BrokenProcessPool(str(exc))) for j in todo[n:]]
+                break
+            futures[fut] = i
+        return _Round(pool, futures, failed)
+
+    def _collect(
+        self, fn: Callable[[T], R], items: Sequence[T], first: _Round[R]
+    ) -> Iterator[tuple[int, R | BaseException]]:
+        """The results of a submitted batch; what a dead worker lost runs once more in a fresh
+        pool, and lost twice is a :class:`WorkerLost`."""
+        todo, current = list(range(len(items))), first
         for attempt in (1, 2):
             lost: list[int] = []
-            for i, out in self._round(fn, items, todo):
+            for i, out in current.outcomes():
                 if isinstance(out, BrokenProcessPool):
                     lost.append(i)
                 else:
@@ -214,34 +249,32 @@ class WorkerPool:
             if attempt == 1:
                 self.notice(f"warning: {why}; running the {len(todo)} unfinished tasks again")
                 self._start()
+                current = self._submit(fn, items, todo)
         error = WorkerLost(f"{why}, on the second try too; {len(todo)} of {len(items)} tasks lost")
         for i in todo:
             yield i, error
 
-    def _round(
-        self, fn: Callable[[T], R], items: Sequence[T], todo: Sequence[int]
-    ) -> Iterator[tuple[int, R | BaseException]]:
-        """One pass of ``todo`` through the current pool; a task the pool lost yields a
+
+@dataclass
+class _Round(Generic[R]):
+    """One pass of tasks through one pool (the pool, its futures and the tasks it refused)."""
+
+    pool: ProcessPoolExecutor
+    futures: dict[Future[R], int]
+    failed: list[tuple[int, BaseException]]
+
+    def outcomes(self) -> Iterator[tuple[int, R | BaseException]]:
+        """(index, result or exception) as each finishes; a task the pool lost yields a
         ``BrokenProcessPool``.
 
-        What is left when the caller stops early is cancelled by ``_stop``, through the pool's own
-        thread (cancelling here races with a breaking pool marking the same futures failed, which
-        prints a traceback). And a task submitted while the pool breaks may never be marked at
-        all (the pool's thread does not hold the submit lock, CPython 3.11): once the pool says
-        it is broken, every unfinished task is taken as lost instead of waited for.
+        What is left when the caller stops early is cancelled by ``WorkerPool._stop``, through the
+        pool's own thread (cancelling here races with a breaking pool marking the same futures
+        failed, which prints a traceback). And a task submitted while the pool breaks may never be
+        marked at all (the pool's thread does not hold the submit lock, CPython 3.11): once the
+        pool says it is broken, every unfinished task is taken as lost instead of waited for.
         """
-        pool = self._pool
-        assert pool is not None
-        futures: dict[Future[R], int] = {}
-        for n, i in enumerate(todo):
-            try:
-                futures[pool.submit(fn, items[i])] = i
-            except (BrokenProcessPool, RuntimeError) as exc:  # broke while tasks were submitted
-                if not _broken(pool):
-                    raise
-                for j in todo[n:]:
-                    yield j, BrokenProcessPool(str(exc))
-                break
+        yield from self.failed
+        futures, pool = self.futures, self.pool
         pending: set[Future[R]] = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -256,7 +289,61 @@ class WorkerPool:
                 return
 
 
-def _outcome(fut: Future[R]) -> R | BaseException:
+class _Timed(Generic[T, R]):
+    """``fn`` that also says when it started and finished (``time.monotonic()``, one clock for
+    all processes of the machine). Timed in the worker, not by a callback on the future here: a
+    callback takes the future's lock, and a SIGTERM raised while this process holds it leaves the
+    pool's thread waiting for it at exit; and a batch queued behind another starts when a worker
+    takes its first task, not when it was handed over."""
+
+    def __init__(self, fn: Callable[[T], R]) -> None:
+        self.fn = fn
+
+    def __call__(self, item: T) -> tuple[R, float, float]:
+        start = time.monotonic()
+        out = self.fn(item)
+        return out, start, time.monotonic()
+
+
+class Batch(Generic[T, R]):
+    """Tasks handed to a pool at once (``WorkerPool.submit``), collected with ``results()``.
+
+    ``started_at`` and ``finished_at`` (``time.monotonic()``) are when its first task began (on a
+    worker, or for one job when collected) and when its last one ended, so a batch queued behind
+    another, or collected after other work, still says how long its own computation took."""
+
+    def __init__(self, owner: WorkerPool, fn: Callable[[T], R], items: Sequence[T]) -> None:
+        self._owner, self._fn, self._items = owner, fn, items
+        self.size = len(items)
+        self.started_at = time.monotonic()
+        self.finished_at = math.nan
+        self._first = None if owner._pool is None else owner._submit(
+            _Timed(fn), items, range(len(items))
+        )  # fmt: skip
+
+    def results(self) -> Iterator[tuple[int, R | BaseException]]:
+        """Yield (index, result or exception) as each task finishes (see ``imap_unordered``)."""
+        if self._first is None:
+            self.started_at = time.monotonic()
+            for i, out in _serial(self._fn, self._items):
+                self.finished_at = time.monotonic()
+                yield i, out
+            return
+        starts: list[float] = []
+        ends: list[float] = []
+        for i, out in self._owner._collect(_Timed(self._fn), self._items, self._first):
+            if isinstance(out, BaseException):
+                yield i, out
+                continue
+            result, start, end = out
+            starts.append(start)
+            ends.append(end)
+            self.started_at, self.finished_at = min(starts), max(ends)
+            yield i, result
+
+
+def _outcome(fut: Future[Any]) -> Any:
+    """The result of a finished future, or its exception."""
     exc = fut.exception()
     return exc if exc is not None else fut.result()
 

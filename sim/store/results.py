@@ -278,11 +278,15 @@ def run_to_folder(
     progress: Callable[[int, int], None] | None = None,
     pairs: list[tuple[str, str]] | None = None,
     events_start: dt.date | None = None,
+    pool: Any = None,
+    submitted: Callable[[], None] | None = None,
 ) -> tuple[Path, ExperimentResult]:
     """Run the scenario's experiment and write its results folder atomically at ``out``.
 
     When ``out`` cannot be written after the work, the results go to a rescue folder and
     ``sim.store.output.OutputError`` names it (nothing computed is lost to a full disk).
+    ``pool``: an open ``sim.run.workers.WorkerPool`` to run on, kept open for the writers;
+    ``submitted``: called once the replications are with its workers (``run_experiment``).
     """
     import time
 
@@ -297,6 +301,8 @@ def run_to_folder(
         record_events=events_format is not None,
         progress=progress,
         pairs=pairs,
+        pool=pool,
+        submitted=submitted,
     )
     wall = time.perf_counter() - start
     events = None
