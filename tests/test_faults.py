@@ -93,20 +93,23 @@ class Sim:
         return found
 
     def workers(self) -> list[psutil.Process]:
-        """The worker processes: the command's descendants but for the helpers multiprocessing
-        starts beside them (a fork server, whose forks the workers are, and a resource tracker).
-        """
+        """The worker processes: the forks of the command's fork server (``WorkerPool`` starts
+        them with ``forkserver``), never a direct child of the command.
+
+        Telling helpers by their command line alone is racy: a helper the command has forked but
+        not yet exec'd (the fork server or resource tracker being started) still shows the
+        command's own command line, and killing it as "a worker" broke the run in other ways
+        (seen: a resource tracker killed while it started)."""
         try:
-            tree = psutil.Process(self.sid).children(recursive=True)
+            children = psutil.Process(self.sid).children()
         except psutil.Error:
             return []
-        helpers = ("multiprocessing.forkserver import main", "multiprocessing.resource_tracker")
         workers = []
-        for p in tree:
+        for server in children:
             try:
-                helper = p.ppid() == self.sid and any(h in " ".join(p.cmdline()) for h in helpers)
-                if not helper and _live(p):
-                    workers.append(p)
+                if "multiprocessing.forkserver import main" not in " ".join(server.cmdline()):
+                    continue
+                workers += [p for p in server.children() if _live(p)]
             except psutil.Error:
                 continue
         return workers
