@@ -403,3 +403,45 @@ def test_readme_scenario_example_validates() -> None:
     ]
     scenario = load_scenario_text(example, "README.md", ROOT)
     assert scenario.compare == ["classic", "joint", "joint_meeting_only"]
+
+
+# o2-load: a scenario file's text is parsed once (the screen sees the loader's own events).
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Patch ruamel's parser to record each stream it starts parsing (one entry per parse)."""
+    from ruamel.yaml.parser import Parser
+
+    started: list[str] = []
+    original = Parser.parse_stream_start
+
+    def counted(self: Parser) -> object:
+        started.append("stream")
+        return original(self)
+
+    monkeypatch.setattr(Parser, "parse_stream_start", counted)
+    return started
+
+
+def test_a_scenario_file_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    started = _count_parses(monkeypatch)
+    load_scenario(BASE)
+    assert started == ["stream"]
+
+
+def test_a_refused_tag_deep_in_a_file_is_located_after_one_parse(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = BASE.read_text(encoding="utf-8").splitlines()
+    row = next(i for i, line in enumerate(text) if line.startswith("  annual_dkk:"))
+    text[row] = text[row].replace("annual_dkk: ", "annual_dkk: !!float ")
+    path = tmp_path / "tagged.yaml"
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    started = _count_parses(monkeypatch)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert started == ["stream"]
+    problem = caught.value.problems[0]
+    column = text[row].index("!!float") + 1
+    assert (problem.file, problem.line, problem.column) == (str(path), row + 1, column)
+    assert "YAML tags are not allowed, found '!!float'" in problem.message

@@ -85,6 +85,52 @@ def workbook_writer(lang: str) -> Callable[[Path], None]:
     return write
 
 
+# o2-load: tables.xlsx on an idle worker while this process writes the report.
+def overlapped_workbook(
+    lang: str, pool: WorkerPool, report: bool, busy: Callable[[], bool],
+    others: Sequence[Callable[[Path], None]],
+) -> Callable[[Path], None]:  # fmt: skip
+    """A writer that writes tables.xlsx and then runs ``others``. When a worker is free (more
+    than one job, no screen queued on the pool: ``busy()`` is false) and this process has a
+    report to write meanwhile, the workbook is written by a worker while ``others`` run here;
+    otherwise here, first, as before (the report links to it either way). A worker's failure is
+    raised here as its own (an OSError still rescues the folder); a worker lost twice leaves the
+    workbook to this process. On any failure here the worker is waited for first: nothing may
+    still write into a folder that is being removed."""
+
+    def write(folder: Path) -> None:
+        if pool.jobs < 2 or not report or busy():
+            workbook_writer(lang)(folder)
+            for other in others:
+                other(folder)
+            return
+        from sim.present.workbook import write_workbook_job
+
+        batch = pool.submit(write_workbook_job, [(folder, lang)])
+        try:
+            for other in others:
+                other(folder)
+        except BaseException:
+            for _ in batch.results():  # settled, its outcome left out: this failure is the one
+                pass
+            raise
+        _workbook_done(batch, folder, lang)
+
+    return write
+
+
+def _workbook_done(batch: Any, folder: Path, lang: str) -> None:
+    """Wait for the worker's workbook; raise its failure, or write it here if the worker was
+    lost (twice)."""
+    from sim.run.workers import WorkerLost
+
+    for _, out in batch.results():
+        if isinstance(out, WorkerLost):
+            workbook_writer(lang)(folder)
+        elif isinstance(out, BaseException):
+            raise out
+
+
 def _load(req: RunRequest) -> tuple[Scenario, dt.date, list[tuple[str, str]] | None]:
     """The scenario with the options laid on it, day 0 of the event log and the pairs to report;
     exit 2 on any bad option. A taken ``--out`` is refused first: it needs no scenario, and a
@@ -155,10 +201,12 @@ def _run_on(
     from sim.store.output import OutputError
     from sim.store.results import run_to_folder
 
-    start_screen, write_carriers = carriers_writers(sc, req, pool, base_dir, pair_list)
+    start_screen, write_carriers, screen_queued = carriers_writers(
+        sc, req, pool, base_dir, pair_list
+    )
     prepare, write = report_writers(req.lang, req.png) if req.report else (None, None)
-    writers = [workbook_writer(req.lang)]  # the workbook before the report, which links to it
-    writers += [w for w in (prepare, write_carriers, write) if w is not None]
+    others = [w for w in (prepare, write_carriers, write) if w is not None]
+    writers = [overlapped_workbook(req.lang, pool, req.report, screen_queued, others)]
     with common.claim(folder), Progress(f"{sc.name}: replications") as progress:
         if folder.exists():  # another command wrote it since the check above
             common.refuse(f"{folder} already exists; choose another --out")
@@ -279,11 +327,17 @@ def _run_seconds(folder: Path) -> float:
 def carriers_writers(
     sc: Scenario, req: RunRequest, pool: WorkerPool, base_dir: Path,
     pairs: list[tuple[str, str]] | None,
-) -> tuple[Callable[[], None], Callable[[Path], None]]:  # fmt: skip
+) -> tuple[Callable[[], None], Callable[[Path], None], Callable[[], bool]]:  # fmt: skip
     """A starter, called once the run's replications are with the workers, that queues the
-    screen's behind them (or finds the stored carriers), and a writer that waits for it and adds
-    carriers.json to the results folder (before its report is written)."""
+    screen's behind them (or finds the stored carriers), a writer that waits for it and adds
+    carriers.json to the results folder (before its report is written), and whether a screen
+    is queued on the pool (o2-load: then no worker is free for the workbook)."""
     found: list[Any] = []
+
+    def queued() -> bool:
+        from sim.run.screen import PendingScreen
+
+        return bool(found) and isinstance(found[-1], PendingScreen)
 
     def start() -> None:
         found.append(carriers_for(sc, req, pool, base_dir, pairs))
@@ -296,7 +350,7 @@ def carriers_writers(
         if screen is not None:
             write_carriers(folder, screen)
 
-    return start, write
+    return start, write, queued
 
 
 def _show_carriers(folder: Path, lang: str) -> None:

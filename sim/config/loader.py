@@ -263,11 +263,13 @@ def _yaml() -> YAML:
 
 
 def _parse(text: str, source_name: str) -> CommentedMap:
-    """The top-level mapping of ``text``; YAML errors become located problems."""
+    """The top-level mapping of ``text``; YAML errors become located problems.
+
+    The text is parsed once: the screen (``_Screen``) sees each YAML event as the loader takes
+    it, so what it refuses is refused before any node below it is built."""
     lines = text.splitlines()
     try:
-        _screen(text, source_name, lines)
-        data = _yaml().load(text)
+        data = _screened_yaml(source_name, lines).load(text)
     except YAMLError as exc:
         raise ScenarioError([_yaml_problem(exc, source_name, lines)]) from None
     except (ValueError, OverflowError, RecursionError) as exc:
@@ -287,48 +289,66 @@ def _parse(text: str, source_name: str) -> CommentedMap:
     return data
 
 
-def _screen(text: str, file: str, lines: list[str]) -> None:
+def _screened_yaml(file: str, lines: list[str]) -> YAML:
+    """A round-trip loader whose parser hands every event to a ``_Screen`` of ``file``."""
+    from ruamel.yaml.parser import RoundTripParser
+
+    screen = _Screen(file, lines)
+
+    class ScreenedParser(RoundTripParser):
+        def get_event(self) -> Any:
+            event = super().get_event()
+            screen.see(event)
+            return event
+
+    yaml = _yaml()
+    yaml.Parser = ScreenedParser
+    return yaml
+
+
+class _Screen:
     """Refuse what the YAML events show before anything is built from them: a tag (``!budget``,
     ``!!binary``, ``!!float "3"``: a scenario is plain data, and a tag would change what a value
     is), nesting deeper than MAX_DEPTH, or aliases that expand to more than MAX_VALUES values.
 
     Building the nodes recurses once per level, so a deep file would otherwise fail at 1:1.
     """
-    from ruamel.yaml.events import (
-        AliasEvent,
-        CollectionEndEvent,
-        CollectionStartEvent,
-        NodeEvent,
-    )
 
-    depth, values = 0, 0
-    sizes: dict[str, int] = {}  # anchor -> values under it
-    open_: list[tuple[str | None, int]] = []  # (anchor, values before it) per open collection
-    for event in _yaml().parse(text):
+    def __init__(self, file: str, lines: list[str]) -> None:
+        from ruamel.yaml import events
+
+        self.file, self.lines = file, lines
+        self.events = events
+        self.depth, self.values = 0, 0
+        self.sizes: dict[str, int] = {}  # anchor -> values under it
+        self.open: list[tuple[str | None, int]] = []  # (anchor, values before) per collection
+
+    def see(self, event: Any) -> None:
+        """Take the next event in the file's order; ScenarioError for the first thing refused."""
+        ev = self.events
         mark = event.start_mark
-        if isinstance(event, NodeEvent) and not isinstance(event, AliasEvent) and event.tag:
-            raise ScenarioError([_tag_problem(file, lines, mark.line, mark.column)])
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ScenarioError(
-                    [_at(file, lines, mark, f"nested deeper than {MAX_DEPTH} levels")]
-                )
-            open_.append((event.anchor, values))
-        elif isinstance(event, CollectionEndEvent):
-            depth -= 1
-            anchor, before = open_.pop()
+        if isinstance(event, ev.NodeEvent) and not isinstance(event, ev.AliasEvent) and event.tag:
+            raise ScenarioError([_tag_problem(self.file, self.lines, mark.line, mark.column)])
+        if isinstance(event, ev.CollectionStartEvent):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                message = f"nested deeper than {MAX_DEPTH} levels"
+                raise ScenarioError([_at(self.file, self.lines, mark, message)])
+            self.open.append((event.anchor, self.values))
+        elif isinstance(event, ev.CollectionEndEvent):
+            self.depth -= 1
+            anchor, before = self.open.pop()
             if anchor:
-                sizes[str(anchor)] = values - before
-        elif isinstance(event, AliasEvent):
-            values += sizes.get(str(event.anchor), 1)
-            if values > MAX_VALUES:
+                self.sizes[str(anchor)] = self.values - before
+        elif isinstance(event, ev.AliasEvent):
+            self.values += self.sizes.get(str(event.anchor), 1)
+            if self.values > MAX_VALUES:
                 message = f"aliases expand to more than {MAX_VALUES:,} values"
-                raise ScenarioError([_at(file, lines, mark, message)])
-        elif isinstance(event, NodeEvent):
-            values += 1
+                raise ScenarioError([_at(self.file, self.lines, mark, message)])
+        elif isinstance(event, ev.NodeEvent):
+            self.values += 1
             if event.anchor:
-                sizes[str(event.anchor)] = 1
+                self.sizes[str(event.anchor)] = 1
 
 
 def _at(file: str, lines: list[str], mark: Any, message: str) -> Problem:
@@ -473,8 +493,7 @@ def parse_override(arg: str) -> tuple[list[str], Any]:
     if not sep or not key.strip() or any(not p.strip() for p in parts):
         raise _file_problem(_where(arg), "expected KEY.PATH=VALUE, e.g. experiment.replications=5")
     try:
-        _screen(text, _where(arg), [text])
-        value = _yaml().load(text) if text.strip() else None
+        value = _screened_yaml(_where(arg), [text]).load(text) if text.strip() else None
     except ScenarioError as exc:  # a tag or a too deep value: the argument, not a file position
         problem = exc.problems[0]
         raise _file_problem(

@@ -372,13 +372,12 @@ class Param:
 
 
 def load_scenario(folder: Path) -> Scenario:
-    """The resolved scenario saved in a results folder."""
-    from ruamel.yaml import YAML
+    """The resolved scenario saved in a results folder (parsed once for the workbook and the
+    report: ``sim.store.reader.load_scenario``)."""
+    from sim.store.reader import load_scenario as load
 
-    from sim.model.scenario import Scenario
-
-    data = YAML(typ="rt").load((folder / "scenario.yaml").read_text(encoding="utf-8"))
-    return Scenario.model_validate(data)
+    scenario: Scenario = load(folder)
+    return scenario
 
 
 def _is_distribution(value: Any) -> bool:

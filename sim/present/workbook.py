@@ -309,6 +309,14 @@ def write_workbook(folder: Path, lang: str) -> Path:
     return write_xlsx(folder / WORKBOOK_NAME, sheets)
 
 
+# o2-load: the workbook written by a worker while this process writes the report.
+def write_workbook_job(job: tuple[Path, str]) -> Path:
+    """``write_workbook(folder, lang)`` for ``job = (folder, lang)``: a pool's task (one argument,
+    defined at module level so a worker can import it)."""
+    folder, lang = job
+    return write_workbook(folder, lang)
+
+
 def workbook_link(lang: str) -> str:
     """The report's paragraph that links to ``tables.xlsx`` beside it (relative, so the folder
     can move)."""

@@ -7,6 +7,7 @@ the file; ``load_results`` and ``load_sweep`` read the tables of a folder alread
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -256,13 +257,22 @@ def check_folder(folder: Path) -> tuple[dict[str, Any], str, str | None]:
 
 
 def load_scenario(folder: Path) -> Any:
-    """The resolved scenario saved in a results folder (``scenario.yaml``)."""
+    """The resolved scenario saved in a results folder (``scenario.yaml``).
+
+    The workbook and the report of one folder both need it: the text is read each time (the
+    file may have changed), but the same text is parsed and validated once per process."""
+    return _scenario_of(Path(folder, "scenario.yaml").read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=2)
+def _scenario_of(text: str) -> Any:
+    """The Scenario a resolved ``scenario.yaml`` text stands for; a Scenario is frozen, so the
+    callers can share one."""
     from ruamel.yaml import YAML
 
     from sim.model.scenario import Scenario
 
-    data = YAML(typ="rt").load((Path(folder) / "scenario.yaml").read_text(encoding="utf-8"))
-    return Scenario.model_validate(data)
+    return Scenario.model_validate(YAML(typ="rt").load(text))
 
 
 def load_snapshot(folder: Path, kind: str) -> Any:
