@@ -115,13 +115,19 @@ JOBS: tuple[Job, ...] = (
 # --------------------------------------------------------------------------- hashes
 
 
+BUILT = {"__pycache__", "_compiled"}
+"""Folders of files made from the sources (bytecode; the compiled engine, ``sim.model.native``):
+not inputs. The compiled engine's bytes differ between builds (paths), so hashing them made a
+clean clone's stamp look stale."""
+
+
 def _files(rel: str) -> Iterable[Path]:
     path = ROOT / rel
     if path.is_file():
         yield path
     elif path.is_dir():
         for p in sorted(path.rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
+            if p.is_file() and not BUILT.intersection(p.parts) and p.suffix != ".pyc":
                 yield p
 
 
