@@ -81,11 +81,24 @@ def chromium_command(browser: str, page: Path, pdf: Path, profile: Path) -> list
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the browser and every process it started (they share its process group)."""
+    """Kill the browser and every process it started (they share its process group), and see
+    them gone (at most 5 s) even when a Ctrl-C comes meanwhile: it is raised once they are."""
     with contextlib.suppress(ProcessLookupError):  # also children left after it exited
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
     deadline = time.monotonic() + 5.0
+    interrupted: KeyboardInterrupt | None = None
+    while True:
+        try:
+            _see_group_gone(proc, deadline)
+            break
+        except KeyboardInterrupt as exc:  # the kill is sent: finish seeing it done, then go on
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
+
+
+def _see_group_gone(proc: subprocess.Popen[bytes], deadline: float) -> None:
+    proc.wait()
     while time.monotonic() < deadline:  # SIGKILL is delivered, not waited for: see them go
         try:
             os.killpg(proc.pid, 0)
@@ -127,6 +140,8 @@ def print_pdf(page: Path, out: Path, *, timeout: float = PDF_TIMEOUT_SECONDS) ->
                 )
             os.replace(tmp, out)
         finally:
-            _kill_group(proc)
-            tmp.unlink(missing_ok=True)
+            try:
+                _kill_group(proc)
+            finally:
+                tmp.unlink(missing_ok=True)
     return out
