@@ -123,13 +123,24 @@ def test_an_interrupted_print_kills_the_browser(
     results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = _popen_recorder(monkeypatch)
-    timer = threading.Timer(0.5, _thread.interrupt_main)  # Ctrl-C while the browser prints
+    stop = threading.Event()
+
+    def ctrl_c_while_printing() -> None:
+        # Timed from the browser's start, not from the call: a fixed 0.5 s from the call could
+        # land after a quick print had already finished (seen in CI: the browser exited 0).
+        while not started and not stop.wait(0.01):
+            pass
+        if not stop.wait(0.1):
+            _thread.interrupt_main()
+
+    timer = threading.Thread(target=ctrl_c_while_printing, daemon=True)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             pdfmod.print_pdf(results / "report.html", tmp_path / "x.pdf")
     finally:
-        timer.cancel()
+        stop.set()
+        timer.join()
     assert len(started) == 1 and _group_gone(started[0].pid)
     assert list(tmp_path.iterdir()) == []
 
