@@ -541,3 +541,62 @@ def test_worker_killed_before_the_batch_is_collected(tmp_path: Path) -> None:
         got = dict(batch.results())
     assert got == {v: v * v for v in range(6)}
     assert len(notes) == 1 and "SIGKILL" in notes[0]
+
+
+def _half_a_result(folder: str) -> None:
+    """Write the first bytes of a 1 MB result message to the pool's result pipe and stop there:
+    the state a worker terminated in the middle of writing a large result leaves behind (made
+    on purpose here, as a real one depends on timing). The pipe is the worker loop's
+    ``result_queue`` (CPython's ``concurrent.futures.process._process_worker``)."""
+    import struct
+    import sys
+    import time
+
+    frame = sys._getframe(1)
+    while "result_queue" not in frame.f_locals:
+        frame = frame.f_back  # type: ignore[assignment]
+    writer = frame.f_locals["result_queue"]._writer
+    os.write(writer.fileno(), struct.pack("!i", 1_000_000) + bytes(10))
+    (Path(folder) / "half-written").write_text("")
+    time.sleep(600)
+
+
+LEAVE_A_HALF_WRITTEN_POOL = """
+import contextlib, sys, time
+from pathlib import Path
+from sim.run.workers import WorkerPool
+from tests.test_faults import _half_a_result
+if __name__ == "__main__":
+    folder = Path(sys.argv[1])
+    with contextlib.suppress(RuntimeError):
+        with WorkerPool(2, preload=[]) as pool:
+            pool.submit(_half_a_result, [str(folder)])
+            while not (folder / "half-written").exists():
+                time.sleep(0.01)
+            time.sleep(0.5)  # the pool's thread is reading the rest of the message
+            raise RuntimeError("leave the pool as Ctrl-C does")
+    print("left the pool", flush=True)
+"""
+
+
+def test_a_worker_stopped_while_writing_a_result_leaves_nothing_waiting(tmp_path: Path) -> None:
+    """Leaving a pool (Ctrl-C, an abandoned what-if) while a worker is in the middle of writing a
+    result: the pool's thread must not wait for the rest for ever (it did: the process never
+    exited). Run in a process of its own, so that a hang fails this test instead of pytest."""
+    script = tmp_path / "leave.py"
+    script.write_text(LEAVE_A_HALF_WRITTEN_POOL, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the process never exited after leaving the pool")
+    assert proc.returncode == 0, out
+    assert b"left the pool" in out

@@ -106,6 +106,22 @@ _STATUS_LOST = 255
 """The exit code ``multiprocessing``'s forkserver gives a worker whose status it could not read."""
 
 
+def _end_results_pipe(results: Any) -> None:
+    """Close this process's write end of the pool's result pipe, once its workers are dead.
+
+    A worker terminated while it wrote a result (a replication's result is tens of KB, more than
+    a pipe holds when another waits unread) leaves the pool's thread reading the rest of the
+    message for ever: this process still holds a write end, so the read never sees an end of
+    file. The pool's thread then never ends, ``_stop`` waited 10 s for it, and the interpreter's
+    exit waited for ever (seen: an abandoned what-if, and pytest hanging after its summary).
+    With every write end closed the read ends at once and the thread stops as for a broken pool.
+    """
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
+
+
 def _death(processes: Iterable[Any]) -> str:
     """Why a broken pool broke, from its workers' exit codes. The pool's own SIGTERM to the
     survivors says nothing, nor does 255: ``forkserver`` reports that when it could not pass a
@@ -176,6 +192,7 @@ class WorkerPool:
         # Private, but the only way to reach the workers before Python 3.14's terminate_workers().
         processes = list((getattr(pool, "_processes", None) or {}).values())
         manager = getattr(pool, "_executor_manager_thread", None)
+        results = getattr(pool, "_result_queue", None)  # shutdown() drops it
         if graceful:
             pool.shutdown(wait=True, cancel_futures=True)
         else:
@@ -188,6 +205,7 @@ class WorkerPool:
                 if p.exitcode is None:
                     p.kill()
                     p.join(timeout=5)
+            _end_results_pipe(results)
             # The pool's thread ends as it sees its workers gone; left running, it races with the
             # interpreter's exit ("Exception ignored in: <module 'threading'>", CPython 3.11).
             if manager is not None:
