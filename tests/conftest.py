@@ -48,3 +48,18 @@ def make_scenario(over: dict[str, Any] | None = None, **experiment: Any) -> Scen
 @pytest.fixture
 def odder() -> Scenario:
     return make_scenario()
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Patch ruamel's parser to record each stream it starts parsing (one entry per parse)."""
+    from ruamel.yaml.parser import Parser
+
+    started: list[str] = []
+    original = Parser.parse_stream_start
+
+    def counted(self: Parser) -> object:
+        started.append("stream")
+        return original(self)
+
+    monkeypatch.setattr(Parser, "parse_stream_start", counted)
+    return started

@@ -10,23 +10,9 @@ import pytest
 from sim.config.loader import dump_resolved, load_scenario
 from sim.present.report import load_scenario as report_scenario
 from sim.present.workbook import scenario_sheet
+from tests.conftest import count_parses
 
 BASE = Path(__file__).resolve().parent / "data" / "odder-base.yaml"
-
-
-def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Patch ruamel's parser to record each stream it starts parsing (one entry per parse)."""
-    from ruamel.yaml.parser import Parser
-
-    started: list[str] = []
-    original = Parser.parse_stream_start
-
-    def counted(self: Parser) -> object:
-        started.append("stream")
-        return original(self)
-
-    monkeypatch.setattr(Parser, "parse_stream_start", counted)
-    return started
 
 
 def _folder(tmp_path: Path, description: str) -> Path:
@@ -46,7 +32,7 @@ def test_the_workbook_and_the_report_parse_the_folders_scenario_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     folder = _folder(tmp_path, "parsed once")  # a text no other test has loaded
-    started = _count_parses(monkeypatch)
+    started = count_parses(monkeypatch)
     assert _sheet_value(folder, "budget.annual_dkk") == 16_500_000
     assert report_scenario(folder).budget.annual_dkk == 16_500_000
     assert started == ["stream"]

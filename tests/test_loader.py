@@ -21,6 +21,7 @@ from sim.config.loader import (
     load_scenario,
     load_scenario_text,
 )
+from tests.conftest import count_parses
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -408,23 +409,8 @@ def test_readme_scenario_example_validates() -> None:
 # o2-load: a scenario file's text is parsed once (the screen sees the loader's own events).
 
 
-def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Patch ruamel's parser to record each stream it starts parsing (one entry per parse)."""
-    from ruamel.yaml.parser import Parser
-
-    started: list[str] = []
-    original = Parser.parse_stream_start
-
-    def counted(self: Parser) -> object:
-        started.append("stream")
-        return original(self)
-
-    monkeypatch.setattr(Parser, "parse_stream_start", counted)
-    return started
-
-
 def test_a_scenario_file_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    started = _count_parses(monkeypatch)
+    started = count_parses(monkeypatch)
     load_scenario(BASE)
     assert started == ["stream"]
 
@@ -437,7 +423,7 @@ def test_a_refused_tag_deep_in_a_file_is_located_after_one_parse(
     text[row] = text[row].replace("annual_dkk: ", "annual_dkk: !!float ")
     path = tmp_path / "tagged.yaml"
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    started = _count_parses(monkeypatch)
+    started = count_parses(monkeypatch)
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert started == ["stream"]
